@@ -1,0 +1,45 @@
+"""Developer tasks: tests (default), lint, typecheck, bench, image."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+PYTHON = "3.11"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The test suite, against the embedded sandbox cluster."""
+    session.install("-e", ".[test]")
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (check and format) and the import layering contracts."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy, strict on retina_tui/."""
+    session.install("-e", ".[dev,test]")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks that print figures; not part of CI."""
+    session.install("-e", ".[test]")
+    import pathlib
+
+    scripts = sorted(pathlib.Path("benchmarks").glob("bench_*.py"))
+    wanted = set(session.posargs)
+    for script in scripts:
+        if not wanted or script.stem.removeprefix("bench_") in wanted:
+            session.run("python", str(script))

@@ -1,0 +1,1 @@
+"""Kubernetes access: client construction, error mapping, list-then-watch."""

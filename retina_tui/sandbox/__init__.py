@@ -1,0 +1,1 @@
+"""An embedded Kubernetes API server and kubelet simulation for `demo` and the tests."""

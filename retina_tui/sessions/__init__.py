@@ -1,0 +1,1 @@
+"""Debug sessions: specs, the exec/attach channel protocol, pod and node sessions."""

@@ -1,0 +1,1 @@
+"""Cleanup supervisor: Lease heartbeat and reaper of labelled debug pods."""

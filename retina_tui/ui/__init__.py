@@ -1,0 +1,1 @@
+"""The Textual application: cluster browser, session tabs, split view."""
