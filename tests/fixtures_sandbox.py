@@ -1,0 +1,1 @@
+"""Fixtures that start the embedded sandbox cluster for tests."""
