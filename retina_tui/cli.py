@@ -12,6 +12,15 @@ from typing import Any
 import click
 
 from retina_tui import __version__
+from retina_tui.commands.demo import demo
+from retina_tui.commands.tui import (
+    CONFIG_OPTION,
+    CONTEXT_OPTION,
+    KUBECONFIG_OPTION,
+    NAMESPACE_OPTION,
+    run_tui,
+    tui,
+)
 from retina_tui.errors import RetinaTuiError
 
 
@@ -26,10 +35,29 @@ class _Group(click.Group):
             sys.exit(error.exit_code)
 
 
-@click.group(cls=_Group)
+@click.group(cls=_Group, invoke_without_command=True)
 @click.version_option(__version__, prog_name="retina-tui")
-def cli() -> None:
-    """Debug Kubernetes networking from a terminal."""
+@KUBECONFIG_OPTION
+@CONTEXT_OPTION
+@NAMESPACE_OPTION
+@CONFIG_OPTION
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    config_path: str | None,
+) -> None:
+    """Debug Kubernetes networking from a terminal; with no subcommand, open the browser."""
+    if ctx.invoked_subcommand is None:
+        run_tui(
+            kubeconfig=kubeconfig, context=context, namespace=namespace, config_path=config_path
+        )
+
+
+cli.add_command(tui)
+cli.add_command(demo)
 
 
 def main() -> None:

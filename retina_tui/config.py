@@ -6,6 +6,7 @@ and command-line flags override them. There is no global settings object.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -47,11 +48,70 @@ class SupervisorSettings(_Section):
     reap_interval_seconds: float = Field(30.0, gt=0)
 
 
+class KeySettings(_Section):
+    """Keys of the browser and session actions (Textual key names, comma-separated)."""
+
+    pod_session: str = Field("s", description="Open a debug session on the selected pod or node.")
+    node_session: str = Field("S", description="Open a node session on the selected pod's node.")
+    session_dialog: str = Field("o", description="Set session options, then open a session.")
+    filter: str = Field("slash", description="Filter the table as you type.")
+    prompt: str = Field("colon", description="The `:` command prompt.")
+    pods: str = Field("p", description="Show the pods view.")
+    nodes: str = Field("n", description="Show the nodes view.")
+    namespace: str = Field("N", description="Pick a namespace.")
+    context: str = Field("C", description="Pick a kubeconfig context.")
+    sort: str = Field("dollar_sign", description="Sort by the next column.")
+    details: str = Field("d", description="Show or hide the details panel.")
+    help: str = Field("question_mark,f1", description="Show every binding.")
+    quit: str = Field("q", description="Quit, ending every session.")
+    next_tab: str = Field("ctrl+right", description="Next tab.")
+    previous_tab: str = Field("ctrl+left", description="Previous tab.")
+    split: str = Field("ctrl+s", description="Split: show this session beside another.")
+    split_orientation: str = Field("ctrl+o", description="Side by side or stacked.")
+    switch_pane: str = Field("ctrl+w", description="Move focus to the other pane.")
+    mark: str = Field("ctrl+t", description="Mark or unmark a session for broadcast.")
+    broadcast: str = Field("ctrl+y", description="Turn broadcast input on or off.")
+    close_session: str = Field("ctrl+x", description="Close the session (deletes a node pod).")
+
+
+class UiSettings(_Section):
+    """How the interface looks and which keys it answers to."""
+
+    theme: str = Field("textual-dark", description="Textual theme name.")
+    connect_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long to wait for the cluster before showing an error."
+    )
+    keys: KeySettings = Field(default_factory=KeySettings)
+
+
 class Settings(_Section):
     """The whole settings tree."""
 
     debug: DebugSettings = Field(default_factory=DebugSettings)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
+    ui: UiSettings = Field(default_factory=UiSettings)
+
+
+CONFIG_ENV = "RETINA_TUI_CONFIG"
+
+
+def resolve_config_path(explicit: Path | None = None) -> Path:
+    """The configuration file to read: `explicit`, else $RETINA_TUI_CONFIG, else the default.
+
+    The default is `config.toml` in the platform's user config directory; an explicitly
+    named file that does not exist is an error, the default one may be absent.
+    """
+    if explicit is None and os.environ.get(CONFIG_ENV):
+        explicit = Path(os.environ[CONFIG_ENV])
+    if explicit is not None:
+        if not explicit.exists():
+            raise ConfigError(
+                f"The configuration file {explicit} does not exist; create it or omit the option."
+            )
+        return explicit
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("retina-tui")) / "config.toml"
 
 
 def load_settings(path: Path | None) -> Settings:

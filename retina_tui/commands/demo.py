@@ -1,0 +1,34 @@
+"""`retina-tui demo`: start the embedded sandbox cluster in-process and browse it.
+
+The sandbox runs on the same event loop as the app, so quitting the app stops the
+cluster too; nothing is left running and no real cluster is touched.
+"""
+
+from __future__ import annotations
+
+import click
+
+from retina_tui.commands.tui import CONFIG_OPTION
+
+
+@click.command("demo")
+@CONFIG_OPTION
+@click.option(
+    "--network",
+    type=click.Choice(["auto", "netns", "host"]),
+    default="auto",
+    show_default=True,
+    help="How the sandbox isolates pods (netns needs root).",
+)
+def demo(config_path: str | None, network: str) -> None:
+    """Start a small embedded cluster and open the browser on it."""
+    from pathlib import Path
+
+    from retina_tui.config import load_settings, resolve_config_path
+    from retina_tui.ui.app import DemoTarget, make_app
+
+    settings = load_settings(resolve_config_path(Path(config_path) if config_path else None))
+    app = make_app(settings, target=DemoTarget(network=network))
+    app.run()
+    if app.exit_report:
+        click.echo(app.exit_report, err=True)
