@@ -24,4 +24,5 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
         names = ", ".join(sorted(task.get_name() for task in leaked))
         pytest.fail(f"test leaked {len(leaked)} asyncio task(s): {names}")
 
+
 pytest_plugins = ["tests.fixtures_sandbox"]
