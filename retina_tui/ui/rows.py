@@ -178,7 +178,7 @@ def tone_of(status: str) -> str:
     """How a status is coloured: "ok", "pending" or "error"."""
     if status in OK_STATUSES:
         return "ok"
-    if status in PENDING_STATUSES or status.startswith("Init:") and "/" in status:
+    if status in PENDING_STATUSES or (status.startswith("Init:") and "/" in status):
         return "pending"
     return "error"
 
