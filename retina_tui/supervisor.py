@@ -1,1 +1,0 @@
-"""Cleanup supervisor: Lease heartbeat and reaper of labelled debug pods."""
