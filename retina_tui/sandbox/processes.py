@@ -1,0 +1,369 @@
+"""Real local processes for containers and exec'd commands, under a pseudo-terminal or pipes.
+
+A `Process` is one command started in its own session (so the whole tree can be signalled
+and nothing outlives the sandbox). Its output is pumped to any number of subscribers
+(`Sink`s, one per exec/attach stream) with backpressure, and a bounded tail is kept for logs.
+Exit codes follow container runtimes: a process killed by signal N exits 128+N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import pty
+import signal
+import struct
+import termios
+from collections import deque
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Final
+
+from retina_tui.sessions.protocol import STDERR, STDOUT
+
+log = logging.getLogger("retina_tui.sandbox")
+
+READ_CHUNK: Final = 65536
+SINK_LIMIT: Final = 1 << 20
+TAIL_LIMIT: Final = 256 * 1024
+DRAIN_TIMEOUT: Final = 2.0
+DEFAULT_SIZE: Final = (80, 24)
+
+
+class Sink:
+    """A bounded queue of (channel, bytes) from a process to one stream consumer.
+
+    The producer waits while the sink holds more than its limit (backpressure); closing the
+    sink (consumer gone) never leaves the producer waiting. `get` returns None once the
+    process output has ended and everything was consumed.
+    """
+
+    def __init__(self, limit: int = SINK_LIMIT) -> None:
+        self._items: deque[tuple[int, bytes]] = deque()
+        self._size = 0
+        self._limit = limit
+        self._ended = False
+        self._closed = False
+        self._readable = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def put(self, channel: int, data: bytes) -> None:
+        while self._size >= self._limit and not self._closed:
+            self._writable.clear()
+            await self._writable.wait()
+        if self._closed or self._ended:
+            return
+        self._items.append((channel, data))
+        self._size += len(data)
+        self._readable.set()
+
+    async def get(self) -> tuple[int, bytes] | None:
+        while not self._items:
+            if self._ended or self._closed:
+                return None
+            self._readable.clear()
+            await self._readable.wait()
+        channel, data = self._items.popleft()
+        self._size -= len(data)
+        if self._size < self._limit:
+            self._writable.set()
+        return channel, data
+
+    def end(self) -> None:
+        """The producer has no more output."""
+        self._ended = True
+        self._readable.set()
+
+    def close(self) -> None:
+        """The consumer is gone: drop everything and never block the producer again."""
+        self._closed = True
+        self._items.clear()
+        self._size = 0
+        self._writable.set()
+        self._readable.set()
+
+
+def set_winsize(fd: int, cols: int, rows: int) -> None:
+    """Apply a terminal size to a pty; the kernel sends SIGWINCH to its foreground group."""
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def session_members(sid: int) -> list[int]:
+    """Pids of every live process whose session id is `sid` (the leader included)."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if len(fields) > 3 and fields[3] == str(sid) and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def signal_session(sid: int, sig: int) -> None:
+    """Send `sig` to every process in session `sid`."""
+    for pid in session_members(sid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def runtime_exit_code(returncode: int) -> int:
+    """A container runtime's exit code for a Python returncode (signals become 128+N)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+class Process:
+    """One running command with its output pumps and its stdin."""
+
+    def __init__(
+        self,
+        proc: asyncio.subprocess.Process,
+        *,
+        tty: bool,
+        master: int | None,
+        name: str,
+        kill_session_on_exit: bool,
+    ) -> None:
+        self._proc = proc
+        self.tty = tty
+        self.name = name
+        self._master = master
+        self._kill_session_on_exit = kill_session_on_exit
+        self._sinks: list[Sink] = []
+        self._tail = bytearray()
+        self._stdin: asyncio.StreamWriter | None = proc.stdin
+        self._pumps: list[asyncio.Task[None]] = []
+        self._code: int | None = None
+        self._done = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._read_transport: asyncio.ReadTransport | None = None
+
+    @classmethod
+    async def spawn(
+        cls,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: str = "/",
+        tty: bool = False,
+        stdin: bool = True,
+        size: tuple[int, int] = DEFAULT_SIZE,
+        name: str = "",
+        kill_session_on_exit: bool = False,
+        sink: Sink | None = None,
+    ) -> Process:
+        """Start `argv` in a new session; raises OSError when it cannot be started.
+
+        With `tty` the command gets a fresh pty as its controlling terminal (through
+        `setsid -c`, so no Python code runs between fork and exec); otherwise pipes, and
+        `stdin=False` gives it /dev/null. `sink`, when given, is subscribed before any
+        output can be read, so nothing is lost.
+        """
+        loop = asyncio.get_running_loop()
+        label = name or argv[0]
+        if tty:
+            master, slave = pty.openpty()
+            try:
+                set_winsize(slave, *size)
+                proc = await asyncio.create_subprocess_exec(
+                    "setsid",
+                    "-c",
+                    *argv,
+                    stdin=slave,
+                    stdout=slave,
+                    stderr=slave,
+                    env=dict(env),
+                    cwd=cwd,
+                )
+            except BaseException:
+                os.close(master)
+                raise
+            finally:
+                os.close(slave)
+            self = cls(
+                proc, tty=True, master=master, name=label, kill_session_on_exit=kill_session_on_exit
+            )
+            if sink is not None:
+                self._sinks.append(sink)
+            os.set_blocking(master, False)
+            reader = asyncio.StreamReader(limit=READ_CHUNK * 4)
+            self._read_transport, _ = await loop.connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(os.dup(master), "rb", 0)
+            )
+            transport, protocol = await loop.connect_write_pipe(
+                asyncio.streams.FlowControlMixin, os.fdopen(os.dup(master), "wb", 0)
+            )
+            self._stdin = asyncio.StreamWriter(transport, protocol, None, loop)
+            self._pumps.append(self._pump(reader, STDOUT))
+        else:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=dict(env),
+                cwd=cwd,
+                start_new_session=True,
+                limit=READ_CHUNK * 4,
+            )
+            self = cls(
+                proc, tty=False, master=None, name=label, kill_session_on_exit=kill_session_on_exit
+            )
+            if sink is not None:
+                self._sinks.append(sink)
+            assert proc.stdout is not None and proc.stderr is not None
+            self._pumps.append(self._pump(proc.stdout, STDOUT))
+            self._pumps.append(self._pump(proc.stderr, STDERR))
+        self._runner = asyncio.create_task(self._run(), name=f"sandbox-process-{label}-{proc.pid}")
+        return self
+
+    def _pump(self, reader: asyncio.StreamReader, channel: int) -> asyncio.Task[None]:
+        return asyncio.create_task(
+            self._pump_output(reader, channel), name=f"sandbox-pump-{self.name}-{channel}"
+        )
+
+    async def _pump_output(self, reader: asyncio.StreamReader, channel: int) -> None:
+        while True:
+            try:
+                data = await reader.read(READ_CHUNK)
+            except OSError as exc:
+                if exc.errno != errno.EIO:  # EIO: every pty slave is closed, the normal end
+                    log.debug("reading %s failed: %s", self.name, exc)
+                return
+            if not data:
+                return
+            self._tail += data
+            if len(self._tail) > TAIL_LIMIT:
+                del self._tail[: len(self._tail) - TAIL_LIMIT]
+            for sink in list(self._sinks):
+                await sink.put(channel, data)
+
+    async def _run(self) -> None:
+        try:
+            returncode = await self._proc.wait()
+            if self._kill_session_on_exit:
+                signal_session(self._proc.pid, signal.SIGKILL)
+            _, pending = await asyncio.wait(self._pumps, timeout=DRAIN_TIMEOUT)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self._pumps, return_exceptions=True)
+            self._code = runtime_exit_code(returncode)
+        finally:
+            for task in self._pumps:
+                task.cancel()
+            self._close_stdin_writer()
+            if self._read_transport is not None:
+                self._read_transport.close()
+            if self._master is not None:
+                os.close(self._master)
+                self._master = None
+            for sink in self._sinks:
+                sink.end()
+            self._done.set()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code once the process has ended and its output is drained."""
+        return self._code
+
+    @property
+    def running(self) -> bool:
+        return not self._done.is_set()
+
+    def logs(self) -> bytes:
+        return bytes(self._tail)
+
+    def subscribe(self, sink: Sink) -> None:
+        """Fan future output out to `sink` too; it is ended at once if the output already has."""
+        if self._done.is_set():
+            sink.end()
+        else:
+            self._sinks.append(sink)
+
+    def unsubscribe(self, sink: Sink) -> None:
+        sink.close()
+        with contextlib.suppress(ValueError):
+            self._sinks.remove(sink)
+
+    async def write(self, data: bytes) -> None:
+        """Write to stdin; silently dropped when stdin is closed or the process is gone."""
+        writer = self._stdin
+        if writer is None or writer.is_closing() or not data:
+            return
+        try:
+            writer.write(data)
+            await writer.drain()
+        except (ConnectionError, OSError) as exc:
+            log.debug("stdin of %s: %s", self.name, exc)
+
+    def close_stdin(self) -> None:
+        """Half-close stdin: a pipe gets EOF; a pty gets the EOF character (^D)."""
+        if self.tty:
+            writer = self._stdin
+            if writer is not None and not writer.is_closing():
+                writer.write(b"\x04")
+            return
+        self._close_stdin_writer()
+
+    def _close_stdin_writer(self) -> None:
+        writer, self._stdin = self._stdin, None
+        if writer is not None and not writer.is_closing():
+            writer.close()
+
+    def resize(self, cols: int, rows: int) -> None:
+        if self._master is not None and cols > 0 and rows > 0:
+            with contextlib.suppress(OSError):
+                set_winsize(self._master, cols, rows)
+
+    def signal(self, sig: int) -> None:
+        """Send `sig` to the whole session of the process."""
+        if self.running:
+            signal_session(self._proc.pid, sig)
+
+    async def wait(self) -> int:
+        """Wait for the exit and the end of the output; the runtime's exit code."""
+        await self._done.wait()
+        assert self._code is not None
+        return self._code
+
+    async def terminate(self, grace: float) -> int:
+        """SIGTERM (and SIGHUP for a terminal, as when it is torn down), SIGKILL after `grace`."""
+        if self.running:
+            self.signal(signal.SIGTERM)
+            if self.tty:
+                self.signal(signal.SIGHUP)
+            self.signal(signal.SIGCONT)
+            assert self._runner is not None
+            await asyncio.wait({self._runner}, timeout=grace)
+            if self.running:
+                self.signal(signal.SIGKILL)
+        return await self.wait()
+
+    async def close(self) -> None:
+        """Kill whatever is left and wait for the pumps; idempotent."""
+        if self.running:
+            self.signal(signal.SIGKILL)
+        if self._runner is not None:
+            try:
+                await self._runner
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # pragma: no cover - _run only fails on bugs
+                log.warning("process %s ended badly: %s", self.name, exc)
