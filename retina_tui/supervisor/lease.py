@@ -1,0 +1,216 @@
+"""The heartbeat: one Lease per namespace where this instance creates debug pods.
+
+While the Lease is renewed, every reaper leaves this instance's pods alone; once the
+process dies the renewals stop and the pods become orphans that anyone may reap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import math
+import os
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from retina_tui.errors import KubeApiError, NotFoundError, RetinaTuiError, SessionError
+from retina_tui.supervisor.api import ApiClient, lease_path, leases_path, pods_path
+from retina_tui.supervisor.ownership import (
+    INSTANCE_LABEL,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    format_micro_time,
+    lease_name,
+)
+
+log = logging.getLogger("retina_tui.supervisor")
+CONFLICT = 409
+
+
+def lease_duration(renew_interval: float) -> int:
+    """leaseDurationSeconds for a renew interval: whole seconds, at least one."""
+    return max(1, math.ceil(renew_interval))
+
+
+def holder_identity() -> str:
+    """`user@host/pid`: who holds a Lease, for people reading it with kubectl."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}/{os.getpid()}"
+
+
+def lease_body(
+    instance_id: str,
+    namespace: str,
+    *,
+    duration: int,
+    now: datetime,
+    holder: str,
+    resource_version: str | None = None,
+    acquired: str | None = None,
+) -> dict[str, Any]:
+    """The Lease object this instance writes."""
+    metadata: dict[str, Any] = {
+        "name": lease_name(instance_id),
+        "namespace": namespace,
+        "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE, INSTANCE_LABEL: instance_id},
+    }
+    if resource_version is not None:
+        metadata["resourceVersion"] = resource_version
+    stamp = format_micro_time(now)
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": metadata,
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": duration,
+            "acquireTime": acquired or stamp,
+            "renewTime": stamp,
+        },
+    }
+
+
+class LeaseKeeper:
+    """Creates, renews and releases this instance's Leases."""
+
+    def __init__(
+        self,
+        client: ApiClient,
+        instance_id: str,
+        *,
+        renew_interval: float,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self._client = client
+        self.instance_id = instance_id
+        self.duration = lease_duration(renew_interval)
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._holder = holder_identity()
+        self._held: dict[str, dict[str, Any]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def namespaces(self) -> list[str]:
+        """Namespaces where this instance holds a Lease."""
+        return sorted(self._held)
+
+    async def ensure(self, namespace: str) -> None:
+        """Hold a Lease in `namespace` before a debug pod is created there.
+
+        Idempotent and cheap once held. Raises SessionError when the Lease cannot be
+        written, so that no pod is created that the supervisor could not protect.
+        """
+        if namespace in self._held:
+            return
+        lock = self._locks.setdefault(namespace, asyncio.Lock())
+        async with lock:
+            if namespace in self._held:
+                return
+            try:
+                await self._write(namespace)
+            except RetinaTuiError as error:
+                raise SessionError(
+                    f"Could not create the lease {lease_name(self.instance_id)} that marks "
+                    f"debug pods in namespace {namespace} as in use ({error}); without it they "
+                    "would be cleaned up as orphans, so no debug pod was created."
+                ) from error
+            log.info("holding lease %s/%s", namespace, lease_name(self.instance_id))
+
+    async def renew(self) -> None:
+        """Renew every held Lease once; failures are logged and retried next time."""
+        for namespace in list(self._held):
+            try:
+                await self._write(namespace)
+            except RetinaTuiError as error:
+                log.warning("could not renew lease in namespace %s: %s", namespace, error)
+
+    async def release(self) -> None:
+        """Delete the Leases on a clean exit, except where pods of this instance still run.
+
+        Several processes may share one instance id; a Lease is only removed once no pod
+        of the instance is left running in its namespace, so the others keep theirs.
+        """
+        for namespace in list(self._held):
+            try:
+                if await self._pods_left(namespace):
+                    log.info("keeping lease in namespace %s: pods of this instance run", namespace)
+                    continue
+                await self._client.request(
+                    "DELETE", lease_path(namespace, lease_name(self.instance_id))
+                )
+            except NotFoundError:
+                pass
+            except RetinaTuiError as error:
+                log.warning("could not delete lease in namespace %s: %s", namespace, error)
+            finally:
+                self._held.pop(namespace, None)
+
+    async def _pods_left(self, namespace: str) -> bool:
+        try:
+            answer = await self._client.request(
+                "GET",
+                pods_path(namespace),
+                params={
+                    "labelSelector": f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},"
+                    f"{INSTANCE_LABEL}={self.instance_id}"
+                },
+            )
+        except RetinaTuiError:
+            return False
+        return any(
+            not (item.get("metadata") or {}).get("deletionTimestamp")
+            for item in (answer or {}).get("items") or []
+        )
+
+    async def _write(self, namespace: str) -> None:
+        """Create or update the Lease; take over after a conflict or a deletion."""
+        name = lease_name(self.instance_id)
+        current = self._held.get(namespace)
+        for _ in range(3):
+            if current is None:
+                body = self._body(namespace, None)
+                try:
+                    self._held[namespace] = await self._client.request(
+                        "POST", leases_path(namespace), body=body
+                    )
+                    return
+                except KubeApiError as error:
+                    if error.status != CONFLICT:
+                        raise
+                current = await self._client.request("GET", lease_path(namespace, name))
+                continue
+            try:
+                self._held[namespace] = await self._client.request(
+                    "PUT", lease_path(namespace, name), body=self._body(namespace, current)
+                )
+                return
+            except NotFoundError:
+                current = None
+            except KubeApiError as error:
+                if error.status != CONFLICT:
+                    raise
+                current = await self._client.request("GET", lease_path(namespace, name))
+        raise KubeApiError(
+            f"The lease {namespace}/{name} kept changing under retina-tui; try again.",
+            status=CONFLICT,
+            reason="Conflict",
+        )
+
+    def _body(self, namespace: str, current: dict[str, Any] | None) -> dict[str, Any]:
+        meta = (current or {}).get("metadata") or {}
+        spec = (current or {}).get("spec") or {}
+        return lease_body(
+            self.instance_id,
+            namespace,
+            duration=self.duration,
+            now=self._clock(),
+            holder=self._holder,
+            resource_version=meta.get("resourceVersion"),
+            acquired=spec.get("acquireTime"),
+        )
