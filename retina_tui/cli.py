@@ -13,6 +13,7 @@ import click
 
 from retina_tui import __version__
 from retina_tui.commands.demo import demo
+from retina_tui.commands.gc import gc
 from retina_tui.commands.tui import (
     CONFIG_OPTION,
     CONTEXT_OPTION,
@@ -58,6 +59,7 @@ def cli(
 
 cli.add_command(tui)
 cli.add_command(demo)
+cli.add_command(gc)
 
 
 def main() -> None:
