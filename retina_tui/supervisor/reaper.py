@@ -122,6 +122,7 @@ class Reaper:
         all_leases: list[dict[str, Any]] | None,
     ) -> Scan:
         scan = Scan(namespaces=list(names))
+        unreadable: dict[str, list[str]] = {}
         for name in names:
             what = "pods"
             try:
@@ -134,24 +135,30 @@ class Reaper:
                     leases = [lease for lease in all_leases if _namespace(lease) == name]
                 else:
                     leases = await self._list(leases_path(name))
-            except (ForbiddenError, NotFoundError) as error:
-                scan.problems.append(self._unreadable(name, what, error))
+            except NotFoundError:
+                unreadable.setdefault("missing", []).append(name)
+                continue
+            except ForbiddenError:
+                unreadable.setdefault(what, []).append(name)
                 continue
             scan.pods.extend(pods)
             scan.leases.extend(leases)
+        scan.problems.extend(self._unreadable(what, where) for what, where in unreadable.items())
         return scan
 
-    def _unreadable(self, namespace: str, what: str, error: RetinaTuiError) -> Problem:
-        if isinstance(error, NotFoundError):
-            message = f"Cannot clean up debug pods in namespace {namespace}: it does not exist."
+    def _unreadable(self, what: str, namespaces: list[str]) -> Problem:
+        """One sentence for every namespace that failed the same way."""
+        plural = "s" if len(namespaces) > 1 else ""
+        where = f"namespace{plural} {', '.join(namespaces)}"
+        if what == "missing":
+            message = f"Cannot clean up debug pods in {where}: no such namespace."
         else:
             message = (
-                f"Cannot clean up debug pods in namespace {namespace}: context "
-                f"{self._client.context!r} may not list {what} there; ask a cluster "
-                f"administrator for list permission on pods and leases in {namespace}, or "
-                "leave that namespace out."
+                f"Cannot clean up debug pods in {where}: context {self._client.context!r} "
+                f"may not list {what} there; ask a cluster administrator for permission to "
+                "list pods and leases there."
             )
-        return Problem(key=f"list:{namespace}", message=message)
+        return Problem(key=f"list:{what}:{','.join(namespaces)}", message=message)
 
     async def reap(self, *, dry_run: bool = False) -> ReapResult:
         """One pass: scan, decide, then delete (or only report, with `dry_run`)."""
