@@ -43,3 +43,10 @@ def bench(session: nox.Session) -> None:
     for script in scripts:
         if not wanted or script.stem.removeprefix("bench_") in wanted:
             session.run("python", str(script))
+
+
+@nox.session(python=False)
+def image(session: nox.Session) -> None:
+    """Build the debug image's root filesystem, then smoke-check every tool (root; minutes)."""
+    session.run("bash", "debug-image/build_rootfs.sh", external=True)
+    session.run("python3", "debug-image/verify.py", *session.posargs, external=True)
