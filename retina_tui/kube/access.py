@@ -1,0 +1,84 @@
+"""Ask the API server what the current user may do before changing anything.
+
+A SelfSubjectAccessReview per needed permission lets a session refuse up front with the
+exact missing permission ("create pods/attach in namespace web"), instead of failing
+half-way after it already added a container or created a pod.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from retina_tui.errors import ForbiddenError, KubeApiError
+from retina_tui.kube.client import KubeClient
+
+SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """One verb on one resource (and subresource), in a namespace or cluster-wide."""
+
+    verb: str
+    resource: str
+    subresource: str = ""
+    namespace: str = ""
+    group: str = ""
+
+    def __str__(self) -> str:
+        what = f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+        if self.group:
+            what = f"{what}.{self.group}"
+        where = f" in namespace {self.namespace}" if self.namespace else ""
+        return f"{self.verb} {what}{where}"
+
+
+async def allowed(client: KubeClient, permission: Permission) -> bool | None:
+    """Whether the user has `permission`; None when the server will not say."""
+    attributes = {
+        "verb": permission.verb,
+        "resource": permission.resource,
+        "group": permission.group,
+    }
+    if permission.subresource:
+        attributes["subresource"] = permission.subresource
+    if permission.namespace:
+        attributes["namespace"] = permission.namespace
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
+    try:
+        answer = await client.request("POST", SSAR_PATH, body=body)
+    except (ForbiddenError, KubeApiError) as error:
+        if error.status in (403, 404):
+            return None
+        raise
+    return bool((answer.get("status") or {}).get("allowed"))
+
+
+async def missing_permissions(client: KubeClient, needed: list[Permission]) -> list[Permission]:
+    """The permissions in `needed` the server says the user does not have."""
+    async with asyncio.TaskGroup() as group:
+        tasks = [
+            group.create_task(allowed(client, permission), name=f"access-review {permission}")
+            for permission in needed
+        ]
+    return [
+        permission for permission, task in zip(needed, tasks, strict=True) if task.result() is False
+    ]
+
+
+async def require(client: KubeClient, needed: list[Permission], purpose: str) -> None:
+    """Raise ForbiddenError naming every missing permission, before anything is changed."""
+    missing = await missing_permissions(client, needed)
+    if missing:
+        listed = ", ".join(str(permission) for permission in missing)
+        raise ForbiddenError(
+            f"Context {client.context!r} may not {listed}, which {purpose} needs; ask a "
+            "cluster administrator for that permission or use another context.",
+            status=403,
+            reason="Forbidden",
+        )

@@ -1,0 +1,371 @@
+"""A small Kubernetes API client: kubeconfig via kubernetes_asyncio, HTTP via aiohttp on dicts.
+
+kubernetes_asyncio knows every way a kubeconfig can authenticate (exec plugins, token
+files, client certificates, in-cluster service accounts), so it is used to load the
+configuration and refresh credentials. Its typed models are far too slow for listing
+ten thousand pods and its import costs about half a second, so requests are made here
+with aiohttp on plain JSON dicts and kubernetes_asyncio is only imported inside
+`connect`. Every failure leaves this module as a `retina_tui.errors` type.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import ssl
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from retina_tui import __version__
+from retina_tui.errors import ClusterUnreachableError, ConfigError, ForbiddenError, NotFoundError
+from retina_tui.kube.errors import status_error, transport_error
+
+DEFAULT_KUBECONFIG = "~/.kube/config"
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+IN_CLUSTER_CONTEXT = "in-cluster"
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+USER_AGENT = f"retina-tui/{__version__}"
+
+Params = Mapping[str, str | int | bool] | Iterable[tuple[str, str | int | bool]]
+
+
+def _params(params: Params | None) -> list[tuple[str, str]]:
+    if params is None:
+        return []
+    items = params.items() if isinstance(params, Mapping) else params
+    out = []
+    for key, value in items:
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        out.append((key, text))
+    return out
+
+
+def kubeconfig_paths(kubeconfig: str | None) -> list[Path]:
+    """The kubeconfig files in effect: the flag, else $KUBECONFIG, else ~/.kube/config."""
+    raw = kubeconfig or os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
+    return [Path(part).expanduser() for part in raw.split(os.pathsep) if part]
+
+
+def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]:
+    """Context names of the merged kubeconfig files and the current one (first file wins)."""
+    import yaml  # type: ignore[import-untyped]
+
+    names: list[str] = []
+    current: str | None = None
+    for path in kubeconfig_paths(kubeconfig):
+        if not path.exists():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"Could not read the kubeconfig {path}: {exc}; fix it.") from exc
+        for entry in data.get("contexts") or []:
+            name = entry.get("name")
+            if isinstance(name, str) and name not in names:
+                names.append(name)
+        if current is None and data.get("current-context"):
+            current = str(data["current-context"])
+    return names, current
+
+
+class _Credentials:
+    """Authorization headers, refreshed through kubernetes_asyncio when they expire."""
+
+    def __init__(self, configuration: Any, loader: Any) -> None:
+        self._configuration = configuration
+        self._loader = loader
+
+    def _uses_exec(self) -> bool:
+        user = getattr(self._loader, "_user", None)
+        return user is not None and "exec" in user
+
+    async def headers(self) -> dict[str, str]:
+        expiry = getattr(self._loader, "exec_plugin_expiry", None)
+        if isinstance(expiry, datetime.datetime) and expiry <= datetime.datetime.now(
+            tz=expiry.tzinfo
+        ):
+            await self.refresh()
+        token = await self._configuration.get_api_key_with_prefix("BearerToken")
+        return {"Authorization": token} if token else {}
+
+    async def refresh(self) -> bool:
+        """Fetch new credentials from an exec plugin; False when there is nothing to refresh."""
+        if not self._uses_exec():
+            return False
+        if hasattr(self._loader, "exec_plugin_expiry"):
+            del self._loader.exec_plugin_expiry
+        await self._loader.load_from_exec_plugin()
+        token = getattr(self._loader, "token", None)
+        if token:
+            self._configuration.api_key["BearerToken"] = token
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    server: str
+    context: str
+    namespace: str
+    ssl: ssl.SSLContext | bool
+    server_hostname: str | None
+    proxy: str | None
+    credentials: _Credentials
+
+
+class KubeClient:
+    """Requests against one API server as one user; decoded JSON in and out."""
+
+    def __init__(self, target: _Target) -> None:
+        self._target = target
+        self.server = target.server
+        self.context = target.context
+        self.namespace = target.namespace
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0, ssl=target.ssl),
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    def _fail(self, exc: BaseException) -> ClusterUnreachableError:
+        return transport_error(exc, server=self.server, context=self.context)
+
+    async def _headers(self, content_type: str | None) -> dict[str, str]:
+        try:
+            headers = await self._target.credentials.headers()
+        except Exception as exc:
+            raise ClusterUnreachableError(
+                f"Could not get credentials for the API server {self.server} (context "
+                f"{self.context!r}): {exc}; check the user of this context in the kubeconfig."
+            ) from exc
+        headers["Accept"] = "application/json"
+        if content_type:
+            headers["Content-Type"] = content_type
+        return headers
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """One API call; the decoded JSON answer, or an error from `retina_tui.errors`."""
+        data = None if body is None else json.dumps(body).encode()
+        for attempt in range(2):
+            headers = await self._headers(content_type if data is not None else None)
+            try:
+                async with self._session.request(
+                    method,
+                    self.server + path,
+                    params=_params(params),
+                    data=data,
+                    headers=headers,
+                    timeout=REQUEST_TIMEOUT,
+                    server_hostname=self._target.server_hostname,
+                    proxy=self._target.proxy,
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise self._fail(exc) from exc
+            if status == 401 and attempt == 0 and await self._target.credentials.refresh():
+                continue
+            if status >= 400:
+                raise status_error(
+                    status, raw, server=self.server, context=self.context, method=method, path=path
+                )
+            return json.loads(raw) if raw else None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @asynccontextmanager
+    async def stream_lines(
+        self, path: str, *, params: Params | None = None, read_timeout: float | None = None
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """A long GET (a watch) whose body is read line by line.
+
+        `read_timeout` is the inactivity deadline: no bytes for that long is a failure.
+        """
+        headers = await self._headers(None)
+        timeout = aiohttp.ClientTimeout(total=None, connect=10, sock_read=read_timeout)
+        try:
+            response = await self._session.get(
+                self.server + path,
+                params=_params(params),
+                headers=headers,
+                timeout=timeout,
+                server_hostname=self._target.server_hostname,
+                proxy=self._target.proxy,
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise self._fail(exc) from exc
+        try:
+            if response.status >= 400:
+                raw = await response.read()
+                raise status_error(response.status, raw, server=self.server, context=self.context)
+            yield self._lines(response)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise self._fail(exc) from exc
+        finally:
+            response.close()
+
+    async def _lines(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        pending = b""
+        async for chunk in response.content.iter_any():
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    yield line
+        if pending.strip():
+            yield pending
+
+    async def websocket(
+        self, path: str, params: Params | None, protocols: Iterable[str]
+    ) -> aiohttp.ClientWebSocketResponse:
+        """Open an exec/attach style WebSocket; the negotiated subprotocol is `.protocol`."""
+        headers = await self._headers(None)
+        try:
+            return await self._session.ws_connect(
+                self.server + path,
+                params=_params(params),
+                protocols=tuple(protocols),
+                headers=headers,
+                server_hostname=self._target.server_hostname,
+                proxy=self._target.proxy,
+                max_msg_size=0,
+                autoping=True,
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+            )
+        except aiohttp.WSServerHandshakeError as exc:
+            if exc.status == 404:
+                raise NotFoundError(
+                    f"The API server {self.server} found nothing to attach to at {path}.",
+                    status=404,
+                    reason="NotFound",
+                ) from exc
+            if exc.status == 403:
+                raise ForbiddenError(
+                    f"The API server {self.server} (context {self.context!r}) refused the "
+                    f"stream at {path}; ask for permission to create pods/attach.",
+                    status=403,
+                    reason="Forbidden",
+                ) from exc
+            raise status_error(
+                exc.status, exc.message, server=self.server, context=self.context, path=path
+            ) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise self._fail(exc) from exc
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def _ssl_context(configuration: Any, server: str, context: str) -> ssl.SSLContext | bool:
+    if not server.startswith("https"):
+        return False
+    try:
+        ctx = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+        if configuration.cert_file:
+            ctx.load_cert_chain(configuration.cert_file, configuration.key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"The TLS files of context {context!r} for {server} could not be loaded: {exc}; "
+            "fix the certificate-authority, client-certificate or client-key in the kubeconfig."
+        ) from exc
+    if not configuration.verify_ssl:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+async def _load_kubeconfig(
+    paths: list[Path], context: str | None
+) -> tuple[Any, Any, str, str | None]:
+    from kubernetes_asyncio.client.configuration import Configuration
+    from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
+
+    shown = os.pathsep.join(str(path) for path in paths)
+    merged = KubeConfigMerger(shown).config
+    if merged is None:
+        raise ConfigError(f"The kubeconfig {shown} is empty; fix it or pass --kubeconfig.")
+    names = [str(entry["name"]) for entry in merged.value.get("contexts") or []]
+    name = context or merged.value.get("current-context")
+    if not name or name not in names:
+        what = f"has no context {name!r}" if name else "sets no current-context"
+        raise ConfigError(
+            f"The kubeconfig {shown} {what}; pick one of {', '.join(names) or '(none)'} "
+            "with --context."
+        )
+    try:
+        loader = KubeConfigLoader(config_dict=merged, config_base_path=None, active_context=name)
+        configuration = type.__call__(Configuration)
+        await loader.load_and_set(configuration)
+    except Exception as exc:
+        raise ConfigError(
+            f"Could not load context {name!r} from the kubeconfig {shown}: {exc}; fix the "
+            "context, its cluster and its user."
+        ) from exc
+    namespace = (loader.current_context or {}).get("context", {}).get("namespace")
+    return configuration, loader, str(name), namespace
+
+
+async def _load_in_cluster() -> tuple[Any, Any, str, str | None]:
+    from kubernetes_asyncio.client.configuration import Configuration
+    from kubernetes_asyncio.config.incluster_config import load_incluster_config
+
+    configuration = type.__call__(Configuration)
+    try:
+        load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except Exception as exc:
+        raise ConfigError(
+            f"Running in a pod, but its service account could not be loaded: {exc}; "
+            "pass --kubeconfig."
+        ) from exc
+    try:
+        namespace = (SERVICE_ACCOUNT_DIR / "namespace").read_text(encoding="utf-8").strip()
+    except OSError:
+        namespace = None
+    return configuration, None, IN_CLUSTER_CONTEXT, namespace
+
+
+async def connect(
+    *, kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None
+) -> KubeClient:
+    """A client for the kubeconfig (or in-cluster) context; no request is made yet."""
+    paths = kubeconfig_paths(kubeconfig)
+    existing = [path for path in paths if path.exists()]
+    if existing:
+        configuration, loader, name, ctx_namespace = await _load_kubeconfig(existing, context)
+    elif (
+        kubeconfig is None
+        and "KUBECONFIG" not in os.environ
+        and os.environ.get("KUBERNETES_SERVICE_HOST")
+    ):
+        configuration, loader, name, ctx_namespace = await _load_in_cluster()
+    else:
+        shown = os.pathsep.join(str(path) for path in paths)
+        raise ConfigError(f"No kubeconfig found at {shown}; pass --kubeconfig or set KUBECONFIG.")
+    server = str(configuration.host).rstrip("/")
+    target = _Target(
+        server=server,
+        context=name,
+        namespace=namespace or ctx_namespace or "default",
+        ssl=_ssl_context(configuration, server, name),
+        server_hostname=getattr(configuration, "tls_server_name", None) or None,
+        proxy=configuration.proxy or None,
+        credentials=_Credentials(configuration, loader),
+    )
+    return KubeClient(target)
