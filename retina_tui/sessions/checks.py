@@ -1,0 +1,98 @@
+"""Refusals that come before a session changes anything, worded for humans.
+
+Node operating system, Pod Security Admission rejections and the like are found here
+and turned into one sentence that says what to do next (another namespace, no added
+capabilities, a Linux node).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from retina_tui.errors import ForbiddenError, KubeApiError, NotFoundError, SessionError
+from retina_tui.kube.client import KubeClient
+
+OS_LABEL = "kubernetes.io/os"
+PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
+_PSA_RE = re.compile(r'violates PodSecurity "(?P<level>[a-z]+)(?::[^"]*)?":\s*(?P<what>.*)')
+
+
+async def get_node(client: KubeClient, name: str) -> dict[str, Any] | None:
+    """The node, or None when the user may not read nodes; NotFoundError when it is absent."""
+    try:
+        node: dict[str, Any] = await client.request("GET", f"/api/v1/nodes/{name}")
+    except NotFoundError:
+        raise NotFoundError(
+            f"Node {name} not found in context {client.context!r}; list the nodes with "
+            "`kubectl get nodes` and check the name.",
+            status=404,
+            reason="NotFound",
+        ) from None
+    except ForbiddenError:
+        return None
+    return node
+
+
+def node_os(node: dict[str, Any] | None) -> str | None:
+    """The node's operating system from its label or node info, if known."""
+    if node is None:
+        return None
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    value = labels.get(OS_LABEL) or ((node.get("status") or {}).get("nodeInfo") or {}).get(
+        "operatingSystem"
+    )
+    return str(value) if value else None
+
+
+def pod_os(pod: dict[str, Any]) -> str | None:
+    """The operating system a pod is bound to by spec.os or its nodeSelector, if any."""
+    spec = pod.get("spec") or {}
+    explicit = (spec.get("os") or {}).get("name")
+    if explicit:
+        return str(explicit)
+    selected = (spec.get("nodeSelector") or {}).get(OS_LABEL)
+    return str(selected) if selected else None
+
+
+def refuse_non_linux(os_name: str | None, what: str) -> None:
+    """Raise SessionError unless the operating system is Linux or unknown."""
+    if os_name is not None and os_name.lower() != "linux":
+        raise SessionError(
+            f"{what} runs {os_name}, and debug shells support only Linux nodes for now; "
+            "pick a pod or node on a Linux node."
+        )
+
+
+def psa_level(error: KubeApiError) -> tuple[str, str] | None:
+    """(level, what is violated) when a refusal comes from Pod Security Admission."""
+    match = _PSA_RE.search(error.message)
+    if match is None:
+        return None
+    return match.group("level"), match.group("what").strip().rstrip(".;")
+
+
+def explain_psa_for_node(error: KubeApiError, namespace: str) -> SessionError | None:
+    """A node pod refused by Pod Security Admission: name the label and suggest -n."""
+    found = psa_level(error)
+    if found is None:
+        return None
+    level, what = found
+    return SessionError(
+        f"Namespace {namespace} enforces Pod Security level {level!r} (label "
+        f"{PSA_ENFORCE_LABEL}={level}), which forbids node debug pods ({what}); run the "
+        "session in a namespace that allows privileged pods with -n NAMESPACE."
+    )
+
+
+def explain_psa_for_pod(error: KubeApiError, namespace: str) -> SessionError | None:
+    """An ephemeral container refused by Pod Security Admission: suggest no capabilities."""
+    found = psa_level(error)
+    if found is None:
+        return None
+    level, what = found
+    return SessionError(
+        f"Namespace {namespace} enforces Pod Security level {level!r} (label "
+        f"{PSA_ENFORCE_LABEL}={level}), which forbids this debug container ({what}); retry "
+        "with --capabilities '' to add no capabilities."
+    )

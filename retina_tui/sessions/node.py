@@ -1,0 +1,240 @@
+"""Node sessions: a host-network debug pod pinned to a node, deleted when the session ends.
+
+The pod is created with a server-side dry run first, so a Pod Security Admission refusal
+is reported before anything exists. It carries the ownership labels the cleanup
+supervisor relies on, and whatever ends the session (exit, close, cancellation, error)
+deletes it; a failed delete is reported, never swallowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from retina_tui.errors import (
+    ForbiddenError,
+    KubeApiError,
+    NotFoundError,
+    RetinaTuiError,
+    SessionError,
+)
+from retina_tui.kube.access import Permission, require
+from retina_tui.kube.client import KubeClient
+from retina_tui.kube.watch import Change, watch_objects
+from retina_tui.sessions import checks
+from retina_tui.sessions.session import Session
+from retina_tui.sessions.specs import (
+    CREATED_AT_ANNOTATION,
+    CREATED_BY_ANNOTATION,
+    CREATED_ON_ANNOTATION,
+    HOST_MOUNT,
+    INSTANCE_LABEL,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    NODE_CONTAINER,
+    SESSION_LABEL,
+    NodeSessionSpec,
+    Phase,
+    node_pod_name,
+    security_context,
+    shell_env,
+)
+
+DELETE_WAIT_SECONDS = 20.0
+HOST_VOLUME = "host-filesystem"
+
+
+def node_pod_manifest(
+    spec: NodeSessionSpec, name: str, *, session_id: str, instance_id: str
+) -> dict[str, Any]:
+    """The debug pod for a node session."""
+    container: dict[str, Any] = {
+        "name": NODE_CONTAINER,
+        "image": spec.image,
+        "imagePullPolicy": "IfNotPresent",
+        "stdin": True,
+        "tty": True,
+        "securityContext": security_context(
+            spec.capabilities, apparmor=spec.apparmor_unconfined, seccomp=spec.seccomp_unconfined
+        ),
+    }
+    env = shell_env(spec.idle_logout_seconds)
+    if env:
+        container["env"] = env
+    pod_spec: dict[str, Any] = {
+        "nodeName": spec.node,
+        "hostNetwork": True,
+        "restartPolicy": "Never",
+        "terminationGracePeriodSeconds": 0,
+        "tolerations": [{"operator": "Exists"}],
+        "containers": [container],
+    }
+    if spec.host_pid:
+        pod_spec["hostPID"] = True
+    if spec.active_deadline_seconds > 0:
+        pod_spec["activeDeadlineSeconds"] = spec.active_deadline_seconds
+    if spec.mount_host_fs or spec.host_fs_write:
+        pod_spec["volumes"] = [{"name": HOST_VOLUME, "hostPath": {"path": "/"}}]
+        container["volumeMounts"] = [
+            {"name": HOST_VOLUME, "mountPath": HOST_MOUNT, "readOnly": not spec.host_fs_write}
+        ]
+    labels = {
+        **spec.extra_labels,
+        MANAGED_BY_LABEL: MANAGED_BY_VALUE,
+        INSTANCE_LABEL: instance_id,
+        SESSION_LABEL: session_id,
+    }
+    annotations = {
+        CREATED_BY_ANNOTATION: _local_user(),
+        CREATED_ON_ANNOTATION: socket.gethostname(),
+        CREATED_AT_ANNOTATION: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": spec.namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": pod_spec,
+    }
+
+
+async def delete_pod(
+    client: KubeClient, namespace: str, name: str, *, wait_seconds: float = DELETE_WAIT_SECONDS
+) -> None:
+    """Delete a pod now and wait (bounded) until it is gone; SessionError if refused."""
+    path = f"/api/v1/namespaces/{namespace}/pods/{name}"
+    body = {
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "gracePeriodSeconds": 0,
+        "propagationPolicy": "Background",
+    }
+    try:
+        await client.request("DELETE", path, body=body)
+    except NotFoundError:
+        return
+    except RetinaTuiError as error:
+        raise SessionError(
+            f"Could not delete the debug pod {namespace}/{name}: {error} Delete it with "
+            f"`kubectl delete pod -n {namespace} {name}`."
+        ) from error
+    events = watch_objects(
+        client, f"/api/v1/namespaces/{namespace}/pods", field_selector=f"metadata.name={name}"
+    )
+    try:
+        async with asyncio.timeout(wait_seconds):
+            async for event in events:
+                if isinstance(event, Change):
+                    if event.type == "DELETED":
+                        return
+                elif not event.items:
+                    return
+    except TimeoutError:
+        return  # accepted and terminating; the kubelet finishes it
+    except RetinaTuiError:
+        return
+    finally:
+        await events.aclose()
+
+
+class NodeSession(Session):
+    """A debug shell in a host-network pod on a node."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        spec: NodeSessionSpec,
+        *,
+        instance_id: str | None = None,
+        on_phase: Callable[[Phase], None] | None = None,
+        on_output: Callable[[bytes], None] | None = None,
+    ) -> None:
+        super().__init__(client, instance_id=instance_id, on_phase=on_phase, on_output=on_output)
+        self.spec = spec
+        self.namespace = spec.namespace
+        self.container = NODE_CONTAINER
+        self.timeout_seconds = spec.timeout_seconds
+        self._created = False
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def ephemeral(self) -> bool:
+        return False
+
+    async def _prepare(self) -> None:
+        spec = self.spec
+        needed = [
+            Permission("create", "pods", "", spec.namespace),
+            Permission("delete", "pods", "", spec.namespace),
+            Permission("create", "pods", "attach", spec.namespace),
+        ]
+        async with asyncio.TaskGroup() as group:
+            access = group.create_task(
+                require(self.client, needed, "a node debug session"), name="node-session access"
+            )
+            node = group.create_task(
+                checks.get_node(self.client, spec.node), name="node-session node"
+            )
+        access.result()
+        checks.refuse_non_linux(checks.node_os(node.result()), f"Node {spec.node}")
+        name = node_pod_name(spec.node)
+        manifest = node_pod_manifest(
+            spec, name, session_id=self.session_id, instance_id=self.instance_id
+        )
+        path = f"/api/v1/namespaces/{spec.namespace}/pods"
+        await self._create(path, manifest, dry_run=True)
+        self.pod = name
+        # Marked before the request: a create whose answer is lost is still cleaned up.
+        self._created = True
+        await self._create(path, manifest, dry_run=False)
+
+    async def _create(self, path: str, manifest: dict[str, Any], *, dry_run: bool) -> None:
+        spec = self.spec
+        try:
+            await self.client.request(
+                "POST", path, params={"dryRun": "All"} if dry_run else None, body=manifest
+            )
+        except NotFoundError:
+            raise NotFoundError(
+                f"Namespace {spec.namespace} not found in context {self.client.context!r}; "
+                "pick the debug namespace with -n.",
+                status=404,
+                reason="NotFound",
+            ) from None
+        except ForbiddenError as error:
+            explained = checks.explain_psa_for_node(error, spec.namespace)
+            if explained is not None:
+                raise explained from error
+            raise
+        except KubeApiError as error:
+            if error.status == 422:
+                raise SessionError(
+                    f"The API server rejected the node debug pod: {error.message} Check "
+                    "--image and --capabilities."
+                ) from error
+            raise
+
+    async def _cleanup(self) -> None:
+        if self._created:
+            await delete_pod(self.client, self.spec.namespace, self.pod)
+
+    async def _end_shell(self) -> None:
+        """Closing a node session deletes its pod, which ends the shell."""
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

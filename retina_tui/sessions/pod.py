@@ -1,0 +1,282 @@
+"""Pod sessions: a shell in an ephemeral container sharing a running pod's network.
+
+The container is added with a strategic-merge PATCH of `pods/ephemeralcontainers`,
+drops every capability and adds back only the configured ones. Ephemeral containers
+cannot carry labels, so the session is recorded in a pod annotation
+(`retina-tui.io/shell.<container>`), which also lets a restarted UI find the shells it
+left running (`find_pod_shells`) and re-attach to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import json
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from retina_tui.errors import (
+    ForbiddenError,
+    KubeApiError,
+    NotFoundError,
+    RetinaTuiError,
+    SessionError,
+)
+from retina_tui.kube.access import Permission, require
+from retina_tui.kube.client import KubeClient
+from retina_tui.sessions import checks
+from retina_tui.sessions.session import Session
+from retina_tui.sessions.specs import (
+    CONTAINER_PREFIX,
+    EPHEMERAL_ANNOTATION_PREFIX,
+    Phase,
+    PodSessionSpec,
+    ephemeral_container_name,
+    security_context,
+    shell_env,
+)
+from retina_tui.sessions.wait import container_state
+
+STRATEGIC_MERGE = "application/strategic-merge-patch+json"
+MERGE_PATCH = "application/merge-patch+json"
+END_KEY_DELAY = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class PodShell:
+    """A retina-tui ephemeral container found in a pod."""
+
+    namespace: str
+    pod: str
+    container: str
+    image: str
+    running: bool
+    record: dict[str, Any]
+    """What the pod annotation says about it (session, instance, user, host, created)."""
+
+
+def ephemeral_container(spec: PodSessionSpec, name: str) -> dict[str, Any]:
+    """The ephemeral container added for a pod session."""
+    container: dict[str, Any] = {
+        "name": name,
+        "image": spec.image,
+        "imagePullPolicy": "IfNotPresent",
+        "stdin": True,
+        "tty": True,
+        "terminationMessagePolicy": "File",
+        "securityContext": security_context(spec.capabilities),
+    }
+    env = shell_env(spec.idle_logout_seconds)
+    if env:
+        container["env"] = env
+    if spec.target:
+        container["targetContainerName"] = spec.target
+    return container
+
+
+async def get_pod(client: KubeClient, namespace: str, name: str) -> dict[str, Any]:
+    """The pod, or NotFoundError worded for a person."""
+    try:
+        pod: dict[str, Any] = await client.request(
+            "GET", f"/api/v1/namespaces/{namespace}/pods/{name}"
+        )
+    except NotFoundError:
+        raise NotFoundError(
+            f"Pod {namespace}/{name} not found in context {client.context!r}; check the name "
+            "and the namespace (-n).",
+            status=404,
+            reason="NotFound",
+        ) from None
+    return pod
+
+
+def pod_shells(pod: dict[str, Any]) -> list[PodShell]:
+    """The retina-tui ephemeral containers of a pod, running or not."""
+    meta = pod.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    shells = []
+    for container in (pod.get("spec") or {}).get("ephemeralContainers") or []:
+        name = str(container.get("name", ""))
+        if not name.startswith(CONTAINER_PREFIX):
+            continue
+        try:
+            record = json.loads(annotations.get(EPHEMERAL_ANNOTATION_PREFIX + name, "{}"))
+        except ValueError:
+            record = {}
+        state = container_state(pod, name, ephemeral=True)
+        shells.append(
+            PodShell(
+                namespace=str(meta.get("namespace", "")),
+                pod=str(meta.get("name", "")),
+                container=name,
+                image=str(container.get("image", "")),
+                running=state.kind == "running",
+                record=record if isinstance(record, dict) else {},
+            )
+        )
+    return shells
+
+
+async def find_pod_shells(client: KubeClient, namespace: str, pod: str) -> list[PodShell]:
+    """Still-running retina-tui shells in a pod, to re-attach to with `attach_to`."""
+    return [shell for shell in pod_shells(await get_pod(client, namespace, pod)) if shell.running]
+
+
+class PodSession(Session):
+    """A debug shell in an ephemeral container of a running pod."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        spec: PodSessionSpec,
+        *,
+        instance_id: str | None = None,
+        on_phase: Callable[[Phase], None] | None = None,
+        on_output: Callable[[bytes], None] | None = None,
+    ) -> None:
+        super().__init__(client, instance_id=instance_id, on_phase=on_phase, on_output=on_output)
+        self.spec = spec
+        self.namespace = spec.namespace
+        self.pod = spec.pod
+        self.timeout_seconds = spec.timeout_seconds
+
+    @property
+    def title(self) -> str:
+        return self.spec.title
+
+    @property
+    def ephemeral(self) -> bool:
+        return True
+
+    async def _prepare(self) -> None:
+        spec = self.spec
+        pod = await get_pod(self.client, spec.namespace, spec.pod)
+        if spec.attach_to:
+            self._check_reattach(pod, spec.attach_to)
+            self.container = spec.attach_to
+            return
+        self._check_pod(pod)
+        node_name = (pod.get("spec") or {}).get("nodeName")
+        needed = [
+            Permission("patch", "pods", "ephemeralcontainers", spec.namespace),
+            Permission("create", "pods", "attach", spec.namespace),
+        ]
+        async with asyncio.TaskGroup() as group:
+            access = group.create_task(
+                require(self.client, needed, "a pod debug session"), name="pod-session access"
+            )
+            node = (
+                group.create_task(
+                    _node_or_none(self.client, str(node_name)), name="pod-session node"
+                )
+                if node_name
+                else None
+            )
+        access.result()
+        if node is not None:
+            checks.refuse_non_linux(
+                checks.node_os(node.result()),
+                f"Node {node_name} of pod {spec.namespace}/{spec.pod}",
+            )
+        name = ephemeral_container_name()
+        await self._add_container(ephemeral_container(spec, name))
+        self.container = name
+        await self._record(name)
+
+    def _check_pod(self, pod: dict[str, Any]) -> None:
+        spec = self.spec
+        where = f"Pod {spec.namespace}/{spec.pod}"
+        checks.refuse_non_linux(checks.pod_os(pod), where)
+        phase = (pod.get("status") or {}).get("phase", "Unknown")
+        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+            phase = "Terminating"
+        if phase != "Running":
+            raise SessionError(
+                f"{where} is {phase}, not Running; a debug container can only join a running "
+                "pod, so wait for it or pick another pod."
+            )
+        containers = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
+        if spec.target and spec.target not in containers:
+            raise SessionError(
+                f"{where} has no container {spec.target!r}; its containers are "
+                f"{', '.join(containers)}; fix --target."
+            )
+
+    def _check_reattach(self, pod: dict[str, Any], container: str) -> None:
+        shells = {shell.container: shell for shell in pod_shells(pod)}
+        shell = shells.get(container)
+        if shell is None or not shell.running:
+            raise SessionError(
+                f"Pod {self.spec.namespace}/{self.spec.pod} has no running retina-tui shell "
+                f"{container!r}; start a new session instead."
+            )
+
+    async def _add_container(self, container: dict[str, Any]) -> None:
+        spec = self.spec
+        path = f"/api/v1/namespaces/{spec.namespace}/pods/{spec.pod}/ephemeralcontainers"
+        body = {"spec": {"ephemeralContainers": [container]}}
+        try:
+            await self.client.request("PATCH", path, body=body, content_type=STRATEGIC_MERGE)
+        except NotFoundError:
+            raise SessionError(
+                f"Pod {spec.namespace}/{spec.pod} vanished, or this cluster does not support "
+                "ephemeral containers (Kubernetes 1.25 or later is needed)."
+            ) from None
+        except ForbiddenError as error:
+            explained = checks.explain_psa_for_pod(error, spec.namespace)
+            if explained is not None:
+                raise explained from error
+            raise
+        except KubeApiError as error:
+            if error.status == 422:
+                raise SessionError(
+                    f"The API server rejected the debug container for pod {spec.namespace}/"
+                    f"{spec.pod}: {error.message} Check --image, --target and --capabilities."
+                ) from error
+            raise
+
+    async def _record(self, container: str) -> None:
+        """Note the session in a pod annotation; best effort (needs `patch pods`)."""
+        record = {
+            "session": self.session_id,
+            "instance": self.instance_id,
+            "user": _local_user(),
+            "host": socket.gethostname(),
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        body = {
+            "metadata": {
+                "annotations": {EPHEMERAL_ANNOTATION_PREFIX + container: json.dumps(record)}
+            }
+        }
+        path = f"/api/v1/namespaces/{self.spec.namespace}/pods/{self.spec.pod}"
+        with contextlib.suppress(RetinaTuiError):
+            await self.client.request("PATCH", path, body=body, content_type=MERGE_PATCH)
+
+    async def _end_shell(self) -> None:
+        """Interrupt whatever runs, then end-of-file at the empty prompt ends the shell."""
+        stream = self._stream
+        if stream is None:
+            return
+        await stream.send_stdin(b"\x03")
+        await asyncio.sleep(END_KEY_DELAY)
+        await stream.send_stdin(b"\x04")
+        await stream.close_stdin()
+
+
+async def _node_or_none(client: KubeClient, name: str) -> dict[str, Any] | None:
+    try:
+        return await checks.get_node(client, name)
+    except NotFoundError:
+        return None
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

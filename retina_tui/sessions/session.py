@@ -1,0 +1,347 @@
+"""The UI-free debug session: start, pump bytes, survive drops, end cleanly.
+
+`Session` holds everything common to pod and node sessions: the phase a UI observes,
+output delivery (callback and/or async iterator), stdin and resizes, the attach loop
+that re-attaches to the same container when the WebSocket drops while the container
+still runs, and the guarantee that whatever the session created is cleaned up however
+it ends (remote exit, close, cancellation, error). Subclasses say how the container
+comes to exist (`_prepare`), where it is, and what cleanup means.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+
+from retina_tui.errors import NotFoundError, RetinaTuiError, SessionError
+from retina_tui.kube.client import KubeClient
+from retina_tui.kube.watch import Backoff
+from retina_tui.sessions.specs import Phase, new_session_id
+from retina_tui.sessions.stream import AttachStream, Ended, Output, open_attach
+from retina_tui.sessions.wait import ContainerState, container_state, wait_running
+
+DEFAULT_SIZE = (80, 24)
+MAX_PENDING_INPUT = 64 * 1024
+REATTACH_GIVE_UP_SECONDS = 60.0
+EXIT_SETTLE_SECONDS = 1.0
+CLOSE_GRACE_SECONDS = 2.0
+
+
+async def cancel_and_wait(task: asyncio.Task[object] | asyncio.Task[int]) -> None:
+    """Stop a task: cancel it, then wait until it has finished its cleanup."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, RetinaTuiError):
+        await task
+
+
+class Session(ABC):
+    """A shell in a container, driven by a UI or the CLI without knowing Kubernetes."""
+
+    def __init__(
+        self,
+        client: KubeClient,
+        *,
+        instance_id: str | None = None,
+        on_phase: Callable[[Phase], None] | None = None,
+        on_output: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.session_id = new_session_id()
+        self.instance_id = instance_id or self.session_id
+        self.on_phase = on_phase
+        self.on_output = on_output
+        self.phase = Phase("creating")
+        self.namespace = ""
+        self.pod = ""
+        self.container = ""
+        self.timeout_seconds = 60.0
+        self._size: tuple[int, int] | None = None
+        self._stream: AttachStream | None = None
+        self._pump: asyncio.Task[int] | None = None
+        self._queue: asyncio.Queue[bytes | None] | None = None
+        self._pending: list[bytes] = []
+        self._closing = False
+        self._cleaned = False
+        self._cleanup_error: RetinaTuiError | None = None
+
+    # ---- what subclasses provide -------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def title(self) -> str:
+        """`pod ns/name` or `node name`."""
+
+    @property
+    @abstractmethod
+    def ephemeral(self) -> bool:
+        """Whether the shell is an ephemeral container (else a node pod's container)."""
+
+    @abstractmethod
+    async def _prepare(self) -> None:
+        """Check, then create the container; sets namespace, pod and container."""
+
+    async def _cleanup(self) -> None:  # noqa: B027 - most sessions have nothing to remove
+        """Remove what the session created; raise SessionError when that fails."""
+
+    async def _end_shell(self) -> None:  # noqa: B027 - optional hook
+        """Ask the remote shell to end (close); the default is to do nothing."""
+
+    # ---- public API -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create the container, wait until it runs and attach; returns once running."""
+        if self._pump is not None:
+            raise SessionError(f"The session {self.title} was already started.")
+        self._set_phase(Phase("creating"))
+        try:
+            await self._prepare()
+            await wait_running(
+                self.client,
+                self.namespace,
+                self.pod,
+                self.container,
+                ephemeral=self.ephemeral,
+                timeout=self.timeout_seconds,
+                on_state=self._on_state,
+            )
+            stream = await open_attach(self.client, self.namespace, self.pod, self.container)
+            await self._greet(stream)
+        except BaseException as error:
+            await self._fail_start(error)
+            raise
+        self._stream = stream
+        self._set_phase(Phase("running"))
+        self._pump = asyncio.create_task(self._run(stream), name=f"session {self.title}")
+
+    async def write(self, data: bytes) -> None:
+        """Send keystrokes; kept and sent after a re-attach while reconnecting."""
+        stream = self._stream
+        if (
+            stream is not None
+            and not stream.closed
+            and not self._pending
+            and await stream.send_stdin(data)
+        ):
+            return
+        if sum(map(len, self._pending)) + len(data) <= MAX_PENDING_INPUT:
+            self._pending.append(data)
+
+    async def resize(self, cols: int, rows: int) -> None:
+        """Tell the remote terminal its new size (also remembered for re-attaches)."""
+        if cols <= 0 or rows <= 0:
+            return
+        self._size = (cols, rows)
+        if self._stream is not None:
+            await self._stream.send_resize(cols, rows)
+
+    async def output(self) -> AsyncIterator[bytes]:
+        """Output bytes as they arrive, until the session ends (alternative to on_output)."""
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+        while True:
+            chunk = await self._queue.get()
+            if chunk is None:
+                return
+            yield chunk
+
+    async def wait(self) -> int:
+        """The remote exit code once the session ended; cancelling it ends the session."""
+        if self._pump is None:
+            raise SessionError(f"The session {self.title} was not started.")
+        try:
+            return await asyncio.shield(self._pump)
+        except asyncio.CancelledError:
+            await cancel_and_wait(self._pump)
+            raise
+
+    async def close(self) -> None:
+        """End the shell and remove what was created; SessionError if removal failed."""
+        self._closing = True
+        pump = self._pump
+        if pump is None:
+            await self._run_cleanup()
+            return
+        if not pump.done():
+            await self._end_shell()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError, RetinaTuiError):
+                await asyncio.wait_for(asyncio.shield(pump), CLOSE_GRACE_SECONDS)
+            if not pump.done():
+                await cancel_and_wait(pump)
+        if self._cleanup_error is not None:
+            raise self._cleanup_error
+
+    # ---- internals --------------------------------------------------------------------
+
+    def _set_phase(self, phase: Phase) -> None:
+        self.phase = phase
+        if self.on_phase is not None:
+            self.on_phase(phase)
+
+    def _on_state(self, state: ContainerState) -> None:
+        if state.kind == "running":
+            return
+        detail = state.reason or ("ContainerCreating" if state.kind == "absent" else state.kind)
+        self._set_phase(Phase("waiting", detail))
+
+    def _emit(self, data: bytes) -> None:
+        if self.on_output is not None:
+            self.on_output(data)
+        if self._queue is not None:
+            self._queue.put_nowait(data)
+
+    async def _greet(self, stream: AttachStream) -> None:
+        """Send the size, one bigger first, so the shell redraws its prompt; then any input."""
+        cols, rows = self._size or DEFAULT_SIZE
+        await stream.send_resize(cols + 1, rows + 1)
+        await stream.send_resize(cols, rows)
+        pending, self._pending = self._pending, []
+        for data in pending:
+            await stream.send_stdin(data)
+
+    async def _fail_start(self, error: BaseException) -> None:
+        cleanup_error: RetinaTuiError | None = None
+        try:
+            await self._run_cleanup()
+        except RetinaTuiError as exc:
+            cleanup_error = exc
+        if isinstance(error, asyncio.CancelledError):
+            self._set_phase(Phase("failed", "cancelled"))
+        else:
+            self._set_phase(Phase("failed", str(error)))
+        self._finish_output()
+        if cleanup_error is not None and not isinstance(error, asyncio.CancelledError):
+            raise SessionError(f"{error} Also: {cleanup_error}") from error
+
+    async def _run_cleanup(self) -> None:
+        if self._cleaned:
+            return
+        self._cleaned = True
+        await self._cleanup()
+
+    def _finish_output(self) -> None:
+        if self._queue is not None:
+            self._queue.put_nowait(None)
+
+    async def _run(self, stream: AttachStream) -> int:
+        """Pump the stream, re-attach after drops, clean up at the end; the exit code."""
+        current: AttachStream | None = stream
+        code: int | None = None
+        failure: RetinaTuiError | None = None
+        try:
+            while current is not None:
+                ended = await self._pump_stream(current)
+                await current.close()
+                self._stream = current = None
+                status = ended.status
+                if status is not None:
+                    if status.code is None:
+                        failure = SessionError(
+                            f"The shell in {self.title} failed: {status.message or status.reason}."
+                        )
+                    code = status.code
+                    break
+                current, code = await self._after_drop()
+        except RetinaTuiError as error:
+            failure = error
+        finally:
+            if current is not None:
+                await current.close()
+            self._stream = None
+            try:
+                await self._run_cleanup()
+            except RetinaTuiError as error:
+                self._cleanup_error = failure = error
+            finally:
+                self._finish_output()
+            if failure is not None:
+                self._set_phase(Phase("failed", str(failure)))
+            else:
+                self._set_phase(Phase("exited", "" if code is not None else "closed", code))
+        if failure is not None:
+            raise failure
+        return code if code is not None else 0
+
+    async def _pump_stream(self, stream: AttachStream) -> Ended:
+        async for event in stream.events():
+            if isinstance(event, Output):
+                self._emit(event.data)
+            else:
+                return event
+        return Ended(None)  # pragma: no cover - events() always ends with Ended
+
+    async def _after_drop(self) -> tuple[AttachStream | None, int | None]:
+        """After a stream ended without status: the container's exit code, or a new stream."""
+        if self._closing:
+            return None, None
+        state = await self._settled_state()
+        backoff = Backoff(initial=0.1, cap=3.0)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + REATTACH_GIVE_UP_SECONDS
+        last_error = "the container is not running"
+        while True:
+            if state.kind == "terminated":
+                return None, state.exit_code
+            if state.kind == "running":
+                self._set_phase(Phase("reconnecting", last_error if backoff.attempt else ""))
+                try:
+                    stream = await open_attach(
+                        self.client, self.namespace, self.pod, self.container
+                    )
+                except NotFoundError:
+                    raise
+                except RetinaTuiError as error:
+                    last_error = str(error)
+                else:
+                    self._stream = stream
+                    await self._greet(stream)
+                    self._set_phase(Phase("running"))
+                    return stream, None
+            if loop.time() > give_up:
+                raise SessionError(
+                    f"Lost the shell in {self.title} and could not re-attach for "
+                    f"{REATTACH_GIVE_UP_SECONDS:g} s ({last_error}); check the connection "
+                    "to the cluster."
+                )
+            await asyncio.sleep(backoff.next_delay())
+            state = await self._current_state()
+
+    async def _current_state(self) -> ContainerState:
+        try:
+            pod = await self.client.request(
+                "GET", f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}"
+            )
+        except NotFoundError as error:
+            raise SessionError(f"The {self.title} shell ended: its pod was deleted.") from error
+        except RetinaTuiError:
+            return ContainerState("running")
+        return container_state(pod, self.container, ephemeral=self.ephemeral)
+
+    async def _settled_state(self) -> ContainerState:
+        """The container's state, giving the kubelet a moment to report an exit."""
+        try:
+            async with asyncio.timeout(EXIT_SETTLE_SECONDS):
+                return await self._wait_terminated()
+        except TimeoutError:
+            return await self._current_state()
+
+    async def _wait_terminated(self) -> ContainerState:
+        from retina_tui.kube.watch import Change, watch_objects
+
+        events = watch_objects(
+            self.client,
+            f"/api/v1/namespaces/{self.namespace}/pods",
+            field_selector=f"metadata.name={self.pod}",
+        )
+        try:
+            async for event in events:
+                pods = [event.obj] if isinstance(event, Change) else event.items
+                if not pods or (isinstance(event, Change) and event.type == "DELETED"):
+                    raise SessionError(f"The {self.title} shell ended: its pod was deleted.")
+                state = container_state(pods[0], self.container, ephemeral=self.ephemeral)
+                if state.kind == "terminated":
+                    return state
+        finally:
+            await events.aclose()
+        return ContainerState("running")  # pragma: no cover - the watch never ends

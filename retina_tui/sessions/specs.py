@@ -1,0 +1,150 @@
+"""What a debug session is asked to be, and the phase it reports while it lives.
+
+Specs are plain frozen dataclasses built by the CLI or the UI from settings and flags;
+`Phase` is what a UI shows in a tab title. Naming and labelling rules live here too so
+the cleanup supervisor and the sessions agree on them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+from retina_tui.config import DEFAULT_CAPABILITIES, DEFAULT_IMAGE
+
+PhaseKind = Literal["creating", "waiting", "running", "reconnecting", "exited", "failed"]
+
+MANAGED_BY_LABEL: Final = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE: Final = "retina-tui"
+INSTANCE_LABEL: Final = "retina-tui.io/instance"
+SESSION_LABEL: Final = "retina-tui.io/session"
+CREATED_BY_ANNOTATION: Final = "retina-tui.io/created-by"
+CREATED_ON_ANNOTATION: Final = "retina-tui.io/created-on-host"
+CREATED_AT_ANNOTATION: Final = "retina-tui.io/created-at"
+EPHEMERAL_ANNOTATION_PREFIX: Final = "retina-tui.io/shell."
+"""Pod annotation `retina-tui.io/shell.<container>` records an ephemeral debug container."""
+
+CONTAINER_PREFIX: Final = "rtui-"
+NODE_POD_PREFIX: Final = "rtui-node-"
+NODE_CONTAINER: Final = "shell"
+HOST_MOUNT: Final = "/host"
+MAX_NAME: Final = 63
+
+_ALPHABET: Final = string.ascii_lowercase + string.digits
+
+
+def random_suffix(length: int = 5) -> str:
+    """Lowercase letters and digits, as Kubernetes generated names use."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_session_id() -> str:
+    """A fresh session id (a valid label value)."""
+    return random_suffix(10)
+
+
+def ephemeral_container_name() -> str:
+    """`rtui-` and five random characters."""
+    return f"{CONTAINER_PREFIX}{random_suffix()}"
+
+
+def node_pod_name(node: str) -> str:
+    """`rtui-node-<node>-<5 random>`, with the node part cut so the name fits 63 characters."""
+    suffix = random_suffix()
+    room = MAX_NAME - len(NODE_POD_PREFIX) - len(suffix) - 1
+    node_part = node[:room].rstrip("-.")
+    return f"{NODE_POD_PREFIX}{node_part}-{suffix}"
+
+
+def parse_capabilities(text: str) -> tuple[str, ...]:
+    """`NET_ADMIN,net_raw` -> ("NET_ADMIN", "NET_RAW"); '' or 'none' -> ()."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    caps: list[str] = []
+    for part in text.split(","):
+        name = part.strip().upper().removeprefix("CAP_")
+        if name and name not in caps:
+            caps.append(name)
+    return tuple(caps)
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """Where a session is: `kind`, a human `detail`, and the exit code once exited."""
+
+    kind: PhaseKind
+    detail: str = ""
+    exit_code: int | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "exited":
+            return f"exited: {self.exit_code}"
+        return f"{self.kind}: {self.detail}" if self.detail else self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class PodSessionSpec:
+    """An ephemeral debug container in a running pod, sharing its network namespace.
+
+    `attach_to` names an existing retina-tui ephemeral container to re-attach to instead
+    of adding a new one.
+    """
+
+    namespace: str
+    pod: str
+    target: str | None = None
+    image: str = DEFAULT_IMAGE
+    capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
+    idle_logout_seconds: int = 3600
+    timeout_seconds: float = 60.0
+    attach_to: str | None = None
+
+    @property
+    def title(self) -> str:
+        return f"pod {self.namespace}/{self.pod}"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSessionSpec:
+    """A host-network debug pod pinned to a node, in the debug namespace."""
+
+    node: str
+    namespace: str
+    image: str = DEFAULT_IMAGE
+    capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
+    mount_host_fs: bool = False
+    host_fs_write: bool = False
+    host_pid: bool = False
+    apparmor_unconfined: bool = False
+    seccomp_unconfined: bool = False
+    idle_logout_seconds: int = 3600
+    timeout_seconds: float = 60.0
+    active_deadline_seconds: int = 12 * 3600
+    extra_labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"node {self.node}"
+
+
+def security_context(
+    capabilities: tuple[str, ...], *, apparmor: bool = False, seccomp: bool = False
+) -> dict[str, object]:
+    """Drop ALL capabilities, add back only the configured ones; optional Unconfined."""
+    context: dict[str, object] = {
+        "capabilities": {"drop": ["ALL"], **({"add": list(capabilities)} if capabilities else {})}
+    }
+    if apparmor:
+        context["appArmorProfile"] = {"type": "Unconfined"}
+    if seccomp:
+        context["seccompProfile"] = {"type": "Unconfined"}
+    return context
+
+
+def shell_env(idle_logout_seconds: int) -> list[dict[str, str]]:
+    """TMOUT makes an idle shell log out by itself; 0 disables it."""
+    if idle_logout_seconds <= 0:
+        return []
+    return [{"name": "TMOUT", "value": str(idle_logout_seconds)}]

@@ -1,0 +1,153 @@
+"""Wait for a debug container to run, by watching its pod (never by polling).
+
+The kubelet reports progress in the pod's container statuses; this module reads them,
+reports each new state as a session phase, returns as soon as the container runs, and
+fails at once with the kubelet's own reason and message when the container cannot start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from retina_tui.errors import SessionError
+from retina_tui.kube.client import KubeClient
+from retina_tui.kube.watch import Change, watch_objects
+
+FATAL_WAITING_REASONS = frozenset(
+    {
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "ErrImageNeverPull",
+        "InvalidImageName",
+        "CreateContainerError",
+        "CreateContainerConfigError",
+        "RunContainerError",
+        "StartError",
+        "CrashLoopBackOff",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerState:
+    """A container's state as the kubelet last reported it."""
+
+    kind: Literal["absent", "waiting", "running", "terminated"]
+    reason: str = ""
+    message: str = ""
+    exit_code: int | None = None
+
+    def describe(self) -> str:
+        if self.kind == "absent":
+            return "not reported by the kubelet yet"
+        if self.kind == "terminated":
+            text = f"terminated with exit code {self.exit_code}"
+            return f"{text} ({self.reason})" if self.reason else text
+        return f"{self.kind}: {self.reason}" if self.reason else self.kind
+
+
+def container_state(pod: dict[str, Any], container: str, *, ephemeral: bool) -> ContainerState:
+    """The state of `container` in `pod` (an ephemeral one when `ephemeral`)."""
+    key = "ephemeralContainerStatuses" if ephemeral else "containerStatuses"
+    for status in (pod.get("status") or {}).get(key) or []:
+        if status.get("name") != container:
+            continue
+        state = status.get("state") or {}
+        if "running" in state:
+            return ContainerState("running")
+        if "terminated" in state:
+            term = state["terminated"] or {}
+            return ContainerState(
+                "terminated",
+                str(term.get("reason", "")),
+                str(term.get("message", "")),
+                int(term.get("exitCode", 0)),
+            )
+        waiting = state.get("waiting") or {}
+        return ContainerState(
+            "waiting", str(waiting.get("reason", "")), str(waiting.get("message", ""))
+        )
+    return ContainerState("absent")
+
+
+def _check(pod: dict[str, Any], container: str, ephemeral: bool, where: str) -> ContainerState:
+    """The container's state; raises SessionError when it can never run."""
+    state = container_state(pod, container, ephemeral=ephemeral)
+    phase = (pod.get("status") or {}).get("phase")
+    if state.kind == "waiting" and state.reason in FATAL_WAITING_REASONS:
+        detail = f": {state.message}" if state.message else ""
+        raise SessionError(
+            f"The debug container in {where} could not start: {state.reason}{detail}; check "
+            "the image name and that the node can pull it (--image)."
+        )
+    if state.kind == "terminated":
+        detail = f": {state.message}" if state.message else ""
+        raise SessionError(
+            f"The debug container in {where} ended before the shell could attach "
+            f"({state.describe()}{detail}); check that the image has a shell."
+        )
+    if not ephemeral and phase in ("Failed", "Succeeded") and state.kind != "running":
+        status = pod.get("status") or {}
+        reason = status.get("reason") or phase
+        message = f": {status['message']}" if status.get("message") else ""
+        raise SessionError(f"The debug pod {where} ended ({reason}{message}).")
+    return state
+
+
+async def wait_running(
+    client: KubeClient,
+    namespace: str,
+    pod: str,
+    container: str,
+    *,
+    ephemeral: bool,
+    timeout: float,  # noqa: ASYNC109 - the timeout is part of what is reported
+    on_state: Callable[[ContainerState], None],
+) -> dict[str, Any]:
+    """Watch `pod` until `container` runs; the pod as last seen.
+
+    Raises SessionError on a fatal state, on deletion, or after `timeout` seconds,
+    naming the last state seen.
+    """
+    where = f"pod {namespace}/{pod}"
+    last = ContainerState("absent")
+    seen: ContainerState | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            events = watch_objects(
+                client,
+                f"/api/v1/namespaces/{namespace}/pods",
+                field_selector=f"metadata.name={pod}",
+            )
+            try:
+                async for event in events:
+                    if isinstance(event, Change):
+                        if event.type == "DELETED":
+                            raise SessionError(
+                                f"The {where} was deleted while waiting for its debug shell."
+                            )
+                        objects = [event.obj]
+                    else:
+                        objects = event.items
+                        if not objects:
+                            raise SessionError(
+                                f"The {where} disappeared while waiting for its debug shell."
+                            )
+                    state = _check(objects[0], container, ephemeral, where)
+                    last = state
+                    if state != seen:
+                        seen = state
+                        on_state(state)
+                    if state.kind == "running":
+                        return objects[0]
+            finally:
+                await events.aclose()
+    except TimeoutError:
+        raise SessionError(
+            f"The debug shell in {where} did not start within {timeout:g} s; the last state "
+            f"seen was {last.describe()}; try again or raise --timeout."
+        ) from None
+    raise SessionError(f"The watch of {where} ended unexpectedly.")
