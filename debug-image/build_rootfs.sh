@@ -78,6 +78,7 @@ mmdebstrap \
 	--aptopt='APT::Install-Suggests "false"' \
 	"${dpkgopts[@]}" \
 	--include="$packages" \
+	--customize-hook="install -D -m 0644 '$here/packages.txt' \"\$1/usr/share/retina-tui-debug/packages.txt\"" \
 	--customize-hook="install -m 0644 '$here/debug-prompt.sh' \"\$1/etc/profile.d/zz-debug-prompt.sh\"" \
 	--customize-hook="printf '\n. /etc/profile.d/zz-debug-prompt.sh\n' >> \"\$1/etc/bash.bashrc\"" \
 	--customize-hook="$slim_hook" \
