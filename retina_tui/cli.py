@@ -14,6 +14,8 @@ import click
 from retina_tui import __version__
 from retina_tui.commands.demo import demo
 from retina_tui.commands.gc import gc
+from retina_tui.commands.sandbox import sandbox
+from retina_tui.commands.shell import shell
 from retina_tui.commands.tui import (
     CONFIG_OPTION,
     CONTEXT_OPTION,
@@ -60,6 +62,8 @@ def cli(
 cli.add_command(tui)
 cli.add_command(demo)
 cli.add_command(gc)
+cli.add_command(sandbox)
+cli.add_command(shell)
 
 
 def main() -> None:

@@ -1,0 +1,373 @@
+"""`retina-tui shell [TYPE/]NAME`: one debug session on the local terminal.
+
+The flags follow `kubectl retina shell` so people who know Retina feel at home. The
+session engine does the work; this module only turns flags into a spec, puts the local
+terminal in raw mode once the shell runs, forwards keystrokes and SIGWINCH, restores
+the terminal on every way out, and exits with the remote shell's exit code. SIGTERM and
+SIGHUP end the session cleanly (a node pod is deleted) before the process exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from retina_tui.commands.tui import CONFIG_OPTION, CONTEXT_OPTION, KUBECONFIG_OPTION
+from retina_tui.errors import ConfigError
+
+if TYPE_CHECKING:
+    from retina_tui.config import Settings
+    from retina_tui.kube.client import KubeClient
+    from retina_tui.sessions.session import Session
+    from retina_tui.sessions.specs import Phase
+
+IMAGE_REPO_ENV = "RETINA_SHELL_IMAGE_REPO"
+IMAGE_VERSION_ENV = "RETINA_SHELL_IMAGE_VERSION"
+POD_TYPES = ("pod", "pods", "po")
+NODE_TYPES = ("node", "nodes", "no")
+
+
+def parse_target(text: str) -> tuple[str, str]:
+    """`NAME` -> ("node", NAME); `pod/NAME`, `pods/NAME` -> ("pod", NAME); `node/NAME` too."""
+    kind, sep, name = text.partition("/")
+    if not sep:
+        return "node", text
+    if kind.lower() in POD_TYPES and name:
+        return "pod", name
+    if kind.lower() in NODE_TYPES and name:
+        return "node", name
+    raise click.BadParameter(
+        f"{text!r} is not NODE, node/NODE or pod/NAME; name a node or a pod.",
+        param_hint="TARGET",
+    )
+
+
+def parse_timeout(text: str | None, default: float) -> float:
+    """`90`, `90s`, `2m`, `1m30s` -> seconds."""
+    if text is None:
+        return default
+    total = 0.0
+    number = ""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0}
+    try:
+        for char in text.strip():
+            if char.isdigit() or char == ".":
+                number += char
+            elif char in units and number:
+                total += float(number) * units[char]
+                number = ""
+            else:
+                raise ValueError(char)
+        if number:
+            total += float(number)
+    except ValueError:
+        total = 0.0
+    if total <= 0:
+        raise click.BadParameter(f"{text!r} is not a duration such as 60s or 2m.")
+    return total
+
+
+def resolve_image(flag: str | None, default: str, environ: dict[str, str] | None = None) -> str:
+    """--image wins; else RETINA_SHELL_IMAGE_REPO/_VERSION (as Retina reads them); else settings."""
+    if flag:
+        return flag
+    env = os.environ if environ is None else environ
+    repo = env.get(IMAGE_REPO_ENV, "")
+    version = env.get(IMAGE_VERSION_ENV, "")
+    if not repo and not version:
+        return default
+    base, tag = default, "latest"
+    last = default.rsplit("/", 1)[-1]
+    if ":" in last:
+        base, tag = default.rsplit(":", 1)
+    return f"{repo or base}:{version or tag}"
+
+
+@click.command("shell")
+@click.argument("target")
+@click.option("-n", "--namespace", default=None, help="Namespace of the pod / of node pods.")
+@KUBECONFIG_OPTION
+@CONTEXT_OPTION
+@CONFIG_OPTION
+@click.option("--image", default=None, help="Debug image (default: settings or env).")
+@click.option(
+    "-c", "--capabilities", default=None, help="Comma-separated capabilities to add ('' = none)."
+)
+@click.option("-m", "--mount-host-filesystem", is_flag=True, help="Host / at /host, read-only.")
+@click.option(
+    "-w", "--allow-host-filesystem-write", is_flag=True, help="Host / at /host, writable."
+)
+@click.option("--host-pid", is_flag=True, help="Share the host's PID namespace (node shells).")
+@click.option("--apparmor-unconfined", is_flag=True, help="Run without an AppArmor profile.")
+@click.option("--seccomp-unconfined", is_flag=True, help="Run without a seccomp profile.")
+@click.option("--timeout", default=None, help="How long to wait for the shell (e.g. 60s).")
+@click.option("--target", "target_container", default=None, help="Container to target (pods).")
+def shell(
+    target: str,
+    namespace: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    config_path: str | None,
+    image: str | None,
+    capabilities: str | None,
+    mount_host_filesystem: bool,
+    allow_host_filesystem_write: bool,
+    host_pid: bool,
+    apparmor_unconfined: bool,
+    seccomp_unconfined: bool,
+    timeout: str | None,
+    target_container: str | None,
+) -> None:
+    """Open a debug shell: NODE or node/NODE on a node, pod/NAME in a pod."""
+    from retina_tui.config import load_settings, resolve_config_path
+
+    kind, name = parse_target(target)
+    settings = load_settings(resolve_config_path(Path(config_path) if config_path else None))
+    debug = settings.debug
+    if kind == "pod" and (
+        mount_host_filesystem or allow_host_filesystem_write or host_pid or apparmor_unconfined
+    ):
+        raise ConfigError(
+            "--mount-host-filesystem, --allow-host-filesystem-write, --host-pid and "
+            "--apparmor-unconfined apply to node shells only; drop them for a pod shell."
+        )
+    options = _Options(
+        kind=kind,
+        name=name,
+        namespace=namespace,
+        image=resolve_image(image, debug.image),
+        capabilities=capabilities,
+        mount=mount_host_filesystem,
+        write=allow_host_filesystem_write,
+        host_pid=host_pid,
+        apparmor=apparmor_unconfined,
+        seccomp=seccomp_unconfined,
+        timeout=parse_timeout(timeout, debug.timeout_seconds),
+        target=target_container,
+    )
+    code = _run(options, settings, kubeconfig=kubeconfig, context=context)
+    sys.exit(code)
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    kind: str
+    name: str
+    namespace: str | None
+    image: str
+    capabilities: str | None
+    mount: bool
+    write: bool
+    host_pid: bool
+    apparmor: bool
+    seccomp: bool
+    timeout: float
+    target: str | None
+
+
+def _run(
+    options: _Options, settings: Settings, *, kubeconfig: str | None, context: str | None
+) -> int:
+    """Run the session on an event loop; SIGINT/SIGTERM/SIGHUP end it cleanly."""
+    return asyncio.run(_main(options, settings, kubeconfig=kubeconfig, context=context))
+
+
+async def _main(
+    options: _Options, settings: Settings, *, kubeconfig: str | None, context: str | None
+) -> int:
+    from retina_tui.kube.client import connect
+
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    received: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        main_task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        client = await connect(kubeconfig=kubeconfig, context=context, namespace=None)
+        try:
+            session = _build_session(client, options, settings)
+            return await _drive(session)
+        finally:
+            await client.close()
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        return 128 + received[0]
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(signum)
+
+
+def _build_session(client: KubeClient, options: _Options, settings: Settings) -> Session:
+    from retina_tui.sessions.node import NodeSession
+    from retina_tui.sessions.pod import PodSession
+    from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec, parse_capabilities
+    from retina_tui.supervisor.ownership import instance_id_from_env
+
+    debug = settings.debug
+    caps = (
+        parse_capabilities(options.capabilities)
+        if options.capabilities is not None
+        else tuple(debug.capabilities)
+    )
+    on_phase = _phase_printer()
+    instance = instance_id_from_env()
+    if options.kind == "pod":
+        pod_spec = PodSessionSpec(
+            namespace=options.namespace or client.namespace,
+            pod=options.name,
+            target=options.target,
+            image=options.image,
+            capabilities=caps,
+            idle_logout_seconds=debug.idle_logout_seconds,
+            timeout_seconds=options.timeout,
+        )
+        return PodSession(client, pod_spec, instance_id=instance, on_phase=on_phase)
+    node_spec = NodeSessionSpec(
+        node=options.name,
+        namespace=options.namespace or debug.namespace or client.namespace,
+        image=options.image,
+        capabilities=caps,
+        mount_host_fs=options.mount or options.write,
+        host_fs_write=options.write,
+        host_pid=options.host_pid,
+        apparmor_unconfined=options.apparmor,
+        seccomp_unconfined=options.seccomp,
+        idle_logout_seconds=debug.idle_logout_seconds,
+        timeout_seconds=options.timeout,
+        active_deadline_seconds=debug.active_deadline_seconds,
+    )
+    return NodeSession(client, node_spec, instance_id=instance, on_phase=on_phase)
+
+
+def _phase_printer() -> Callable[[Phase], None]:
+    """Progress on stderr until the shell runs (the shell owns the terminal after)."""
+    last: list[str] = []
+
+    def show(phase: Phase) -> None:
+        if phase.kind in ("creating", "waiting", "reconnecting"):
+            text = f"retina-tui: {phase}"
+            if not last or last[-1] != text:
+                last.append(text)
+                _stderr_line(text)
+
+    return show
+
+
+def _stderr_line(text: str) -> None:
+    raw = os.isatty(sys.stdin.fileno()) if _has_stdin() else False
+    end = "\r\n" if raw else "\n"
+    sys.stderr.write(text + end)
+    sys.stderr.flush()
+
+
+def _has_stdin() -> bool:
+    try:
+        sys.stdin.fileno()
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except BlockingIOError:
+            continue
+        view = view[written:]
+
+
+async def _drive(session: Session) -> int:
+    """Start the session, then bridge it to the local terminal until it ends."""
+    out_fd = sys.stdout.fileno()
+    session.on_output = lambda data: _write_all(out_fd, data)
+    in_fd = sys.stdin.fileno() if _has_stdin() else -1
+    interactive = in_fd >= 0 and os.isatty(in_fd)
+    if interactive:
+        size = os.get_terminal_size(in_fd)
+        await session.resize(size.columns, size.lines)
+    await session.start()
+    try:
+        with _raw_terminal(in_fd if interactive else -1):
+            return await _bridge(session, in_fd, interactive)
+    finally:
+        await session.close()
+
+
+async def _bridge(session: Session, in_fd: int, interactive: bool) -> int:
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
+
+    def forward(data: bytes) -> None:
+        task = loop.create_task(session.write(data), name="shell stdin")
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def on_input() -> None:
+        try:
+            data = os.read(in_fd, 65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(in_fd)
+            return
+        forward(data)
+
+    def on_winch() -> None:
+        size = os.get_terminal_size(in_fd)
+        task = loop.create_task(session.resize(size.columns, size.lines), name="shell resize")
+        tasks.add(task)
+        task.add_done_callback(lambda t: tasks.discard(t))
+
+    if in_fd >= 0:
+        loop.add_reader(in_fd, on_input)
+    if interactive:
+        loop.add_signal_handler(signal.SIGWINCH, on_winch)
+    try:
+        return await session.wait()
+    finally:
+        if in_fd >= 0:
+            loop.remove_reader(in_fd)
+        if interactive:
+            loop.remove_signal_handler(signal.SIGWINCH)
+        for task in list(tasks):
+            task.cancel()
+        for task in list(tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+@contextlib.contextmanager
+def _raw_terminal(fd: int) -> Iterator[None]:
+    """Raw mode on `fd` (a tty) for the duration; restored however the block ends."""
+    if fd < 0:
+        yield
+        return
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd, termios.TCSANOW)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
