@@ -1,0 +1,293 @@
+"""The initial contents of the sandbox: namespaces, nodes, a few real pods, synthetic load.
+
+- namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease`, `shop` (an app:
+  a `web` pod running `python3 -m http.server 8080` and a `client` pod) and `secure`
+  (labelled pod-security.kubernetes.io/enforce=baseline);
+- nodes `node-1`..`node-N` (node-1 is the control plane) with the labels, addresses,
+  conditions and nodeInfo of a real kubelet, and a node Lease each;
+- `kube-system/coredns-*` and, with `--pods N`, N synthetic pods in `default` spread over
+  the nodes. Synthetic pods (annotation `sandbox.retina-tui.io/synthetic`) are born
+  Running and have no process until something execs into or attaches to them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from retina_tui.sandbox import pods
+from retina_tui.sandbox.psa import ENFORCE_LABEL
+from retina_tui.sandbox.store import Obj, Store, now_iso
+
+SYNTHETIC_ANNOTATION = "sandbox.retina-tui.io/synthetic"
+ROLE_LABEL = "node-role.kubernetes.io/"
+KUBELET_VERSION = "v1.37.0"
+NAMESPACES: dict[str, dict[str, str]] = {
+    "default": {},
+    "kube-system": {},
+    "kube-public": {},
+    "kube-node-lease": {},
+    "shop": {"app.kubernetes.io/part-of": "shop"},
+    "secure": {ENFORCE_LABEL: "baseline"},
+}
+
+
+def node_names(count: int) -> list[str]:
+    """Names of the sandbox's nodes."""
+    return [f"node-{index + 1}" for index in range(count)]
+
+
+def namespace(name: str, labels: dict[str, str]) -> Obj:
+    """A namespace object."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": name,
+            "labels": {"kubernetes.io/metadata.name": name, **labels},
+        },
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
+
+
+def node(name: str, index: int, ip: str, cidr: str, *, windows: bool) -> Obj:
+    """A node object as a kubelet registers it."""
+    role = "control-plane" if index == 0 else "worker"
+    os_name = "windows" if windows else "linux"
+    now = now_iso()
+
+    def condition(kind: str, status: str, reason: str, message: str) -> Obj:
+        return {
+            "type": kind,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastHeartbeatTime": now,
+            "lastTransitionTime": now,
+        }
+
+    capacity = {"cpu": "4", "memory": "8049136Ki", "pods": "110", "ephemeral-storage": "61202244Ki"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/os": os_name,
+                "kubernetes.io/arch": "amd64",
+                "kubernetes.io/hostname": name,
+                "beta.kubernetes.io/os": os_name,
+                "beta.kubernetes.io/arch": "amd64",
+                ROLE_LABEL + role: "",
+            },
+            "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
+        },
+        "spec": {"podCIDR": cidr, "podCIDRs": [cidr]},
+        "status": {
+            "addresses": [
+                {"type": "InternalIP", "address": ip},
+                {"type": "Hostname", "address": name},
+            ],
+            "capacity": capacity,
+            "allocatable": capacity,
+            "conditions": [
+                condition(
+                    "MemoryPressure",
+                    "False",
+                    "KubeletHasSufficientMemory",
+                    "kubelet has sufficient memory available",
+                ),
+                condition(
+                    "DiskPressure",
+                    "False",
+                    "KubeletHasNoDiskPressure",
+                    "kubelet has no disk pressure",
+                ),
+                condition(
+                    "PIDPressure",
+                    "False",
+                    "KubeletHasSufficientPID",
+                    "kubelet has sufficient PID available",
+                ),
+                condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+            ],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": secrets.token_hex(16),
+                "machineID": secrets.token_hex(16),
+                "systemUUID": secrets.token_hex(16),
+                "containerRuntimeVersion": "containerd://2.1.0",
+                "kernelVersion": "10.0.20348.2227" if windows else "6.1.0-sandbox",
+                "kubeProxyVersion": KUBELET_VERSION,
+                "kubeletVersion": KUBELET_VERSION,
+                "operatingSystem": os_name,
+                "osImage": "Windows Server 2022 Datacenter"
+                if windows
+                else "Debian GNU/Linux 12 (bookworm)",
+            },
+        },
+    }
+
+
+def pod(
+    namespace_name: str,
+    name: str,
+    containers: list[Obj],
+    *,
+    labels: dict[str, str] | None = None,
+    node_name: str | None = None,
+) -> Obj:
+    """A pod object as a client would post it, with the server's defaults."""
+    obj: Obj = {
+        "metadata": {"name": name, "namespace": namespace_name, "labels": labels or {}},
+        "spec": {"containers": containers},
+    }
+    if node_name:
+        obj["spec"]["nodeName"] = node_name
+    pods.default_pod(obj)
+    return obj
+
+
+def synthetic_status(obj: Obj, host_ip: str, index: int) -> None:
+    """Mark a pod synthetic and give it the status of a running pod."""
+    now = now_iso()
+    obj["metadata"].setdefault("annotations", {})[SYNTHETIC_ANNOTATION] = "true"
+    pod_ip = f"100.{64 + ((index >> 16) & 63)}.{(index >> 8) & 255}.{index & 255}"
+    obj["status"] = {
+        "phase": "Running",
+        "qosClass": "BestEffort",
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}],
+        "podIP": pod_ip,
+        "podIPs": [{"ip": pod_ip}],
+        "startTime": now,
+        "conditions": [
+            {"type": kind, "status": "True", "lastProbeTime": None, "lastTransitionTime": now}
+            for kind in (
+                "PodReadyToStartContainers",
+                "Initialized",
+                "Ready",
+                "ContainersReady",
+                "PodScheduled",
+            )
+        ],
+        "containerStatuses": [
+            {
+                "name": c["name"],
+                "image": c["image"],
+                "imageID": "",
+                "containerID": "containerd://" + secrets.token_hex(32),
+                "ready": True,
+                "started": True,
+                "restartCount": 0,
+                "state": {"running": {"startedAt": now}},
+            }
+            for c in obj["spec"]["containers"]
+        ],
+    }
+
+
+def seed(
+    store: Store,
+    *,
+    nodes: int,
+    synthetic_pods: int,
+    node_ip: Callable[[str], str],
+    pod_cidr: Callable[[str], str],
+    windows_nodes: int = 0,
+) -> None:
+    """Fill an empty store with the sandbox's initial objects."""
+    for name, labels in NAMESPACES.items():
+        store.create("namespaces", namespace(name, labels))
+    names = node_names(nodes)
+    for index, name in enumerate(names):
+        windows = index >= nodes - windows_nodes
+        store.create("nodes", node(name, index, node_ip(name), pod_cidr(name), windows=windows))
+        store.create("leases", node_lease(name))
+    linux = [n for i, n in enumerate(names) if i < nodes - windows_nodes] or names
+    dns = [
+        {
+            "name": "coredns",
+            "image": "registry.k8s.io/coredns/coredns:v1.12.0",
+            "command": ["sleep", "infinity"],
+            "ports": [{"containerPort": 53, "name": "dns", "protocol": "UDP"}],
+        }
+    ]
+    suffix = secrets.token_hex(5)[:5]
+    real: list[Obj] = [
+        pod(
+            "kube-system",
+            f"coredns-{suffix}",
+            dns,
+            labels={"k8s-app": "kube-dns"},
+            node_name=linux[0],
+        ),
+        pod(
+            "shop",
+            "web",
+            [
+                {
+                    "name": "web",
+                    "image": "python:3.12-slim",
+                    "command": ["python3", "-m", "http.server", "8080"],
+                    "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                }
+            ],
+            labels={"app": "web"},
+            node_name=linux[min(1, len(linux) - 1)],
+        ),
+        pod(
+            "shop",
+            "client",
+            [{"name": "client", "image": "busybox:1.36", "command": ["sleep", "infinity"]}],
+            labels={"app": "client"},
+            node_name=linux[min(2, len(linux) - 1)],
+        ),
+    ]
+    for obj in real:
+        store.create("pods", obj)
+    add_synthetic_pods(store, synthetic_pods, linux, node_ip)
+
+
+def add_synthetic_pods(
+    store: Store,
+    count: int,
+    nodes: list[str],
+    node_ip: Callable[[str], str],
+    *,
+    namespace_name: str = "default",
+    prefix: str = "load",
+) -> None:
+    """Create `count` synthetic running pods spread over `nodes`."""
+    width = max(4, len(str(count)))
+    for index in range(count):
+        node_name = nodes[index % len(nodes)]
+        obj = pod(
+            namespace_name,
+            f"{prefix}-{index:0{width}d}",
+            [{"name": "app", "image": "nginx:1.27"}],
+            labels={
+                "app": f"{prefix}-{index % 10}",
+                "tier": "backend" if index % 3 else "frontend",
+            },
+            node_name=node_name,
+        )
+        synthetic_status(obj, node_ip(node_name), index + 1)
+        store.create("pods", obj)
+
+
+def node_lease(name: str) -> dict[str, Any]:
+    """The heartbeat Lease a kubelet keeps in kube-node-lease."""
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": name, "namespace": "kube-node-lease"},
+        "spec": {
+            "holderIdentity": name,
+            "leaseDurationSeconds": 40,
+            "renewTime": now_iso().replace("Z", ".000000Z"),
+        },
+    }
