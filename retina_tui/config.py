@@ -49,29 +49,32 @@ class SupervisorSettings(_Section):
 
 
 class KeySettings(_Section):
-    """Keys of the browser and session actions (Textual key names, comma-separated)."""
+    """Keys of the app's actions (Textual key names; several keys comma-separated).
 
-    pod_session: str = Field("s", description="Open a debug session on the selected pod or node.")
+    Inside a terminal every key goes to the remote shell: press the prefix key
+    (ctrl+b) first, then one of these.
+    """
+
+    pod_session: str = Field("s", description="Open a session on the selected pod or node.")
     node_session: str = Field("S", description="Open a node session on the selected pod's node.")
     session_dialog: str = Field("o", description="Set session options, then open a session.")
     filter: str = Field("slash", description="Filter the table as you type.")
-    prompt: str = Field("colon", description="The `:` command prompt.")
     pods: str = Field("p", description="Show the pods view.")
     nodes: str = Field("n", description="Show the nodes view.")
+    details: str = Field("d", description="Show or hide the details panel.")
+    prompt: str = Field("colon", description="The `:` command prompt.")
     namespace: str = Field("N", description="Pick a namespace.")
     context: str = Field("C", description="Pick a kubeconfig context.")
-    sort: str = Field("dollar_sign", description="Sort by the next column.")
-    details: str = Field("d", description="Show or hide the details panel.")
     help: str = Field("question_mark,f1", description="Show every binding.")
     quit: str = Field("q", description="Quit, ending every session.")
-    next_tab: str = Field("ctrl+right", description="Next tab.")
-    previous_tab: str = Field("ctrl+left", description="Previous tab.")
-    split: str = Field("ctrl+s", description="Split: show this session beside another.")
-    split_orientation: str = Field("ctrl+o", description="Side by side or stacked.")
-    switch_pane: str = Field("ctrl+w", description="Move focus to the other pane.")
-    mark: str = Field("ctrl+t", description="Mark or unmark a session for broadcast.")
-    broadcast: str = Field("ctrl+y", description="Turn broadcast input on or off.")
-    close_session: str = Field("ctrl+x", description="Close the session (deletes a node pod).")
+    next_tab: str = Field("ctrl+right,right_square_bracket", description="Next tab.")
+    previous_tab: str = Field("ctrl+left,left_square_bracket", description="Previous tab.")
+    split: str = Field("percent_sign", description="Split two sessions, or unsplit.")
+    split_orientation: str = Field("quotation_mark", description="Side by side or stacked.")
+    switch_pane: str = Field("w", description="Move focus to the other pane of the split.")
+    mark: str = Field("m", description="Mark or unmark a session for broadcast.")
+    broadcast: str = Field("y", description="Turn broadcast input on or off.")
+    close_session: str = Field("x", description="Close the session (deletes a node pod).")
 
 
 class UiSettings(_Section):

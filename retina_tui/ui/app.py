@@ -1,0 +1,546 @@
+"""The retina-tui application: one cluster connection, the browser, the session tabs.
+
+`make_app(settings, target=...)` is the one way to build it, shared by the CLI and the
+tests. The app owns the app-lifetime work: the connection (and, for the demo, the
+embedded sandbox), the cleanup supervisor, and the shutdown that closes every session
+before the supervisor and the client go away. Errors from any worker are turned into
+notifications in exactly one place, `on_worker_state_changed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
+
+from retina_tui.config import Settings
+from retina_tui.errors import RetinaTuiError, SessionError
+from retina_tui.kube.client import KubeClient, connect, list_contexts
+from retina_tui.sessions.node import NodeSession
+from retina_tui.sessions.pod import PodSession
+from retina_tui.sessions.session import Session
+from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec
+from retina_tui.ui.browser import ALL_NAMESPACES, Browser, PodRef
+from retina_tui.ui.dialog import SessionChoice, SessionDialog
+from retina_tui.ui.keys import APP_BINDINGS, help_sections, keymap_from_settings
+from retina_tui.ui.screens import HelpScreen, PickerScreen, PromptScreen, UnreachableScreen
+from retina_tui.ui.session_pane import SessionPane
+from retina_tui.ui.workspace import Workspace
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterTarget:
+    """A cluster from a kubeconfig (the default: the current context)."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DemoTarget:
+    """The embedded sandbox, started in-process for `retina-tui demo`."""
+
+    network: str = "auto"
+    churn: float = 0.2
+
+
+class ActionCommands(Provider):
+    """Command palette entries for every action of the app."""
+
+    async def discover(self) -> Hits:
+        app = self.app
+        assert isinstance(app, RetinaApp)
+        for title, help_text, action in app.palette_actions():
+            yield DiscoveryHit(title, self._runner(action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, RetinaApp)
+        matcher = self.matcher(query)
+        for title, help_text, action in app.palette_actions():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), self._runner(action), help=help_text)
+
+    def _runner(self, action: str) -> Callable[[], Any]:
+        async def run() -> None:
+            await self.app.run_action(action)
+
+        return run
+
+
+class RetinaApp(App[None]):
+    """Browse a cluster and debug it in tabs."""
+
+    TITLE = "retina-tui"
+    BINDINGS: ClassVar[list[BindingType]] = APP_BINDINGS
+    COMMANDS = App.COMMANDS | {ActionCommands}
+
+    def __init__(
+        self,
+        settings: Settings,
+        target: ClusterTarget | DemoTarget,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.target = target
+        self.clock = clock
+        self.kubeconfig = target.kubeconfig if isinstance(target, ClusterTarget) else None
+        self.context_name = target.context if isinstance(target, ClusterTarget) else None
+        self.namespace_choice = (
+            target.namespace if isinstance(target, ClusterTarget) else None
+        ) or ALL_NAMESPACES
+        self.client: KubeClient | None = None
+        self.instance_id: str | None = None
+        self.ensure_lease: Callable[[str], Any] | None = None
+        self.browser = Browser(clock=clock, id="browser")
+        self.workspace = Workspace(self.browser)
+        self.exit_report = ""
+        self.connected = asyncio.Event()
+        self._reconnect = asyncio.Event()
+        self._quitting = False
+        self._unreachable: UnreachableScreen | None = None
+        self.sandbox: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield self.workspace
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.theme = self.settings.ui.theme
+        self.set_keymap(keymap_from_settings(self.settings.ui.keys))
+        self._run_cluster()
+
+    # ---- the cluster connection -------------------------------------------------------
+
+    @work(exclusive=True, group="cluster", exit_on_error=False)
+    async def _run_cluster(self) -> None:
+        async with AsyncExitStack() as stack:
+            if isinstance(self.target, DemoTarget):
+                from retina_tui.sandbox import SandboxOptions, run_sandbox
+
+                options = SandboxOptions(
+                    demo=True, network=self.target.network, churn=self.target.churn
+                )
+                self.notify("Starting the embedded demo cluster…", timeout=3)
+                self.sandbox = await stack.enter_async_context(run_sandbox(options))
+                self.kubeconfig = str(self.sandbox.kubeconfig_path)
+            while not self._quitting:
+                self._reconnect.clear()
+                await self._serve_once()
+
+    async def _serve_once(self) -> None:
+        from retina_tui.supervisor import Supervisor
+
+        try:
+            client = await connect(
+                kubeconfig=self.kubeconfig, context=self.context_name, namespace=None
+            )
+        except RetinaTuiError as error:
+            self._show_unreachable(str(error))
+            await self._reconnect.wait()
+            return
+        try:
+            async with Supervisor(
+                client, self.settings, on_problem=self._supervisor_problem
+            ) as sup:
+                self.client = client
+                self.instance_id = sup.instance_id
+                self.ensure_lease = sup.ensure_lease
+                self.context_name = client.context
+                self.browser.start(client, self.namespace_choice)
+                self.connected.set()
+                try:
+                    await self._reconnect.wait()
+                finally:
+                    self.browser.stop()
+                    await self.close_all_sessions()
+        finally:
+            self.connected.clear()
+            self.client = None
+            await client.close()
+
+    def _supervisor_problem(self, message: str) -> None:
+        self.notify(message, severity="warning", timeout=8)
+
+    def reconnect(self, *, context: str | None = None) -> None:
+        """Connect again (after a failure, or to another context)."""
+        if context is not None:
+            self.context_name = context
+            self.namespace_choice = ALL_NAMESPACES
+        self._reconnect.set()
+
+    def on_browser_watch_retrying(self, event: Browser.WatchRetrying) -> None:
+        if not event.connected:
+            self._show_unreachable(event.reason)
+        else:
+            self.notify(f"{event.reason} Retrying.", severity="warning", timeout=4)
+
+    def on_browser_snapshot_loaded(self, event: Browser.SnapshotLoaded) -> None:
+        if self._unreachable is not None:
+            screen, self._unreachable = self._unreachable, None
+            if screen.is_current:
+                self.pop_screen()
+
+    def _show_unreachable(self, reason: str) -> None:
+        if self._unreachable is not None:
+            self._unreachable.update_reason(reason)
+            return
+        screen = UnreachableScreen(reason)
+        self._unreachable = screen
+
+        def answered(retry: bool | None) -> None:
+            self._unreachable = None
+            if retry:
+                self.reconnect()
+            else:
+                self.action_quit_all()
+
+        self.push_screen(screen, answered)
+
+    # ---- errors: the one place --------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if not isinstance(error, RetinaTuiError):
+            raise error if error is not None else RuntimeError("A worker failed.")
+        node = event.worker.node
+        if isinstance(node, SessionPane):
+            if not node.closing:
+                node.show_error(str(error))
+                self.notify(f"{node.title}: {error}", severity="error", timeout=10)
+            return
+        if isinstance(node, Browser) and not self.browser.pods_loaded:
+            self._show_unreachable(str(error))
+            return
+        self.notify(str(error), severity="error", timeout=10)
+
+    # ---- sessions ---------------------------------------------------------------------
+
+    def on_browser_session_requested(self, event: Browser.SessionRequested) -> None:
+        debug = self.settings.debug
+        if event.dialog:
+            pod = event.pod
+            dialog = SessionDialog(
+                debug=debug,
+                pod=pod.name if pod and event.kind == "pod" else None,
+                node=event.node,
+                containers=pod.containers if pod else (),
+            )
+
+            def chosen(choice: SessionChoice | None) -> None:
+                if choice is not None:
+                    self.open_session(choice, pod, event.node)
+
+            self.push_screen(dialog, chosen)
+            return
+        choice = SessionChoice(kind=event.kind, image=debug.image, capabilities=debug.capabilities)
+        self.open_session(choice, event.pod, event.node)
+
+    def build_session(self, choice: SessionChoice, pod: PodRef | None, node: str | None) -> Session:
+        """A pod or node session for `choice` (not started)."""
+        if self.client is None:
+            raise SessionError("Not connected to a cluster yet; wait for the tables to load.")
+        debug = self.settings.debug
+        if choice.kind == "pod":
+            assert pod is not None
+            spec = PodSessionSpec(
+                namespace=pod.namespace,
+                pod=pod.name,
+                target=choice.target,
+                image=choice.image,
+                capabilities=choice.capabilities,
+                idle_logout_seconds=debug.idle_logout_seconds,
+                timeout_seconds=debug.timeout_seconds,
+            )
+            return PodSession(self.client, spec, instance_id=self.instance_id)
+        assert node is not None
+        node_spec = NodeSessionSpec(
+            node=node,
+            namespace=debug.namespace or self.client.namespace,
+            image=choice.image,
+            capabilities=choice.capabilities,
+            mount_host_fs=choice.mount_host_fs,
+            host_fs_write=choice.host_fs_write,
+            host_pid=choice.host_pid,
+            idle_logout_seconds=debug.idle_logout_seconds,
+            timeout_seconds=debug.timeout_seconds,
+            active_deadline_seconds=debug.active_deadline_seconds,
+        )
+        return NodeSession(self.client, node_spec, instance_id=self.instance_id)
+
+    def open_session(
+        self, choice: SessionChoice, pod: PodRef | None, node: str | None
+    ) -> SessionPane | None:
+        """Open a session tab; errors become a notification."""
+        try:
+            session = self.build_session(choice, pod, node)
+        except RetinaTuiError as error:
+            self.notify(str(error), severity="error")
+            return None
+        pane = SessionPane(session)
+        self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
+        return pane
+
+    async def close_session(self, pane: SessionPane) -> None:
+        """Close one session: end the shell, delete its node pod, drop the tab."""
+        try:
+            await pane.close_session()
+        except RetinaTuiError as error:
+            self.notify(f"{pane.title}: {error}", severity="error", timeout=10)
+        finally:
+            await self.workspace.remove_pane(pane)
+
+    async def close_all_sessions(self) -> list[str]:
+        """Close every session; returns (and reports) the failures."""
+        panes = list(self.workspace.panes)
+        if not panes:
+            return []
+        results = await asyncio.gather(
+            *(pane.close_session() for pane in panes), return_exceptions=True
+        )
+        failures = []
+        for pane, result in zip(panes, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                failures.append(f"{pane.title}: {result}")
+        for pane in panes:
+            await self.workspace.remove_pane(pane)
+        if failures:
+            self.exit_report = "Some debug pods may remain: " + " ".join(failures)
+            self.notify(self.exit_report, severity="error", timeout=15)
+        return failures
+
+    # ---- quitting ---------------------------------------------------------------------
+
+    def action_quit_all(self) -> None:
+        """End every session (deleting node pods), then leave."""
+        if self._quitting:
+            return
+        self._quitting = True
+        count = len(self.workspace.panes)
+        if count:
+            self.notify(f"Closing {count} session(s)…", timeout=5)
+        self._exit_cleanly()
+
+    async def action_quit(self) -> None:
+        self.action_quit_all()
+
+    @work(group="shutdown", exit_on_error=False)
+    async def _exit_cleanly(self) -> None:
+        self._reconnect.set()
+        for worker in list(self.workers):
+            if worker.group == "cluster":
+                await worker.wait()
+        self.exit()
+
+    # ---- actions ----------------------------------------------------------------------
+
+    def palette_actions(self) -> Iterable[tuple[str, str, str]]:
+        """(title, help, action) of every action, for the command palette."""
+        for binding in APP_BINDINGS:
+            if isinstance(binding, Binding) and binding.description:
+                yield binding.description, binding.tooltip or binding.description, binding.action
+        for binding in Browser.BINDINGS:
+            if isinstance(binding, Binding) and binding.description:
+                yield (
+                    f"Browser: {binding.description}",
+                    binding.tooltip or binding.description,
+                    f"browser_action({binding.action!r})",
+                )
+
+    async def action_browser_action(self, action: str) -> None:
+        self.workspace.show("browser")
+        await self.run_action(action, self.browser)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(help_sections(self)))
+
+    def action_prompt(self) -> None:
+        def answered(command: str | None) -> None:
+            if command:
+                self.run_command(command)
+
+        self.push_screen(PromptScreen(), answered)
+
+    def run_command(self, command: str) -> None:
+        """Run a `:` command: pods, nodes, ns NAME, ctx NAME, help, quit."""
+        verb, _, arg = command.lstrip(":").strip().partition(" ")
+        arg = arg.strip()
+        verb = verb.lower()
+        if verb in ("pods", "pod", "po"):
+            self.workspace.show("browser")
+            self.browser.view = "pods"
+        elif verb in ("nodes", "node", "no"):
+            self.workspace.show("browser")
+            self.browser.view = "nodes"
+        elif verb in ("ns", "namespace"):
+            if not arg:
+                self.action_pick_namespace()
+            else:
+                self.set_namespace("" if arg in ("all", "-A", "*") else arg)
+        elif verb in ("ctx", "context"):
+            if not arg:
+                self.action_pick_context()
+            else:
+                self.switch_context(arg)
+        elif verb in ("help", "h", "?"):
+            self.action_help()
+        elif verb in ("q", "quit", "exit"):
+            self.action_quit_all()
+        else:
+            self.notify(
+                f"Unknown command {verb!r}; try pods, nodes, ns NAME, ctx NAME.",
+                severity="warning",
+            )
+
+    def set_namespace(self, namespace: str) -> None:
+        """Show one namespace ("" for all)."""
+        self.namespace_choice = namespace
+        self.workspace.show("browser")
+        self.browser.view = "pods"
+        self.browser.set_namespace(namespace)
+
+    def switch_context(self, context: str) -> None:
+        """Connect to another kubeconfig context (sessions of this one are closed)."""
+        try:
+            names, _current = list_contexts(self.kubeconfig)
+        except RetinaTuiError as error:
+            self.notify(str(error), severity="error")
+            return
+        if context not in names:
+            self.notify(
+                f"There is no context {context!r} in the kubeconfig; "
+                f"choose one of: {', '.join(names)}.",
+                severity="error",
+            )
+            return
+        if self._unreachable is not None and self._unreachable.is_current:
+            self._unreachable = None
+            self.pop_screen()
+        self.reconnect(context=context)
+
+    def action_pick_context(self) -> None:
+        try:
+            names, current = list_contexts(self.kubeconfig)
+        except RetinaTuiError as error:
+            self.notify(str(error), severity="error")
+            return
+
+        def picked(name: str | None) -> None:
+            if name and name != self.context_name:
+                self.switch_context(name)
+
+        choices = [(name, name) for name in names]
+        self.push_screen(PickerScreen("Context", choices, self.context_name or current), picked)
+
+    @work(exclusive=True, group="pick-namespace", exit_on_error=False)
+    async def action_pick_namespace(self) -> None:
+        names: list[str] = []
+        if self.client is not None:
+            try:
+                listing = await self.client.request("GET", "/api/v1/namespaces")
+                names = sorted(item["metadata"]["name"] for item in listing.get("items", []))
+            except RetinaTuiError as error:
+                self.notify(f"{error} Type :ns NAME instead.", severity="warning")
+        choices = [(ALL_NAMESPACES, "all namespaces"), *((n, n) for n in names)]
+
+        def picked(name: str | None) -> None:
+            if name is not None:
+                self.set_namespace(name)
+
+        self.push_screen(PickerScreen("Namespace", choices, self.namespace_choice), picked)
+
+    def action_next_tab(self) -> None:
+        self.workspace.cycle(1)
+
+    def action_previous_tab(self) -> None:
+        self.workspace.cycle(-1)
+
+    def action_tab(self, index: int) -> None:
+        self.workspace.show_index(index)
+
+    def action_close_session(self) -> None:
+        pane = self.workspace.focused_pane
+        if pane is None:
+            self.notify("No session tab is active.", severity="warning")
+            return
+        self.run_worker(self.close_session(pane), group="close", exit_on_error=False)
+
+    def action_split(self) -> None:
+        workspace = self.workspace
+        if workspace.split is not None:
+            workspace.unsplit()
+            return
+        current = workspace.focused_pane
+        others = [pane for pane in workspace.panes if pane is not current]
+        if current is None or not others:
+            self.notify("Open two sessions to split.", severity="warning")
+            return
+        if len(others) == 1:
+            workspace.split_with(current, others[0])
+            return
+
+        def picked(pane_id: str | None) -> None:
+            for pane in others:
+                if pane.id == pane_id:
+                    workspace.split_with(current, pane)
+
+        choices = [(pane.id or "", pane.title) for pane in others]
+        self.push_screen(PickerScreen("Split with", choices), picked)
+
+    def action_split_orientation(self) -> None:
+        self.workspace.toggle_orientation()
+
+    def action_switch_pane(self) -> None:
+        self.workspace.switch_pane()
+
+    def action_mark(self) -> None:
+        pane = self.workspace.focused_pane
+        if pane is None:
+            self.notify("Marks apply to session tabs.", severity="warning")
+            return
+        pane.marked = not pane.marked
+        self.workspace.refresh_broadcast()
+
+    def action_broadcast(self) -> None:
+        workspace = self.workspace
+        if not workspace.broadcast and not workspace.marked:
+            pane = workspace.focused_pane
+            if pane is None:
+                self.notify("Mark sessions first (the mark key on each tab).", severity="warning")
+                return
+            pane.marked = True
+        workspace.broadcast = not workspace.broadcast
+
+    def on_workspace_broadcast_changed(self, event: Workspace.BroadcastChanged) -> None:
+        if event.on:
+            self.notify(f"Broadcast ON: typing goes to {event.targets} sessions.", timeout=3)
+        else:
+            self.notify("Broadcast off.", timeout=2)
+
+
+def make_app(
+    settings: Settings,
+    *,
+    target: ClusterTarget | DemoTarget | None = None,
+    clock: Callable[[], float] = time.time,
+) -> RetinaApp:
+    """Build the app; the CLI and the tests both go through here."""
+    return RetinaApp(settings, target or ClusterTarget(), clock=clock)

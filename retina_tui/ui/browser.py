@@ -1,0 +1,421 @@
+"""The cluster browser: live pods and nodes tables, a filter and a details panel.
+
+The browser owns its watches (workers in the `watch` group), so replacing the client
+or the namespace cancels them. It keeps only the rows and a few fields per pod, not
+the pods' JSON: 10,000 full pod objects would cost far more memory than the UI may.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Input, Static
+
+from retina_tui.errors import RetinaTuiError
+from retina_tui.kube.client import KubeClient
+from retina_tui.kube.watch import Snapshot, watch_objects
+from retina_tui.ui.details import DetailsPanel
+from retina_tui.ui.rows import NODE_COLUMNS, POD_COLUMNS, node_row, pod_row
+from retina_tui.ui.table import VirtualTable
+
+ALL_NAMESPACES = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PodRef:
+    """What a session needs to know about a pod: where it is and what it runs."""
+
+    namespace: str
+    name: str
+    node: str | None
+    containers: tuple[str, ...]
+
+
+def pod_ref(pod: dict[str, Any]) -> PodRef:
+    """The few fields the browser keeps per pod."""
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    return PodRef(
+        namespace=str(meta.get("namespace") or ""),
+        name=str(meta.get("name") or ""),
+        node=spec.get("nodeName") or None,
+        containers=tuple(str(c.get("name")) for c in spec.get("containers") or ()),
+    )
+
+
+class Browser(Vertical):
+    """Pods and nodes of one cluster context, live."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("p", "show('pods')", "Pods", id="pods"),
+        Binding("n", "show('nodes')", "Nodes", id="nodes"),
+        Binding("d", "toggle_details", "Details", id="details"),
+        Binding("s", "open_session", "Shell", id="pod_session"),
+        Binding("S", "open_node_session", "Node shell", id="node_session"),
+        Binding("o", "session_dialog", "Shell…", id="session_dialog"),
+    ]
+
+    DEFAULT_CSS = """
+    Browser { height: 1fr; }
+    Browser #browser-status { height: 1; background: $boost; padding: 0 1; }
+    Browser #filter { display: none; height: 3; }
+    Browser.filtering #filter { display: block; }
+    Browser #tables { height: 1fr; }
+    Browser VirtualTable { width: 1fr; height: 1fr; }
+    Browser.-nodes #pods, Browser.-pods #nodes { display: none; }
+    Browser.-no-details DetailsPanel { display: none; }
+    """
+
+    view: reactive[str] = reactive("pods")
+    namespace: reactive[str] = reactive(ALL_NAMESPACES)
+
+    class SessionRequested(Message):
+        """The user asked for a session: `kind` is "pod" or "node"."""
+
+        def __init__(self, kind: str, pod: PodRef | None, node: str | None, dialog: bool) -> None:
+            super().__init__()
+            self.kind = kind
+            self.pod = pod
+            self.node = node
+            self.dialog = dialog
+
+    class SnapshotLoaded(Message):
+        """The first full list of pods (or a relist) is in the table."""
+
+        def __init__(self, resource: str, count: int) -> None:
+            super().__init__()
+            self.resource = resource
+            self.count = count
+
+    class WatchRetrying(Message):
+        """A watch failed transiently and will retry; `reason` is one sentence."""
+
+        def __init__(self, reason: str, delay: float, connected: bool) -> None:
+            super().__init__()
+            self.reason = reason
+            self.delay = delay
+            self.connected = connected
+
+    def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
+        super().__init__(id=id, classes="-pods")
+        self.clock = clock
+        self.client: KubeClient | None = None
+        self.pods = VirtualTable(POD_COLUMNS, status_column=3, clock=clock, id="pods")
+        self.nodes = VirtualTable(NODE_COLUMNS, status_column=1, clock=clock, id="nodes")
+        self.pods.sort_by(1)
+        self.details = DetailsPanel(id="details")
+        self._refs: dict[str, PodRef] = {}
+        self._pod_node: dict[str, str] = {}
+        self._node_pods: Counter[str] = Counter()
+        self._node_objs: dict[str, dict[str, Any]] = {}
+        self._nodes_dirty: Timer | None = None
+        self._details_timer: Timer | None = None
+        self._status_timer: Timer | None = None
+        self._pods_loaded = False
+        self.context_name = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="browser-status")
+        yield Input(placeholder="filter: type to narrow, Enter to keep, Esc to clear", id="filter")
+        with Horizontal(id="tables"):
+            yield self.pods
+            yield self.nodes
+            yield self.details
+
+    def on_mount(self) -> None:
+        self.details.show_nothing("Waiting for the cluster…")
+        self._update_status()
+
+    # Watches ------------------------------------------------------------------------
+
+    def start(self, client: KubeClient, namespace: str = ALL_NAMESPACES) -> None:
+        """Watch pods (in `namespace`, or everywhere) and nodes through `client`."""
+        self.client = client
+        self.context_name = client.context
+        self._pods_loaded = False
+        self.set_reactive(Browser.namespace, namespace)
+        self._watch_pods()
+        self._watch_nodes()
+        self._update_status()
+
+    def stop(self) -> None:
+        """Cancel the watches (the client is about to go away)."""
+        for group in ("watch-pods", "watch-nodes", "details"):
+            self.workers.cancel_group(self, group)
+        self.client = None
+
+    @property
+    def pods_loaded(self) -> bool:
+        """Whether the pods table holds a full list from the API."""
+        return self._pods_loaded
+
+    def set_namespace(self, namespace: str) -> None:
+        """Show pods of one namespace ("" for all namespaces)."""
+        self.namespace = namespace
+        if self.client is not None:
+            self._pods_loaded = False
+            self._watch_pods()
+        self._update_status()
+
+    def _retry(self, error: RetinaTuiError, delay: float) -> None:
+        self.post_message(self.WatchRetrying(str(error), delay, self._pods_loaded))
+
+    @work(exclusive=True, group="watch-pods", exit_on_error=False)
+    async def _watch_pods(self) -> None:
+        assert self.client is not None
+        ns = self.namespace
+        path = f"/api/v1/namespaces/{ns}/pods" if ns else "/api/v1/pods"
+        async for event in watch_objects(self.client, path, on_retry=self._retry):
+            now = self.clock()
+            if isinstance(event, Snapshot):
+                self._refs = {}
+                self._pod_node = {}
+                self._node_pods = Counter()
+                rows = []
+                for pod in event.items:
+                    row = pod_row(pod, now)
+                    self._remember(row.key, pod)
+                    rows.append(row)
+                self.pods.replace_all(rows)
+                self._pods_loaded = True
+                self._nodes_changed()
+                self.post_message(self.SnapshotLoaded("pods", len(rows)))
+                self._update_status()
+                continue
+            row = pod_row(event.obj, now)
+            if event.type == "DELETED":
+                self._forget(row.key)
+                self.pods.remove_row(row.key)
+            else:
+                self._remember(row.key, event.obj)
+                self.pods.upsert(row)
+            if row.key == self.pods.cursor_key and self.view == "pods":
+                if event.type == "DELETED":
+                    self.details.show_nothing("The pod is gone.")
+                else:
+                    self.details.show_pod(event.obj)
+            self._update_status()
+
+    def _remember(self, key: str, pod: dict[str, Any]) -> None:
+        ref = pod_ref(pod)
+        self._refs[key] = ref
+        old = self._pod_node.get(key)
+        if old != ref.node:
+            if old:
+                self._node_pods[old] -= 1
+            if ref.node:
+                self._node_pods[ref.node] += 1
+                self._pod_node[key] = ref.node
+            else:
+                self._pod_node.pop(key, None)
+            self._nodes_changed()
+
+    def _forget(self, key: str) -> None:
+        self._refs.pop(key, None)
+        node = self._pod_node.pop(key, None)
+        if node:
+            self._node_pods[node] -= 1
+            self._nodes_changed()
+
+    def _nodes_changed(self) -> None:
+        if self._nodes_dirty is None:
+            self._nodes_dirty = self.set_timer(0.25, self._refresh_node_rows)
+
+    def _refresh_node_rows(self) -> None:
+        self._nodes_dirty = None
+        for name, node in self._node_objs.items():
+            self.nodes.upsert(node_row(node, self._node_pods[name]))
+
+    @work(exclusive=True, group="watch-nodes", exit_on_error=False)
+    async def _watch_nodes(self) -> None:
+        assert self.client is not None
+        async for event in watch_objects(self.client, "/api/v1/nodes", on_retry=self._retry):
+            if isinstance(event, Snapshot):
+                self._node_objs = {n["metadata"]["name"]: n for n in event.items}
+                self.nodes.replace_all(
+                    node_row(n, self._node_pods[name]) for name, n in self._node_objs.items()
+                )
+                self.post_message(self.SnapshotLoaded("nodes", len(event.items)))
+            else:
+                name = event.obj["metadata"]["name"]
+                if event.type == "DELETED":
+                    self._node_objs.pop(name, None)
+                    self.nodes.remove_row(name)
+                else:
+                    self._node_objs[name] = event.obj
+                    self.nodes.upsert(node_row(event.obj, self._node_pods[name]))
+                if name == self.nodes.cursor_key and self.view == "nodes":
+                    self._show_details()
+            self._update_status()
+
+    # Queries used by the app and tests ------------------------------------------------
+
+    @property
+    def table(self) -> VirtualTable:
+        """The table currently shown."""
+        return self.pods if self.view == "pods" else self.nodes
+
+    def pod(self, key: str) -> PodRef | None:
+        """The pod behind a row key."""
+        return self._refs.get(key)
+
+    def find_pod(self, namespace: str, name: str) -> str | None:
+        """The row key of a pod, if the browser has it."""
+        for key, ref in self._refs.items():
+            if ref.namespace == namespace and ref.name == name:
+                return key
+        return None
+
+    def pods_on(self, node: str) -> int:
+        """How many watched pods run on `node`."""
+        return self._node_pods[node]
+
+    @property
+    def node_names(self) -> list[str]:
+        """Names of the nodes, sorted."""
+        return sorted(self._node_objs)
+
+    # Actions ------------------------------------------------------------------------
+
+    def watch_view(self, view: str) -> None:
+        self.set_class(view == "pods", "-pods")
+        self.set_class(view == "nodes", "-nodes")
+        if self.is_mounted:
+            filter_input = self.query_one("#filter", Input)
+            filter_input.value = self.table.filter_text
+            self.table.focus()
+            self._show_details()
+            self._update_status()
+
+    def action_show(self, view: str) -> None:
+        self.view = view
+
+    def action_filter(self) -> None:
+        self.add_class("filtering")
+        self.query_one("#filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.value = ""
+        self.table.set_filter("")
+        self.remove_class("filtering")
+        self.table.focus()
+        self._update_status()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(event.value)
+        self._update_status()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.remove_class("filtering")
+        self.table.focus()
+
+    def action_toggle_details(self) -> None:
+        self.toggle_class("-no-details")
+
+    def _selected_pod(self) -> PodRef | None:
+        key = self.pods.cursor_key
+        return self._refs.get(key) if key else None
+
+    def _request(self, *, node_of_pod: bool, dialog: bool) -> None:
+        if self.view == "nodes":
+            node = self.nodes.cursor_key
+            if node is None:
+                self.notify("No node is selected.", severity="warning")
+                return
+            self.post_message(self.SessionRequested("node", None, node, dialog))
+            return
+        pod = self._selected_pod()
+        if pod is None:
+            self.notify("No pod is selected.", severity="warning")
+            return
+        if node_of_pod:
+            if pod.node is None:
+                self.notify(f"The pod {pod.name} is not on a node yet.", severity="warning")
+                return
+            self.post_message(self.SessionRequested("node", pod, pod.node, dialog))
+        else:
+            self.post_message(self.SessionRequested("pod", pod, pod.node, dialog))
+
+    def action_open_session(self) -> None:
+        self._request(node_of_pod=False, dialog=False)
+
+    def action_open_node_session(self) -> None:
+        self._request(node_of_pod=True, dialog=False)
+
+    def action_session_dialog(self) -> None:
+        self._request(node_of_pod=False, dialog=True)
+
+    @on(VirtualTable.Selected)
+    def _row_selected(self, event: VirtualTable.Selected) -> None:
+        event.stop()
+        self._request(node_of_pod=False, dialog=False)
+
+    @on(VirtualTable.Highlighted)
+    def _row_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        event.stop()
+        if event.table is self.table:
+            if self._details_timer is not None:
+                self._details_timer.stop()
+            self._details_timer = self.set_timer(0.12, self._show_details)
+
+    def _show_details(self) -> None:
+        self._details_timer = None
+        if self.view == "nodes":
+            name = self.nodes.cursor_key
+            if name and name in self._node_objs:
+                self.details.show_node(self._node_objs[name], self._node_pods[name])
+            else:
+                self.details.show_nothing()
+            return
+        key = self.pods.cursor_key
+        if key is None or key not in self._refs:
+            self.details.show_nothing()
+            return
+        self._fetch_pod(self._refs[key])
+
+    @work(exclusive=True, group="details", exit_on_error=False)
+    async def _fetch_pod(self, ref: PodRef) -> None:
+        if self.client is None:
+            return
+        path = f"/api/v1/namespaces/{ref.namespace}/pods/{ref.name}"
+        try:
+            pod = await self.client.request("GET", path)
+        except RetinaTuiError as error:
+            self.details.show_nothing(str(error))
+            return
+        self.details.show_pod(pod)
+
+    def _update_status(self) -> None:
+        if self._status_timer is None and self.is_mounted:
+            self._status_timer = self.set_timer(0.1, self._write_status)
+
+    def _write_status(self) -> None:
+        self._status_timer = None
+        table = self.table
+        ns = self.namespace or "all namespaces"
+        shown = f"{table.row_count}/{table.total_count}" if table.filter_text else table.row_count
+        parts = [f"[b]{self.view}[/b] {shown}", f"context [b]{self.context_name or '-'}[/b]"]
+        if self.view == "pods":
+            parts.append(f"namespace [b]{ns}[/b]")
+        if table.filter_text:
+            parts.append(f"filter [b]/{table.filter_text}[/b]")
+        if self.client is not None and self.view == "pods" and not self._pods_loaded:
+            parts.append("loading…")
+        self.query_one("#browser-status", Static).update("  ·  ".join(parts))

@@ -1,0 +1,134 @@
+"""The details panel: what a person wants to know about one pod or node at a glance.
+
+Rendering is a pure function of the object's JSON so it can be tested directly; the
+panel fetches the object when the cursor settles on a row and follows its changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from retina_tui.ui.rows import node_row, pod_status
+
+
+def _section(text: Text, title: str) -> None:
+    text.append(f"\n{title}\n", style="bold underline")
+
+
+def _pairs(text: Text, mapping: dict[str, Any] | None) -> None:
+    if not mapping:
+        text.append("  <none>\n", style="dim")
+        return
+    for key in sorted(mapping):
+        text.append(f"  {key}", style="cyan")
+        text.append(f"={mapping[key]}\n")
+
+
+def _state(status: dict[str, Any] | None) -> str:
+    state = (status or {}).get("state") or {}
+    for kind in ("running", "waiting", "terminated"):
+        if kind in state:
+            reason = (state[kind] or {}).get("reason")
+            return f"{kind} ({reason})" if reason else kind
+    return "unknown"
+
+
+def pod_details(pod: dict[str, Any]) -> Text:
+    """Labels, IPs, containers and the debug (ephemeral) containers of a pod."""
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    status = pod.get("status") or {}
+    text = Text()
+    text.append(f"{meta.get('namespace')}/{meta.get('name')}\n", style="bold")
+    text.append(f"status  {pod_status(pod)[0]}\n")
+    text.append(f"node    {spec.get('nodeName') or '<none>'}\n")
+    pod_ips = [entry.get("ip") for entry in status.get("podIPs") or () if entry.get("ip")]
+    ips = ", ".join(pod_ips) or status.get("podIP") or "<none>"
+    text.append(f"pod IP  {ips}\n")
+    text.append(f"host IP {status.get('hostIP') or '<none>'}\n")
+    if spec.get("hostNetwork"):
+        text.append("host network\n", style="yellow")
+    _section(text, "Labels")
+    _pairs(text, meta.get("labels"))
+    _section(text, "Containers")
+    statuses = {s.get("name"): s for s in status.get("containerStatuses") or ()}
+    for container in spec.get("containers") or ():
+        name = container.get("name")
+        text.append(f"  {name}", style="bold")
+        text.append(f"  {container.get('image')}\n")
+        ports = ", ".join(
+            f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}"
+            for p in container.get("ports") or ()
+        )
+        if ports:
+            text.append(f"    ports {ports}\n")
+        text.append(f"    {_state(statuses.get(name))}\n", style="dim")
+    _section(text, "Debug containers")
+    ephemeral = spec.get("ephemeralContainers") or ()
+    if not ephemeral:
+        text.append("  <none>\n", style="dim")
+    eph_statuses = {s.get("name"): s for s in status.get("ephemeralContainerStatuses") or ()}
+    for container in ephemeral:
+        name = container.get("name")
+        text.append(f"  {name}", style="bold magenta")
+        text.append(f"  {container.get('image')}\n")
+        target = container.get("targetContainerName")
+        if target:
+            text.append(f"    target {target}\n")
+        text.append(f"    {_state(eph_statuses.get(name))}\n", style="dim")
+    return text
+
+
+def node_details(node: dict[str, Any], pods_on_node: int) -> Text:
+    """Addresses, labels, capacity and conditions of a node."""
+    meta = node.get("metadata") or {}
+    status = node.get("status") or {}
+    row = node_row(node, pods_on_node)
+    text = Text()
+    text.append(f"{meta.get('name')}\n", style="bold")
+    text.append(f"status   {row.cells[1]}\nroles    {row.cells[2]}\n")
+    text.append(f"os/arch  {row.cells[4]}\nkubelet  {row.cells[5]}\npods     {pods_on_node}\n")
+    _section(text, "Addresses")
+    for address in status.get("addresses") or ():
+        text.append(f"  {address.get('type')}", style="cyan")
+        text.append(f"  {address.get('address')}\n")
+    pod_cidrs = (node.get("spec") or {}).get("podCIDRs") or []
+    cidr = (node.get("spec") or {}).get("podCIDR")
+    if cidr or pod_cidrs:
+        text.append("  PodCIDR", style="cyan")
+        text.append(f"  {', '.join(pod_cidrs) or cidr}\n")
+    _section(text, "Labels")
+    _pairs(text, meta.get("labels"))
+    _section(text, "Conditions")
+    for condition in status.get("conditions") or ():
+        text.append(f"  {condition.get('type')}={condition.get('status')}\n")
+    return text
+
+
+class DetailsPanel(Static):
+    """Shows `pod_details` or `node_details` of the row under the cursor."""
+
+    DEFAULT_CSS = """
+    DetailsPanel {
+        width: 42%;
+        height: 1fr;
+        border-left: vkey $primary 50%;
+        padding: 0 1;
+        overflow-y: auto;
+    }
+    """
+
+    def show_pod(self, pod: dict[str, Any]) -> None:
+        """Render one pod."""
+        self.update(pod_details(pod))
+
+    def show_node(self, node: dict[str, Any], pods_on_node: int) -> None:
+        """Render one node."""
+        self.update(node_details(node, pods_on_node))
+
+    def show_nothing(self, reason: str = "Nothing selected.") -> None:
+        """Clear the panel."""
+        self.update(Text(reason, style="dim"))

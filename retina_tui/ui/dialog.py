@@ -1,0 +1,145 @@
+"""The session dialog: image, capabilities, target container, host filesystem, host PID.
+
+Defaults come from the settings; the dialog returns a `SessionChoice` and the app
+turns it into a session spec, so the dialog knows nothing of the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select
+
+from retina_tui.config import DebugSettings
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChoice:
+    """What the user chose: where, and how the debug container looks."""
+
+    kind: str  # "pod" or "node"
+    image: str
+    capabilities: tuple[str, ...]
+    target: str | None = None
+    mount_host_fs: bool = False
+    host_fs_write: bool = False
+    host_pid: bool = False
+
+
+def parse_caps(text: str) -> tuple[str, ...]:
+    """`net_admin, NET_RAW` -> ("NET_ADMIN", "NET_RAW"); empty or "none" -> ()."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    caps: list[str] = []
+    for part in text.replace(" ", ",").split(","):
+        name = part.strip().upper().removeprefix("CAP_")
+        if name and name not in caps:
+            caps.append(name)
+    return tuple(caps)
+
+
+class SessionDialog(ModalScreen[SessionChoice | None]):
+    """Set the options of a pod or node session before opening it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+enter,ctrl+j", "open", "Open", priority=True),
+    ]
+
+    DEFAULT_CSS = """
+    SessionDialog { align: center middle; }
+    SessionDialog > Vertical {
+        width: 76; max-width: 95%; height: auto; border: thick $primary; background: $surface;
+        padding: 0 1;
+    }
+    SessionDialog Label { margin-top: 1; }
+    SessionDialog .title { text-style: bold; margin: 0; }
+    SessionDialog Horizontal { height: auto; margin-top: 1; }
+    SessionDialog Checkbox { width: auto; }
+    SessionDialog.-pod .node-only, SessionDialog.-node .pod-only { display: none; }
+    """
+
+    def __init__(
+        self,
+        *,
+        debug: DebugSettings,
+        pod: str | None,
+        node: str | None,
+        containers: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(classes="-pod" if pod else "-node")
+        self.debug = debug
+        self.pod = pod
+        self.node = node
+        self.containers = containers
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(
+                f"Debug session on pod {self.pod}" if self.pod else f"Node session on {self.node}",
+                classes="title",
+            )
+            if self.pod and self.node:
+                yield Select(
+                    [("pod (ephemeral container)", "pod"), (f"its node {self.node}", "node")],
+                    value="pod",
+                    allow_blank=False,
+                    id="kind",
+                )
+            yield Label("Image")
+            yield Input(self.debug.image, id="image")
+            yield Label("Capabilities (added after dropping ALL; comma-separated, or none)")
+            yield Input(",".join(self.debug.capabilities), id="capabilities")
+            yield Label("Target container (shares its process namespace)", classes="pod-only")
+            yield Select(
+                [(name, name) for name in self.containers],
+                prompt="none",
+                id="target",
+                classes="pod-only",
+            )
+            with Horizontal(classes="node-only"):
+                yield Checkbox("Host filesystem at /host", id="host-fs")
+                yield Checkbox("writable", id="host-fs-write")
+                yield Checkbox("Host PID", id="host-pid")
+            with Horizontal():
+                yield Button("Open", variant="primary", id="open")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#image", Input).focus()
+
+    @on(Select.Changed, "#kind")
+    def _kind_changed(self, event: Select.Changed) -> None:
+        node = event.value == "node"
+        self.set_class(node, "-node")
+        self.set_class(not node, "-pod")
+
+    @on(Button.Pressed, "#open")
+    @on(Input.Submitted)
+    def action_open(self) -> None:
+        kind = "pod" if self.pod else "node"
+        if self.pod and self.node:
+            value = self.query_one("#kind", Select).value
+            kind = str(value)
+        target = self.query_one("#target", Select).value
+        self.dismiss(
+            SessionChoice(
+                kind=kind,
+                image=self.query_one("#image", Input).value.strip() or self.debug.image,
+                capabilities=parse_caps(self.query_one("#capabilities", Input).value),
+                target=target if isinstance(target, str) and kind == "pod" else None,
+                mount_host_fs=self.query_one("#host-fs", Checkbox).value,
+                host_fs_write=self.query_one("#host-fs-write", Checkbox).value,
+                host_pid=self.query_one("#host-pid", Checkbox).value,
+            )
+        )
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,92 @@
+"""The app's key bindings, the keymap from the settings, and the help screen's table.
+
+Every configurable binding has an id equal to its field in `KeySettings`, so the
+configuration file rebinds it through Textual's keymap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.binding import Binding, BindingType
+
+from retina_tui.config import KeySettings
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+PREFIX_KEY = "ctrl+b"
+
+APP_BINDINGS: list[BindingType] = [
+    Binding("question_mark,f1", "help", "Help", id="help"),
+    Binding("colon", "prompt", "Command", id="prompt"),
+    Binding("N", "pick_namespace", "Namespace", id="namespace"),
+    Binding("C", "pick_context", "Context", id="context"),
+    Binding("q", "quit_all", "Quit", id="quit"),
+    Binding("ctrl+right,right_square_bracket", "next_tab", "Next tab", id="next_tab"),
+    Binding("ctrl+left,left_square_bracket", "previous_tab", "Previous tab", id="previous_tab"),
+    Binding("percent_sign", "split", "Split", id="split"),
+    Binding("quotation_mark", "split_orientation", "Stack/side", id="split_orientation"),
+    Binding("w", "switch_pane", "Other pane", id="switch_pane"),
+    Binding("m", "mark", "Mark", id="mark"),
+    Binding("y", "broadcast", "Broadcast", id="broadcast"),
+    Binding("x", "close_session", "Close session", id="close_session"),
+    *(
+        Binding(str(n), f"tab({n})", "Browser tab" if n == 0 else f"Session tab {n}", show=False)
+        for n in range(10)
+    ),
+]
+
+
+def keymap_from_settings(keys: KeySettings) -> dict[str, str]:
+    """Binding id -> keys, for `App.set_keymap`."""
+    return {name: str(value) for name, value in keys.model_dump().items()}
+
+
+def _display(app: App[Any], keys: str) -> str:
+    shown = []
+    for key in keys.split(","):
+        key = key.strip()
+        shown.append(app.get_key_display(Binding(key, "")) or key)
+    return " ".join(shown)
+
+
+def _rows(app: App[Any], bindings: list[BindingType]) -> list[tuple[str, str]]:
+    keymap = getattr(app, "_keymap", {}) or {}
+    rows = []
+    for binding in bindings:
+        if not isinstance(binding, Binding):
+            continue
+        keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+        rows.append((_display(app, keys), binding.description or binding.action))
+    return rows
+
+
+def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every binding, by where it applies."""
+    from retina_tui.ui.browser import Browser
+    from retina_tui.ui.table import VirtualTable
+    from retina_tui.ui.terminal_view import TerminalView
+
+    everywhere = [row for row in _rows(app, APP_BINDINGS) if not row[1].startswith("Session tab")]
+    everywhere += [("0 … 9", "Browser tab (0), session tabs (1-9)"), ("ctrl+p", "Command palette")]
+    terminal = [
+        (PREFIX_KEY, "Prefix: the next key goes to the app (press twice to send ctrl+b)"),
+        *_rows(app, list(TerminalView.BINDINGS)),
+    ]
+    prompt = [
+        (":pods", "Pods view"),
+        (":nodes", "Nodes view"),
+        (":ns NAME", "Show one namespace (:ns all for every namespace, :ns to pick)"),
+        (":ctx NAME", "Switch context (:ctx to pick)"),
+        (":help  :quit", "This screen; quit"),
+    ]
+    filter_keys = [("enter", "Keep the filter and go back to the table"), ("escape", "Clear")]
+    return [
+        (f"Anywhere (in a terminal, press {PREFIX_KEY} first)", everywhere),
+        ("Browser", _rows(app, list(Browser.BINDINGS))),
+        ("Tables", _rows(app, list(VirtualTable.BINDINGS))),
+        ("Filter", filter_keys),
+        ("Terminal", terminal),
+        (": prompt", prompt),
+    ]
