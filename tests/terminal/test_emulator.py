@@ -1,0 +1,140 @@
+"""What a user sees on the screen model: text, cursor, attributes, replies and titles."""
+
+from __future__ import annotations
+
+from retina_tui.terminal.attrs import DEFAULT, Attr
+from retina_tui.terminal.emulator import Terminal
+
+
+def screen(term: Terminal) -> list[str]:
+    return [line.rstrip() for line in term.display_text()]
+
+
+def attr_at(term: Terminal, x: int, y: int) -> Attr:
+    return term.attrs[y][x]
+
+
+def test_text_wraps_and_scrolls_into_history() -> None:
+    term = Terminal(10, 3)
+    term.feed(b"0123456789abc\r\nline2\r\nline3\r\nline4")
+    assert screen(term) == ["line2", "line3", "line4"]
+    assert term.history_size == 2
+    assert "".join(t for t, _ in term.history_runs(0)) == "0123456789"
+    assert "".join(t for t, _ in term.history_runs(1)) == "abc"
+    assert (term.cursor_x, term.cursor_y) == (5, 2)
+
+
+def test_pending_wrap_is_cleared_by_carriage_return() -> None:
+    term = Terminal(5, 3)
+    term.feed(b"abcde")
+    assert (term.cursor_x, term.cursor_y) == (4, 0)
+    term.feed(b"\r\n")
+    assert (term.cursor_x, term.cursor_y) == (0, 1)
+    term.feed(b"fghij")
+    term.feed(b"k")
+    assert screen(term) == ["abcde", "fghij", "k"]
+
+
+def test_utf8_split_across_chunks_and_invalid_bytes() -> None:
+    term = Terminal(20, 2)
+    data = "中文é".encode()
+    for i in range(len(data)):
+        term.feed(data[i : i + 1])
+    term.feed(b"\xff!")
+    assert screen(term)[0] == "中文é\ufffd!"
+    assert term.cursor_x == 7
+
+
+def test_wide_char_takes_two_cells_and_combining_mark_joins_previous_cell() -> None:
+    term = Terminal(10, 2)
+    term.feed("a中b".encode())
+    assert term.cursor_x == 4
+    term.feed("e\u0301x".encode())
+    assert term.chars[0][:7] == ["a", "中", "", "b", "e\u0301", "x", " "]
+    assert term.row_runs(0)[0][0].startswith("a中be\u0301x")
+
+
+def test_escape_sequence_split_across_chunks() -> None:
+    term = Terminal(20, 3)
+    for byte in b"\x1b[2;5Hx\x1b[1;31my":
+        term.feed(bytes([byte]))
+    assert screen(term)[1] == "    xy"
+    assert attr_at(term, 5, 1) == Attr(fg=1, bold=True)
+
+
+def test_sgr_colours_and_resets() -> None:
+    term = Terminal(30, 2)
+    term.feed(
+        b"\x1b[38;5;200ma\x1b[48;2;1;2;3mb\x1b[38:2::10:20:30mc\x1b[39;49;4;7md\x1b[24;27;0me"
+    )
+    assert attr_at(term, 0, 0) == Attr(fg=200)
+    assert attr_at(term, 1, 0) == Attr(fg=200, bg=(1, 2, 3))
+    assert attr_at(term, 2, 0) == Attr(fg=(10, 20, 30), bg=(1, 2, 3))
+    assert attr_at(term, 3, 0) == Attr(underline=True, reverse=True)
+    assert attr_at(term, 4, 0) == DEFAULT
+
+
+def test_cursor_position_report_and_device_attributes() -> None:
+    replies: list[bytes] = []
+    term = Terminal(20, 10, on_reply=replies.append)
+    term.feed(b"\x1b[3;4H\x1b[6n\x1b[5n\x1b[c\x1b[>c")
+    assert replies[0] == b"\x1b[3;4R"
+    assert replies[1] == b"\x1b[0n"
+    assert replies[2].startswith(b"\x1b[?6")
+    assert replies[3].startswith(b"\x1b[>")
+    replies.clear()
+    term.feed(b"\x1b[4;8r\x1b[?6h\x1b[2;3H\x1b[6n")
+    assert replies == [b"\x1b[2;3R"]
+    assert term.cursor_y == 4
+
+
+def test_title_and_dropped_strings() -> None:
+    titles: list[str] = []
+    replies: list[bytes] = []
+    term = Terminal(20, 2, on_title=titles.append, on_reply=replies.append)
+    term.feed(b"\x1b]0;my title\x07a\x1b]52;c;aGVsbG8=\x07b\x1bPq#0;1;2\x1b\\c")
+    term.feed(b"\x1b]8;;http://x\x1b\\d\x1b]8;;\x1b\\\x1b_apc\x1b\\\x1b^pm\x1b\\e")
+    assert titles == ["my title"]
+    assert term.title == "my title"
+    assert screen(term)[0] == "abcde"
+    assert replies == []
+
+
+def test_alternate_screen_restores_main_screen_and_cursor() -> None:
+    term = Terminal(10, 3)
+    term.feed(b"main\r\nscreen")
+    term.feed(b"\x1b[?1049h")
+    assert term.alternate_screen
+    assert screen(term) == ["", "", ""]
+    term.feed(b"\x1b[2;2Hvim")
+    assert term.take_dirty() == {0, 1, 2}
+    term.feed(b"\x1b[?1049l")
+    assert not term.alternate_screen
+    assert screen(term) == ["main", "screen", ""]
+    assert (term.cursor_x, term.cursor_y) == (6, 1)
+
+
+def test_modes_for_the_widget() -> None:
+    term = Terminal()
+    term.feed(b"\x1b[?1h\x1b=\x1b[?2004h\x1b[?1002h\x1b[?1006h\x1b[?25l")
+    assert term.application_cursor and term.application_keypad and term.bracketed_paste
+    assert term.mouse_mode == 1002 and term.mouse_sgr and not term.cursor_visible
+    term.feed(b"\x1b[?1l\x1b>\x1b[?2004l\x1b[?1002l\x1b[?1006l\x1b[?25h")
+    assert not (term.application_cursor or term.application_keypad or term.bracketed_paste)
+    assert term.mouse_mode == 0 and not term.mouse_sgr and term.cursor_visible
+
+
+def test_dirty_rows() -> None:
+    term = Terminal(10, 4)
+    term.take_dirty()
+    term.feed(b"\x1b[3;1Hx")
+    assert term.take_dirty() == {2}
+    assert term.take_dirty() == set()
+    term.resize(12, 5)
+    assert term.take_dirty() == {0, 1, 2, 3, 4}
+
+
+def test_line_drawing_charset() -> None:
+    term = Terminal(10, 2)
+    term.feed(b"\x1b(0lqqk\x1b(Bx")
+    assert screen(term)[0] == "┌──┐x"
