@@ -1,0 +1,122 @@
+"""Turning emulator rows into Textual Strips, and the selection over them.
+
+Kept apart from the widget so that the per-cell work (run -> Segment, Attr -> Style,
+cursor and selection highlighting) stays small, cached and easy to read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rich.color import Color
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+
+from retina_tui.terminal.emulator import Attr
+
+ColorSpec = int | tuple[int, int, int] | None
+
+
+def _color(spec: ColorSpec) -> Color | None:
+    if spec is None:
+        return None
+    if isinstance(spec, int):
+        return Color.from_ansi(spec)
+    return Color.from_rgb(*spec)
+
+
+class StyleCache:
+    """Attr -> rich Style, built once per distinct attribute set."""
+
+    def __init__(self) -> None:
+        self._styles: dict[Attr, Style] = {}
+
+    def __call__(self, attr: Attr) -> Style:
+        style = self._styles.get(attr)
+        if style is None:
+            style = Style(
+                color=_color(attr.fg),
+                bgcolor=_color(attr.bg),
+                bold=attr.bold or None,
+                dim=attr.dim or None,
+                italic=attr.italic or None,
+                underline=attr.underline or None,
+                reverse=attr.reverse or None,
+                strike=attr.strike or None,
+                blink=attr.blink or None,
+                conceal=attr.hidden or None,
+            )
+            if len(self._styles) > 4096:
+                self._styles.clear()
+            self._styles[attr] = style
+        return style
+
+
+def build_strip(runs: Iterable[tuple[str, Attr]], width: int, styles: StyleCache) -> Strip:
+    """One terminal row as a Strip exactly `width` cells wide."""
+    segments = [Segment(text, styles(attr)) for text, attr in runs if text]
+    return Strip(segments).crop_extend(0, width, None)
+
+
+_REVERSE = Style(reverse=True)
+_UNREVERSE = Style(reverse=False)
+
+
+def invert(strip: Strip, start: int, end: int) -> Strip:
+    """The strip with cells [start, end) shown in reverse video (cursor, selection)."""
+    length = strip.cell_length
+    start, end = max(0, start), min(end, length)
+    if start >= end:
+        return strip
+    middle = [
+        Segment(text, (style or Style()) + (_UNREVERSE if style and style.reverse else _REVERSE))
+        for text, style, _ in strip.crop(start, end)
+    ]
+    parts = [strip.crop(0, start), Strip(middle), strip.crop(end, length)]
+    return Strip.join(part for part in parts if part.cell_length)
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A cell in the whole buffer: line 0 is the oldest history line."""
+
+    line: int
+    x: int
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """A mouse selection from `anchor` to `head`, in reading order once normalized."""
+
+    anchor: Point
+    head: Point
+
+    @property
+    def ordered(self) -> tuple[Point, Point]:
+        a, b = self.anchor, self.head
+        return (a, b) if (a.line, a.x) <= (b.line, b.x) else (b, a)
+
+    def columns(self, line: int, width: int) -> tuple[int, int] | None:
+        """The [start, end) cells selected on `line`, or None."""
+        first, last = self.ordered
+        if line < first.line or line > last.line:
+            return None
+        start = first.x if line == first.line else 0
+        end = last.x + 1 if line == last.line else width
+        return (start, end) if start < end else None
+
+    @property
+    def empty(self) -> bool:
+        return self.anchor == self.head
+
+
+def selected_text(selection: Selection, lines: Iterable[tuple[int, Strip]], width: int) -> str:
+    """The plain text of the selected cells of `lines` ((line number, strip) pairs)."""
+    out: list[str] = []
+    for number, strip in lines:
+        span = selection.columns(number, width)
+        if span is not None:
+            out.append(strip.crop(*span).text.rstrip())
+    return "\n".join(out)

@@ -1,0 +1,485 @@
+"""The terminal widget: an emulator screen rendered with Strips, keys turned into bytes.
+
+The owner (a session) pushes remote output with `feed(data)` and receives what the
+remote should read (typed keys, pastes, mouse reports, the emulator's DSR/DA replies)
+through the `on_input` callback, or as `TerminalView.InputProduced` messages if no
+callback was given. Nothing received from the remote is ever written to the local
+terminal: the widget only renders cells, so OSC 52 and the like cannot escape.
+
+Keeping up with a flood without freezing the UI:
+
+* `feed` only appends to a queue. A worker (`_pump`) feeds the emulator in 16 KB slices
+  and yields to the event loop as soon as a slice pushes it past a 4 ms budget, so key
+  events and painting interleave with a multi-megabyte burst.
+* Painting is coalesced per frame. The pump never refreshes; it resumes a paused
+  1/60 s interval timer (the pattern Textual's own Screen uses for its update timer).
+  When the timer fires it pauses itself, asks the emulator which rows changed
+  (`take_dirty`) and refreshes only those line regions, so however many slices arrive in
+  a frame, each changed row is rendered once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from time import perf_counter
+from typing import ClassVar
+
+from textual import events, work
+from textual.binding import Binding, BindingType
+from textual.geometry import Region
+from textual.message import Message
+from textual.reactive import reactive, var
+from textual.strip import Strip
+from textual.timer import Timer
+from textual.widget import Widget
+
+from retina_tui.terminal.emulator import Attr, Terminal
+from retina_tui.terminal.keys import (
+    MOUSE_LEFT,
+    MOUSE_MIDDLE,
+    MOUSE_NONE,
+    MOUSE_RIGHT,
+    WHEEL_DOWN,
+    WHEEL_UP,
+    MouseAction,
+    encode_key,
+    encode_mouse,
+    encode_paste,
+)
+from retina_tui.ui.terminal_render import (
+    Point,
+    Selection,
+    StyleCache,
+    build_strip,
+    invert,
+    selected_text,
+)
+
+FEED_SLICE = 16 * 1024
+"""Bytes handed to the emulator at once; small enough to check the time budget often."""
+FEED_BUDGET = 0.004
+"""Seconds of emulation after which the pump yields to the event loop."""
+FRAME_INTERVAL = 1 / 60
+WHEEL_LINES = 3
+
+_TEXTUAL_BUTTONS = {1: MOUSE_LEFT, 2: MOUSE_MIDDLE, 3: MOUSE_RIGHT}
+
+
+class TerminalView(Widget, can_focus=True):
+    """Shows a remote terminal and sends it what the user types."""
+
+    ALLOW_SELECT = False  # selection is ours: it must reach history and ignore mouse mode
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("shift+pageup", "scroll_history(-1)", "Scroll back", priority=True),
+        Binding("shift+pagedown", "scroll_history(1)", "Scroll forward", priority=True),
+    ]
+
+    DEFAULT_CSS = """
+    TerminalView {
+        width: 1fr;
+        height: 1fr;
+        background: $background;
+        color: $foreground;
+    }
+    """
+
+    prefix_pending: reactive[bool] = reactive(False, bindings=True)
+    """True after the prefix key: the next key goes to the app, not the remote."""
+    history_offset: var[int] = var(0)
+    """How many lines the view is scrolled back into history (0 = following output)."""
+    remote_title: var[str] = var("")
+    """The last title the remote set with OSC 0/2."""
+
+    class InputProduced(Message):
+        """Bytes for the remote: typed keys, a paste, a mouse report or a terminal reply."""
+
+        def __init__(self, terminal: TerminalView, data: bytes) -> None:
+            super().__init__()
+            self.terminal = terminal
+            self.data = data
+
+        @property
+        def control(self) -> TerminalView:
+            return self.terminal
+
+    class Resized(Message):
+        """The terminal now has `cols` x `rows` cells; the remote pty should follow."""
+
+        def __init__(self, terminal: TerminalView, cols: int, rows: int) -> None:
+            super().__init__()
+            self.terminal = terminal
+            self.cols = cols
+            self.rows = rows
+
+        @property
+        def control(self) -> TerminalView:
+            return self.terminal
+
+    class TitleChanged(Message):
+        """The remote set its window title (OSC 0 or 2)."""
+
+        def __init__(self, terminal: TerminalView, title: str) -> None:
+            super().__init__()
+            self.terminal = terminal
+            self.title = title
+
+        @property
+        def control(self) -> TerminalView:
+            return self.terminal
+
+    def __init__(
+        self,
+        *,
+        on_input: Callable[[bytes], None] | None = None,
+        prefix_key: str = "ctrl+b",
+        scrollback: int = 10_000,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._on_input = on_input
+        self.prefix_key = prefix_key
+        self._bindings.bind(prefix_key, "prefix", "Prefix", priority=True)
+        self.terminal = Terminal(
+            80, 24, scrollback=scrollback, on_reply=self._send, on_title=self._title_changed
+        )
+        self._styles_cache_ = StyleCache()
+        self._queue: deque[bytes] = deque()
+        self._queued = 0
+        self._wake = asyncio.Event()
+        self._frame_timer: Timer | None = None
+        self._painted_cursor: tuple[int, int, bool] = (-1, -1, False)
+        self._painted_history = 0
+        self._drain_waiters: list[asyncio.Future[None]] = []
+        self._selection: Selection | None = None
+        self._selecting = False
+        self._mouse_buttons = MOUSE_NONE
+        self._reported_size: tuple[int, int] | None = None
+
+    # --- feeding -------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Queue remote output; it is emulated in slices without blocking the loop."""
+        if data:
+            self._queue.append(data)
+            self._queued += len(data)
+            self._wake.set()
+
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes fed but not yet emulated."""
+        return self._queued
+
+    async def wait_drained(self) -> None:
+        """Wait until every fed byte is emulated and the result has been painted."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._drain_waiters.append(future)
+        self._wake.set()
+        await future
+
+    @work(exclusive=True, group="terminal-feed", name="terminal-feed")
+    async def _pump(self) -> None:
+        terminal, queue = self.terminal, self._queue
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            deadline = perf_counter() + FEED_BUDGET
+            while queue:
+                chunk = queue[0]
+                size = len(chunk)
+                for start in range(0, size, FEED_SLICE):
+                    terminal.feed(chunk[start : start + FEED_SLICE])
+                    if perf_counter() >= deadline:
+                        self._schedule_frame()
+                        # A feed() during the yield appends behind this chunk: order holds.
+                        await asyncio.sleep(0)
+                        deadline = perf_counter() + FEED_BUDGET
+                queue.popleft()
+                self._queued -= size
+            self._schedule_frame()
+
+    def _schedule_frame(self) -> None:
+        if self._frame_timer is not None:
+            self._frame_timer.resume()
+
+    def _frame(self) -> None:
+        """Refresh what changed since the last frame (called at most 60 times a second)."""
+        assert self._frame_timer is not None
+        self._frame_timer.pause()
+        terminal = self.terminal
+        dirty = terminal.take_dirty()
+        grown = terminal.history_size - self._painted_history
+        self._painted_history = terminal.history_size
+        if self.history_offset:
+            if grown > 0:  # keep the lines being read in place while output continues
+                self.history_offset = min(self.history_offset + grown, terminal.history_size)
+            if dirty or grown:
+                self.refresh()
+        else:
+            cursor = (terminal.cursor_x, terminal.cursor_y, terminal.cursor_visible)
+            if cursor != self._painted_cursor:
+                dirty.update((cursor[1], self._painted_cursor[1]))
+                self._painted_cursor = cursor
+            self._refresh_rows(dirty)
+        if self._drain_waiters and not self._queued:
+            self.call_after_refresh(self._release_drain_waiters)
+
+    def _refresh_rows(self, rows: set[int]) -> None:
+        height = self.size.height
+        rows = {row for row in rows if 0 <= row < height}
+        if not rows:
+            return
+        if len(rows) * 2 >= height:
+            self.refresh()
+            return
+        width = self.size.width
+        self.refresh(*(Region(0, row, width, 1) for row in sorted(rows)))
+
+    def _release_drain_waiters(self) -> None:
+        if self._queued:
+            return
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # --- rendering -----------------------------------------------------------------
+
+    def _line_runs(self, line: int) -> list[tuple[str, Attr]]:
+        """Runs of buffer line `line` (history first, then the screen)."""
+        history = self.terminal.history_size
+        if line < history:
+            return self.terminal.history_runs(line)
+        row = line - history
+        return self.terminal.row_runs(row) if row < self.terminal.rows else []
+
+    def _top_line(self) -> int:
+        return self.terminal.history_size - self.history_offset
+
+    def _plain_strip(self, line: int) -> Strip:
+        return build_strip(self._line_runs(line), self.size.width, self._styles_cache_)
+
+    def render_line(self, y: int) -> Strip:
+        line = self._top_line() + y
+        strip = self._plain_strip(line)
+        terminal = self.terminal
+        if self._selection is not None:
+            span = self._selection.columns(line, self.size.width)
+            if span is not None:
+                strip = invert(strip, *span)
+        if (
+            self.has_focus
+            and terminal.cursor_visible
+            and not self.history_offset
+            and y == terminal.cursor_y
+        ):
+            strip = invert(strip, terminal.cursor_x, terminal.cursor_x + 1)
+        return strip.apply_style(self.rich_style)
+
+    # --- size ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._frame_timer = self.set_interval(
+            FRAME_INTERVAL, self._frame, pause=True, name="terminal-frame"
+        )
+        self._pump()
+
+    def on_resize(self, event: events.Resize) -> None:
+        cols, rows = self.size.width, self.size.height
+        if cols < 1 or rows < 1:
+            return
+        if (cols, rows) != self._reported_size:
+            self._reported_size = (cols, rows)
+            self.terminal.resize(cols, rows)
+            self.post_message(self.Resized(self, cols, rows))
+        self.refresh()
+
+    # --- output to the remote ------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        if self._on_input is not None:
+            self._on_input(data)
+        else:
+            self.post_message(self.InputProduced(self, data))
+
+    def _title_changed(self, title: str) -> None:
+        self.remote_title = title
+        self.post_message(self.TitleChanged(self, title))
+
+    def paste(self, text: str) -> None:
+        """Send text as a paste (bracketed when the remote asked for it)."""
+        self._to_live()
+        self._send(encode_paste(text, self.terminal.bracketed_paste))
+
+    def on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        self.paste(event.text)
+
+    # --- keys ----------------------------------------------------------------------
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Every key the remote can receive is the remote's, unless the prefix was pressed.
+
+        Consumed keys are removed from the app's bindings while this widget has focus (and
+        vanish from the footer), so a shell always gets ctrl+p, ctrl+c, tab and friends.
+        """
+        if self.prefix_pending:
+            return False
+        return encode_key(key, character, application_cursor=False) is not None
+
+    def watch_prefix_pending(self, pending: bool) -> None:
+        self.set_class(pending, "-prefix")
+
+    def action_prefix(self) -> None:
+        """First press: arm the prefix. Second press: send the prefix key itself."""
+        if self.prefix_pending:
+            self.prefix_pending = False
+            self._type(self.prefix_key, None)
+        else:
+            self.prefix_pending = True
+
+    async def on_key(self, event: events.Key) -> None:
+        if self.prefix_pending:
+            event.stop()
+            event.prevent_default()
+            active = self.screen.active_bindings.get(event.key)
+            self.prefix_pending = False
+            if active is not None and active.enabled:
+                await self.app.run_action(active.binding.action, active.node)
+            return
+        if self._type(event.key, event.character):
+            event.stop()
+            event.prevent_default()
+
+    def _type(self, key: str, character: str | None) -> bool:
+        data = encode_key(key, character, application_cursor=self.terminal.application_cursor)
+        if data is None:
+            return False
+        self._to_live()
+        self._send(data)
+        return True
+
+    def _to_live(self) -> None:
+        if self._selection is not None:
+            self._selection = None
+            self.refresh()
+        self.history_offset = 0
+
+    # --- scrollback ----------------------------------------------------------------
+
+    def action_scroll_history(self, pages: int) -> None:
+        self.scroll_history(pages * max(1, self.size.height - 1))
+
+    def scroll_history(self, lines: int) -> None:
+        """Scroll the view `lines` down (negative: back into history)."""
+        offset = min(max(self.history_offset - lines, 0), self.terminal.history_size)
+        self.history_offset = offset
+
+    def watch_history_offset(self) -> None:
+        self.refresh()
+
+    # --- mouse ---------------------------------------------------------------------
+
+    def _mouse_report(self, action: MouseAction, button: int, event: events.MouseEvent) -> bool:
+        """Forward a mouse event if the remote asked for mouse reports (shift overrides)."""
+        terminal = self.terminal
+        if not terminal.mouse_mode or event.shift:
+            return False
+        offset = event.get_content_offset_capture(self)
+        data = encode_mouse(
+            action,
+            button,
+            offset.x,
+            offset.y,
+            mode=terminal.mouse_mode,
+            sgr=terminal.mouse_sgr,
+            alt=event.meta,
+            ctrl=event.ctrl,
+        )
+        if data is not None:
+            self._send(data)
+        return True
+
+    def _point(self, event: events.MouseEvent) -> Point:
+        offset = event.get_content_offset_capture(self)
+        x = min(max(offset.x, 0), self.size.width - 1)
+        y = min(max(offset.y, 0), self.size.height - 1)
+        return Point(self._top_line() + y, x)
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        button = _TEXTUAL_BUTTONS.get(event.button, MOUSE_NONE)
+        self._mouse_buttons = button
+        self.focus()
+        if self._mouse_report(MouseAction.PRESS, button, event):
+            self.capture_mouse()
+            return
+        if button == MOUSE_LEFT:
+            point = self._point(event)
+            self._selection = Selection(point, point)
+            self._selecting = True
+            self.capture_mouse()
+            self.refresh()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._mouse_report(MouseAction.MOTION, self._mouse_buttons, event):
+            return
+        if self._selecting and self._selection is not None:
+            self._selection = Selection(self._selection.anchor, self._point(event))
+            self.refresh()
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        button, self._mouse_buttons = self._mouse_buttons, MOUSE_NONE
+        self.release_mouse()
+        if self._mouse_report(MouseAction.RELEASE, button, event):
+            return
+        if not self._selecting or self._selection is None:
+            return
+        self._selecting = False
+        self._selection = Selection(self._selection.anchor, self._point(event))
+        if self._selection.empty:
+            self._selection = None
+            self.refresh()
+            return
+        self.refresh()
+        text = self.selected_text()
+        if text:
+            self.app.copy_to_clipboard(text)
+
+    def selected_text(self) -> str:
+        """The text under the current mouse selection ('' when there is none)."""
+        if self._selection is None:
+            return ""
+        first, last = self._selection.ordered
+        lines = ((n, self._plain_strip(n)) for n in range(first.line, last.line + 1))
+        return selected_text(self._selection, lines, self.size.width)
+
+    def _wheel(self, button: int, event: events.MouseEvent) -> None:
+        event.stop()
+        event.prevent_default()
+        if self._mouse_report(MouseAction.PRESS, button, event):
+            return
+        if self.terminal.alternate_screen:  # full-screen programs without mouse: arrows
+            key = "up" if button == WHEEL_UP else "down"
+            for _ in range(WHEEL_LINES):
+                self._type(key, None)
+            return
+        self.scroll_history(-WHEEL_LINES if button == WHEEL_UP else WHEEL_LINES)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(WHEEL_UP, event)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(WHEEL_DOWN, event)
+
+    # --- focus ---------------------------------------------------------------------
+
+    def on_focus(self) -> None:
+        self._refresh_rows({self.terminal.cursor_y})
+
+    def on_blur(self) -> None:
+        self.prefix_pending = False
+        self._refresh_rows({self.terminal.cursor_y})
