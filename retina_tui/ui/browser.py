@@ -115,7 +115,6 @@ class Browser(Vertical):
         self.client: KubeClient | None = None
         self.pods = VirtualTable(POD_COLUMNS, status_column=3, clock=clock, id="pods")
         self.nodes = VirtualTable(NODE_COLUMNS, status_column=1, clock=clock, id="nodes")
-        self.pods.sort_by(1)
         self.details = DetailsPanel(id="details")
         self._refs: dict[str, PodRef] = {}
         self._pod_node: dict[str, str] = {}

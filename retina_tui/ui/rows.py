@@ -197,7 +197,16 @@ def pod_row(pod: dict[str, Any], now: float) -> Row:
     created = parse_time(meta.get("creationTimestamp"))
     cells = (namespace, name, f"{ready}/{total}", status, restarts_text, node, ip)
     key = str(meta.get("uid") or f"{namespace}/{name}")
-    sort_keys = (namespace, name, (ready, total), status, restarts, node, _ip_key(ip), -created)
+    sort_keys = (
+        (namespace, name),
+        name,
+        (ready, total),
+        status,
+        restarts,
+        node,
+        _ip_key(ip),
+        -created,
+    )
     return Row(key, cells, created, sort_keys, tone_of(status))
 
 

@@ -137,7 +137,8 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def visible_keys(self) -> list[str]:
         """Row keys in display order (after filter and sort)."""
-        return list(self._view)
+        rows = self._rows
+        return [key for key in self._view if key in rows]
 
     def get_row(self, key: str) -> Row | None:
         """The row stored under `key`."""
@@ -348,7 +349,9 @@ class VirtualTable(ScrollView, can_focus=True):
             index = scroll_y + y - 1
             if index >= len(self._view):
                 return Strip.blank(width, base)
-            row = self._rows[self._view[index]]
+            row = self._rows.get(self._view[index])
+            if row is None:  # removed; the rebuild queued for this frame drops the line
+                return Strip.blank(width, base)
             style = base
             if index == self._cursor:
                 style = base + self.get_component_rich_style("virtual-table--cursor")
