@@ -30,11 +30,11 @@ def app_for(sandbox: Sandbox, settings: Settings | None = None, **kwargs: object
 
 
 async def wait_until(
-    pilot: Pilot[None], predicate: Callable[[], bool], what: str, timeout: float = 15.0
+    pilot: Pilot[None], predicate: Callable[[], bool], what: str, limit: float = 15.0
 ) -> None:
     """Let the app run until `predicate()` holds; fail after a generous timeout."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
