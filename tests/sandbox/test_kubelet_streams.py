@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +17,7 @@ from retina_tui.sandbox.processes import Process, Sink
 from retina_tui.sandbox.streams import SpawnError, StreamParams, StreamRegistry, serve
 from retina_tui.sessions import protocol
 
+PID_RE = re.compile(rb"pid=(\d+)\r\n")
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/root", "TERM": "xterm"}
 
 
@@ -23,6 +26,7 @@ class Harness:
     url: str
     registry: StreamRegistry
     container: dict[str, Process] = field(default_factory=dict)
+    execs: list[Process] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -36,9 +40,11 @@ async def harness() -> AsyncIterator[Harness]:
         async def start(sink: Sink) -> Process:
             if params.command[0] == "no-such-command":
                 raise SpawnError('exec: "no-such-command": executable file not found in $PATH')
-            return await Process.spawn(
+            process = await Process.spawn(
                 params.command, env=ENV, tty=params.tty, stdin=params.stdin, sink=sink
             )
+            holder.execs.append(process)
+            return process
 
         return await serve(
             request, registry, "exec", params, start, command_text=" ".join(params.command)
@@ -66,7 +72,7 @@ async def harness() -> AsyncIterator[Harness]:
     try:
         yield holder
     finally:
-        for process in holder.container.values():
+        for process in [*holder.container.values(), *holder.execs]:
             await process.close()
         await runner.cleanup()
 
@@ -212,18 +218,13 @@ async def test_exec_client_leaving_hangs_up_its_terminal(harness: Harness) -> No
     params = [("command", "sh"), ("stdin", "true"), ("tty", "true")]
     async with aiohttp.ClientSession() as session:
         ws = await connect(session, harness.url + "/exec", params, protocol.PROTOCOL_V5)
-        await ws.send_bytes(protocol.encode(protocol.STDIN, b"echo $$\r"))
-        got = await collect(ws, lambda got: got.stdout.count(b"\n") >= 2)
-        pid = int(got.stdout.split(b"\n")[1].strip())
+        await ws.send_bytes(protocol.encode(protocol.STDIN, b"echo pid=$$\r"))
+        got = await collect(ws, lambda got: PID_RE.search(got.stdout) is not None)
+        match = PID_RE.search(got.stdout)
+        assert match is not None
+        pid = int(match.group(1))
         await ws.close()
+    (shell,) = harness.execs
+    assert shell.pid == pid
     async with asyncio.timeout(10):
-        while _state(pid) != "Z":  # noqa: ASYNC110 - a process ending has no event to await
-            await asyncio.sleep(0.05)
-
-
-def _state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
+        assert await shell.wait() == 128 + signal.SIGHUP
