@@ -159,6 +159,8 @@ def _go_type(schema: Schema) -> str:
         return "[]" + _go_type(schema[0])
     if isinstance(schema, MapOf):
         return "map[string]" + _go_type(schema.value)
+    if isinstance(schema, dict):
+        return "struct"
     return _GO_TYPES.get(schema, "object")
 
 

@@ -74,8 +74,8 @@ def default_pod(pod: Obj) -> None:
 
 def _ready(node: Obj) -> bool:
     for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
             return bool(condition.get("status") == "True")
-            return condition.get("status") == "True"
     return False
 
 

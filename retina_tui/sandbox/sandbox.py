@@ -101,7 +101,9 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
         authenticator = Authenticator()
         server = ApiServer(store, authenticator, _as_kubelet(kubelet))
         await server.start()
-        runner = web.AppRunner(server.make_app(), handler_cancellation=True, access_log=None)
+        runner = web.AppRunner(
+            server.make_app(), handler_cancellation=True, access_log=None, shutdown_timeout=1.0
+        )
         await runner.setup()
         tls = certs.generate() if options.tls else None
         site = web.TCPSite(
@@ -109,7 +111,6 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
             "127.0.0.1",
             options.port,
             ssl_context=tls.server_context() if tls else None,
-            shutdown_timeout=1.0,
         )
         await site.start()
         port = _bound_port(runner)

@@ -264,8 +264,19 @@ class ApiServer:
         pod = self.store.get("pods", target.namespace, target.name)
         if pod is None:
             raise not_found("pods", target.name)
-        handler = getattr(self.kubelet, "handle_log", None)
-        if handler is not None:
-            response: web.StreamResponse = await handler(request, target.namespace, target.name)
-            return response
-        return web.Response(text="", content_type="text/plain")
+        containers = [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or []]
+        container = request.query.get("container") or (containers[0] if containers else "")
+        every = containers + [
+            c.get("name", "") for c in (pod.get("spec") or {}).get("ephemeralContainers") or []
+        ]
+        if container not in every:
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"container {container} is not valid for pod {target.name}",
+            )
+        reader = getattr(self.kubelet, "logs", None)
+        data = b""
+        if reader is not None:
+            data = await reader(target.namespace, target.name, container)
+        return web.Response(body=data, content_type="text/plain")

@@ -151,6 +151,7 @@ class Store:
     ) -> None:
         self._objects: dict[str, dict[Key, Obj]] = {name: {} for name in NAMESPACED}
         self._encoded: dict[str, dict[Key, bytes]] = {name: {} for name in NAMESPACED}
+        self._sorted: dict[str, list[Key] | None] = {name: None for name in NAMESPACED}
         self._rv = 1
         self._history: deque[Event] = deque()
         self._history_limit = history
@@ -174,11 +175,14 @@ class Store:
         return self._table(resource).get((namespace or "", name))
 
     def list(self, resource: str, namespace: str | None = None) -> list[Obj]:
-        """Every object of a resource, optionally in one namespace, in creation order."""
-        objects = self._table(resource).values()
+        """Every object of a resource, optionally in one namespace, ordered by key."""
+        table = self._table(resource)
+        keys = self._sorted[resource]
+        if keys is None:
+            keys = self._sorted[resource] = sorted(table)
         if namespace is None:
-            return list(objects)
-        return [obj for obj in objects if obj["metadata"].get("namespace") == namespace]
+            return [table[key] for key in keys]
+        return [table[key] for key in keys if key[0] == namespace]
 
     def count(self, resource: str) -> int:
         """How many objects of a resource exist."""
@@ -226,6 +230,7 @@ class Store:
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
         table[key] = obj
+        self._sorted[resource] = None
         self._emit("ADDED", resource, obj)
         return obj
 
@@ -269,6 +274,7 @@ class Store:
         if current is None:
             raise not_found(resource, name, GROUPS.get(resource, ""))
         self._encoded[resource].pop(key, None)
+        self._sorted[resource] = None
         self._rv += 1
         final: Obj = json.loads(encode(current))
         final["metadata"]["resourceVersion"] = str(self._rv)
