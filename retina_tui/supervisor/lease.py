@@ -94,6 +94,7 @@ class LeaseKeeper:
         self._holder = holder_identity()
         self._held: dict[str, dict[str, Any]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._failing: set[str] = set()
 
     @property
     def namespaces(self) -> list[str]:
@@ -123,12 +124,18 @@ class LeaseKeeper:
             log.info("holding lease %s/%s", namespace, lease_name(self.instance_id))
 
     async def renew(self) -> None:
-        """Renew every held Lease once; failures are logged and retried next time."""
+        """Renew every held Lease once; a failure is logged once and retried next time."""
         for namespace in list(self._held):
             try:
                 await self._write(namespace)
             except RetinaTuiError as error:
-                log.warning("could not renew lease in namespace %s: %s", namespace, error)
+                if namespace not in self._failing:
+                    self._failing.add(namespace)
+                    log.warning("could not renew lease in namespace %s: %s", namespace, error)
+                continue
+            if namespace in self._failing:
+                self._failing.discard(namespace)
+                log.info("renewing the lease in namespace %s again", namespace)
 
     async def release(self) -> None:
         """Delete the Leases on a clean exit, except where pods of this instance still run.
