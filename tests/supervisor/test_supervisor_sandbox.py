@@ -157,3 +157,30 @@ async def test_restricted_user_gets_one_clear_message(
     assert supervisor.problems == warnings
     pod = await admin.request("GET", f"{pods_path('default')}/rtui-node-dead2-0")
     assert "deletionTimestamp" not in pod["metadata"]
+
+
+async def test_processes_sharing_an_instance_id_keep_one_lease_alive(
+    admin: KubeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="retina_tui.supervisor")
+    settings = fast_settings(renew=0.05, reap=60)
+    name = "default/retina-tui-shared01"
+    async with Supervisor(admin, settings, instance_id="shared01") as first:
+        async with Supervisor(admin, settings, instance_id="shared01") as second:
+            await first.ensure_lease("default")
+            await second.ensure_lease("default")
+            await create(admin, debug_pod("rtui-node-shared-0", instance="shared01", node="node-1"))
+            seen: set[str] = set()
+
+            def renewed_often(leases: dict[str, dict[str, Any]]) -> bool:
+                if name in leases:
+                    seen.add(leases[name]["spec"]["renewTime"])
+                return len(seen) >= 20
+
+            await wait_for(admin, leases_path("default"), renewed_often)
+        lease = await admin.request("GET", lease_path("default", "retina-tui-shared01"))
+        assert lease["metadata"]["labels"]["retina-tui.io/instance"] == "shared01"
+        await admin.request("DELETE", f"{pods_path('default')}/rtui-node-shared-0")
+    with pytest.raises(NotFoundError):
+        await admin.request("GET", lease_path("default", "retina-tui-shared01"))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
