@@ -37,9 +37,11 @@ CHROOT_ENV = (
     "LANG=C.UTF-8",
 )
 # Runs as `sh -c ENTER enter ROOTFS COMMAND...` inside a private mount namespace.
+# /run and /tmp are fresh tmpfs, as in a container, so the checks leave the tree unchanged.
 ENTER = (
     'root=$1; shift; mount -t proc proc "$root/proc" && mount --rbind /dev "$root/dev" '
-    '&& mount -t sysfs sysfs "$root/sys" && exec chroot "$root" "$@"'
+    '&& mount -t sysfs sysfs "$root/sys" && mount -t tmpfs tmpfs "$root/run" '
+    '&& mount -t tmpfs tmpfs "$root/tmp" && exec chroot "$root" "$@"'
 )
 
 
@@ -199,7 +201,8 @@ def package_cost(rootfs: Path, package: str) -> tuple[int, list[str]]:
     proc = subprocess.run(
         [
             "chroot", str(rootfs), "apt-get", "-s", "-o", "Dir::Cache::pkgcache=",
-            "-o", "Dir::Cache::srcpkgcache=", "purge", "--auto-remove", package,
+            "-o", "Dir::Cache::srcpkgcache=", "-o", "Dir::Log::Planner=/dev/null",
+            "purge", "--auto-remove", package,
         ],
         capture_output=True,
         text=True,
