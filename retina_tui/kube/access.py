@@ -7,11 +7,11 @@ half-way after it already added a container or created a pod.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from retina_tui.errors import ForbiddenError, KubeApiError
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.gather import together
 
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 
@@ -61,14 +61,10 @@ async def allowed(client: KubeClient, permission: Permission) -> bool | None:
 
 async def missing_permissions(client: KubeClient, needed: list[Permission]) -> list[Permission]:
     """The permissions in `needed` the server says the user does not have."""
-    async with asyncio.TaskGroup() as group:
-        tasks = [
-            group.create_task(allowed(client, permission), name=f"access-review {permission}")
-            for permission in needed
-        ]
-    return [
-        permission for permission, task in zip(needed, tasks, strict=True) if task.result() is False
-    ]
+    answers = await together(
+        *((f"access-review {permission}", allowed(client, permission)) for permission in needed)
+    )
+    return [permission for permission, ok in zip(needed, answers, strict=True) if ok is False]
 
 
 async def require(client: KubeClient, needed: list[Permission], purpose: str) -> None:

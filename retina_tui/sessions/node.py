@@ -24,6 +24,7 @@ from retina_tui.errors import (
 )
 from retina_tui.kube.access import Permission, require
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.gather import together
 from retina_tui.kube.watch import Change, watch_objects
 from retina_tui.sessions import checks
 from retina_tui.sessions.session import Session
@@ -179,15 +180,11 @@ class NodeSession(Session):
             Permission("delete", "pods", "", spec.namespace),
             Permission("create", "pods", "attach", spec.namespace),
         ]
-        async with asyncio.TaskGroup() as group:
-            access = group.create_task(
-                require(self.client, needed, "a node debug session"), name="node-session access"
-            )
-            node = group.create_task(
-                checks.get_node(self.client, spec.node), name="node-session node"
-            )
-        access.result()
-        checks.refuse_non_linux(checks.node_os(node.result()), f"Node {spec.node}")
+        _, node = await together(
+            ("node-session access", require(self.client, needed, "a node debug session")),
+            ("node-session node", checks.get_node(self.client, spec.node)),
+        )
+        checks.refuse_non_linux(checks.node_os(node), f"Node {spec.node}")
         name = node_pod_name(spec.node)
         manifest = node_pod_manifest(
             spec, name, session_id=self.session_id, instance_id=self.instance_id

@@ -14,7 +14,7 @@ import contextlib
 import getpass
 import json
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +28,7 @@ from retina_tui.errors import (
 )
 from retina_tui.kube.access import Permission, require
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.gather import together
 from retina_tui.sessions import checks
 from retina_tui.sessions.session import Session
 from retina_tui.sessions.specs import (
@@ -165,23 +166,15 @@ class PodSession(Session):
             Permission("patch", "pods", "ephemeralcontainers", spec.namespace),
             Permission("create", "pods", "attach", spec.namespace),
         ]
-        async with asyncio.TaskGroup() as group:
-            access = group.create_task(
-                require(self.client, needed, "a pod debug session"), name="pod-session access"
-            )
-            node = (
-                group.create_task(
-                    _node_or_none(self.client, str(node_name)), name="pod-session node"
-                )
-                if node_name
-                else None
-            )
-        access.result()
-        if node is not None:
-            checks.refuse_non_linux(
-                checks.node_os(node.result()),
-                f"Node {node_name} of pod {spec.namespace}/{spec.pod}",
-            )
+        calls: list[tuple[str, Coroutine[Any, Any, Any]]] = [
+            ("pod-session access", require(self.client, needed, "a pod debug session"))
+        ]
+        if node_name:
+            calls.append(("pod-session node", _node_or_none(self.client, str(node_name))))
+        results = await together(*calls)
+        if node_name:
+            where = f"Node {node_name} of pod {spec.namespace}/{spec.pod}"
+            checks.refuse_non_linux(checks.node_os(results[1]), where)
         name = ephemeral_container_name()
         await self._add_container(ephemeral_container(spec, name))
         self.container = name

@@ -1,0 +1,170 @@
+"""Each way a session can fail has its own message, and nothing is left behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retina_tui.errors import (
+    ClusterUnreachableError,
+    ForbiddenError,
+    NotFoundError,
+    RetinaTuiError,
+    SessionError,
+)
+from retina_tui.kube.client import KubeClient, connect
+from retina_tui.sessions.node import NodeSession
+from retina_tui.sessions.pod import PodSession
+from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec
+from tests.kube.fakeapi import write_kubeconfig
+from tests.sessions.conftest import Screen
+from tests.sessions.test_sessions_sandbox import debug_pods, linux_node, running_pod
+
+
+async def windows_node(kube: KubeClient) -> str:
+    nodes = await kube.request("GET", "/api/v1/nodes")
+    for node in nodes["items"]:
+        if node["metadata"]["labels"].get("kubernetes.io/os") == "windows":
+            return str(node["metadata"]["name"])
+    raise AssertionError("the sandbox has no windows node")
+
+
+async def start_fails(session: PodSession | NodeSession) -> RetinaTuiError:
+    with pytest.raises(RetinaTuiError) as caught:
+        await session.start()
+    assert session.phase.kind == "failed"
+    return caught.value
+
+
+async def test_pod_not_found(kube: KubeClient) -> None:
+    error = await start_fails(PodSession(kube, PodSessionSpec(namespace="default", pod="nope")))
+    assert isinstance(error, NotFoundError)
+    assert str(error).startswith("Pod default/nope not found")
+
+
+async def test_node_not_found(kube: KubeClient) -> None:
+    session = NodeSession(kube, NodeSessionSpec(node="nope", namespace="default"))
+    error = await start_fails(session)
+    assert isinstance(error, NotFoundError)
+    assert str(error).startswith("Node nope not found")
+    assert await debug_pods(kube) == []
+
+
+async def test_restricted_context_names_the_missing_permissions(
+    kube: KubeClient, restricted: KubeClient
+) -> None:
+    pod = await running_pod(kube)
+    error = await start_fails(PodSession(restricted, PodSessionSpec("default", pod)))
+    assert isinstance(error, ForbiddenError)
+    assert "patch pods/ephemeralcontainers in namespace default" in str(error)
+    assert "create pods/attach in namespace default" in str(error)
+    node_error = await start_fails(
+        NodeSession(restricted, NodeSessionSpec(node=await linux_node(kube), namespace="default"))
+    )
+    assert "create pods in namespace default" in str(node_error)
+    assert await debug_pods(kube) == []
+
+
+async def test_psa_namespace_refuses_node_pods_before_creating_anything(kube: KubeClient) -> None:
+    session = NodeSession(kube, NodeSessionSpec(node=await linux_node(kube), namespace="secure"))
+    error = await start_fails(session)
+    assert isinstance(error, SessionError)
+    assert "pod-security.kubernetes.io/enforce=baseline" in str(error)
+    assert "-n NAMESPACE" in str(error)
+    assert await debug_pods(kube) == []
+
+
+async def test_unpullable_image_is_reported_with_the_kubelets_reason(kube: KubeClient) -> None:
+    screen = Screen()
+    session = NodeSession(
+        kube,
+        NodeSessionSpec(
+            node=await linux_node(kube),
+            namespace="default",
+            image="registry.example/does-not-exist:1",
+            timeout_seconds=60,
+        ),
+        on_phase=screen.on_phase,
+    )
+    error = await start_fails(session)
+    text = str(error)
+    assert "ErrImagePull" in text or "ImagePullBackOff" in text
+    assert "did not start within" not in text
+    assert await debug_pods(kube) == []
+
+
+async def test_unpullable_image_in_a_pod_session(kube: KubeClient) -> None:
+    pod = await running_pod(kube)
+    spec = PodSessionSpec("default", pod, image="does-not-exist:latest", timeout_seconds=60)
+    error = await start_fails(PodSession(kube, spec))
+    assert "ErrImagePull" in str(error) or "ImagePullBackOff" in str(error)
+
+
+async def test_timeout_names_the_last_state(kube: KubeClient) -> None:
+    session = NodeSession(
+        kube,
+        NodeSessionSpec(node=await linux_node(kube), namespace="default", timeout_seconds=0.05),
+    )
+    error = await start_fails(session)
+    assert "did not start within 0.05 s" in str(error)
+    assert "the last state seen was" in str(error)
+    assert await debug_pods(kube) == []
+
+
+async def test_pod_not_running(kube: KubeClient) -> None:
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "stuck", "namespace": "default"},
+        "spec": {"containers": [{"name": "app", "image": "does-not-exist:1"}]},
+    }
+    await kube.request("POST", "/api/v1/namespaces/default/pods", body=pod)
+    error = await start_fails(PodSession(kube, PodSessionSpec("default", "stuck")))
+    assert "Pod default/stuck is Pending, not Running" in str(error)
+
+
+async def test_missing_target_container(kube: KubeClient) -> None:
+    pod = await running_pod(kube)
+    error = await start_fails(PodSession(kube, PodSessionSpec("default", pod, target="nope")))
+    assert f"Pod default/{pod} has no container 'nope'" in str(error)
+
+
+async def test_windows_node_is_refused(kube: KubeClient) -> None:
+    node = await windows_node(kube)
+    error = await start_fails(NodeSession(kube, NodeSessionSpec(node=node, namespace="default")))
+    assert f"Node {node} runs windows" in str(error)
+    assert await debug_pods(kube) == []
+
+
+async def test_pod_on_a_windows_node_is_refused(kube: KubeClient, api_sandbox: Any) -> None:
+    node = await windows_node(kube)
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "win", "namespace": "default"},
+        "spec": {
+            "nodeName": node,
+            "containers": [{"name": "app", "image": "mcr.microsoft.com/windows/nanoserver"}],
+        },
+    }
+    await kube.request("POST", "/api/v1/namespaces/default/pods", body=pod)
+
+    def running(obj: dict[str, Any]) -> None:
+        obj.setdefault("status", {})["phase"] = "Running"
+
+    api_sandbox.store.mutate("pods", "default", "win", running)
+    error = await start_fails(PodSession(kube, PodSessionSpec("default", "win")))
+    assert f"Node {node} of pod default/win runs windows" in str(error)
+
+
+async def test_unreachable_server(tmp_path: Path) -> None:
+    kubeconfig = write_kubeconfig(tmp_path / "kc", "http://127.0.0.1:9", "gone")
+    client = await connect(kubeconfig=str(kubeconfig))
+    try:
+        error = await start_fails(PodSession(client, PodSessionSpec("default", "web")))
+    finally:
+        await client.close()
+    assert isinstance(error, ClusterUnreachableError)
+    assert "http://127.0.0.1:9 (context 'gone')" in str(error)
