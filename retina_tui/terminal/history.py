@@ -12,23 +12,24 @@ from collections import deque
 from itertools import groupby
 
 from retina_tui.terminal.attrs import DEFAULT, Attr
-from retina_tui.terminal.lines import render_raw_runs
+from retina_tui.terminal.lines import RawLine, render_cells
 
 Runs = tuple[tuple[str, Attr], ...]
-RawLine = tuple[str, Attr, bool]
 Entry = Runs | RawLine
 
 
 def row_runs(chars: list[str], attrs: list[Attr]) -> list[tuple[str, Attr]]:
     """Runs of text sharing one attribute; wide characters' right halves add no text."""
-    first = attrs[0]
-    if attrs.count(first) == len(attrs):
-        return [("".join(chars), first)]
+    # Attrs are interned, so runs are found by identity (C speed) rather than by the
+    # dataclass __eq__ (Python speed).
+    ids = list(map(id, attrs))
+    if ids.count(ids[0]) == len(ids):
+        return [("".join(chars), attrs[0])]
     out: list[tuple[str, Attr]] = []
     i = 0
-    for attr, group in groupby(attrs):
+    for _, group in groupby(ids):
         n = len(list(group))
-        out.append(("".join(chars[i : i + n]), attr))
+        out.append(("".join(chars[i : i + n]), attrs[i]))
         i += n
     return out
 
@@ -73,10 +74,10 @@ class History:
     def runs(self, i: int) -> list[tuple[str, Attr]]:
         entry = self._lines[i]
         if entry and isinstance(entry[0], str):
-            raw, start, _continued = entry
-            runs = render_raw_runs(raw, start)
-            self._lines[i] = tuple(runs)
-            return runs
+            raw, start, continued, cols = entry
+            runs = compact_row(*render_cells(raw, start, continued, cols))
+            self._lines[i] = runs
+            return list(runs)
         return list(entry)
 
     def pop_newest(self) -> list[tuple[str, Attr]] | None:

@@ -1,23 +1,59 @@
-"""Raw text lines (printable characters and SGR sequences) turned into attribute runs."""
+"""Raw text lines (printable characters and SGR sequences) turned into cells or runs."""
 
 from __future__ import annotations
 
 import re
 
-from retina_tui.terminal.attrs import Attr, sgr
+from retina_tui.terminal.attrs import Attr, erase_attr, sgr
+from retina_tui.terminal.charsets import char_width
 
 SGR_SPLIT = re.compile(r"\x1b\[([0-9;:]*)m")
 
+# A row kept as raw text: (text with SGR sequences, pen at its start, whether it was
+# scrolled in by an auto-wrap rather than by a line feed, width of the screen).
+RawLine = tuple[str, Attr, bool, int]
 
-def render_raw_runs(raw: str, attr: Attr) -> list[tuple[str, Attr]]:
-    """Runs of a raw line that starts with pen ``attr``."""
-    out: list[tuple[str, Attr]] = []
-    for i, part in enumerate(SGR_SPLIT.split(raw)):
+
+def render_cells(raw: str, pen: Attr, cont: bool, cols: int) -> tuple[list[str], list[Attr]]:
+    """The cells of one row produced by ``raw`` printed from column 0 of a fresh row."""
+    parts = SGR_SPLIT.split(raw)
+    if cont:
+        # The row was scrolled in when its first character wrapped, after the SGR
+        # sequences that precede it.
+        i = 0
+        while i + 1 < len(parts) and not parts[i]:
+            pen = sgr(pen, parts[i + 1])
+            parts[i + 1] = ""
+            i += 2
+    fill = erase_attr(pen)
+    chars = [" "] * cols
+    attrs = [fill] * cols
+    x = 0
+    for i, part in enumerate(parts):
         if i % 2:
-            attr = sgr(attr, part)
-        elif part:
-            if out and out[-1][1] is attr:
-                out[-1] = (out[-1][0] + part, attr)
-            else:
-                out.append((part, attr))
-    return out
+            if part:
+                pen = sgr(pen, part)
+            continue
+        if not part:
+            continue
+        if part.isascii():
+            n = min(len(part), cols - x)
+            chars[x : x + n] = part[:n]
+            attrs[x : x + n] = [pen] * n
+            x += n
+            continue
+        for ch in part:
+            w = char_width(ch)
+            if w == 1 and x < cols:
+                chars[x] = ch
+                attrs[x] = pen
+                x += 1
+            elif w == 2 and x + 1 < cols:
+                chars[x] = ch
+                chars[x + 1] = ""
+                attrs[x] = attrs[x + 1] = pen
+                x += 2
+            elif w == 0 and x:
+                j = x - 1 if chars[x - 1] else x - 2
+                chars[j] += ch
+    return chars, attrs

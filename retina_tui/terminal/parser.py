@@ -15,16 +15,17 @@ from retina_tui.terminal.attrs import sgr
 from retina_tui.terminal.screen import Screen
 
 TOKEN = re.compile(
-    r"(\r\n)"  # 1
-    r"|\x1b\[([0-?]*)([ -/]*)([@-~])"  # 2 params, 3 intermediates, 4 final
-    r"|([\x00-\x1a\x1c-\x1f\x7f-\x9f])"  # 5 C0/C1 control
-    r"|\x1b\]([^\x07\x1b]*)(\x07|\x1b\\)"  # 6 OSC body, 7 terminator
-    r"|\x1b([ -/]+)([0-~])"  # 8 intermediates, 9 final
-    r"|\x1b([0-OQ-WYZ\\`-~])"  # 10 final
-    r"|(\x1b[PX^_](?:[^\x1b]|\x1b[^\\])*\x1b\\)"  # 11 DCS/SOS/PM/APC: dropped
-    # 12: an unfinished sequence at the end of the chunk
-    r"|(\x1b(?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?|[PX^_](?:[^\x1b]|\x1b[^\\])*\x1b?|[ -/]*)\Z)"
-    r"|(\x1b)"  # 13 stray ESC
+    # Every token starts with a control character: this lets `re` skip text at C speed.
+    r"[\x00-\x1f\x7f-\x9f]"
+    r"(?:(?<=\x1b)(?:"
+    r"\[([0-?]*)([ -/]*)([@-~])"  # 1 params, 2 intermediates, 3 final: CSI
+    r"|\]([^\x07\x1b]*)(\x07|\x1b\\)"  # 4 body, 5 terminator: OSC
+    r"|([ -/]+)([0-~])"  # 6 intermediates, 7 final: nF escape (charsets, DECALN)
+    r"|([0-OQ-WYZ\\`-~])"  # 8 final: other escapes
+    r"|([PX^_](?:[^\x1b]|\x1b[^\\])*\x1b\\)"  # 9 DCS/SOS/PM/APC: dropped
+    # 10: a sequence left unfinished at the end of the chunk
+    r"|((?:\[[0-?]*[ -/]*|\][^\x07\x1b]*\x1b?|[PX^_](?:[^\x1b]|\x1b[^\\])*\x1b?|[ -/]*)\Z)"
+    r")|(?<=\r)(\n))?"  # 11: LF right after CR
 )
 # Largest unterminated string kept while waiting for its end; longer ones are skipped.
 MAX_CARRY = 65_536
@@ -85,32 +86,34 @@ class Parser(Screen):
                 print_text(text[pos:start])
             pos = m.end()
             kind = m.lastindex
-            if kind == 4:
-                params, inter, final = m.group(2, 3, 4)
+            if kind == 3:
+                params, inter, final = m.group(1, 2, 3)
                 if final == "m" and not inter:
                     if not params or params[0] not in "<=>?":
                         self.set_pen(sgr(self.pen, params))
                 else:
                     self._csi(params, inter, final)
-            elif kind == 1:
+            elif kind == 11:
                 self.cx = 0
                 self.linefeed()
+            elif kind is None:
+                ch = text[start]
+                if ch != "\x1b":
+                    self._control(ch)
+            elif kind == 8:
+                self._esc(m.group(8))
             elif kind == 5:
-                self._control(m.group(5))
-            elif kind == 10:
-                self._esc(m.group(10))
+                self._osc(m.group(4))
             elif kind == 7:
-                self._osc(m.group(6))
-            elif kind == 9:
-                self._esc_intermediate(m.group(8), m.group(9))
-            elif kind == 12:
-                tail = m.group(12)
+                self._esc_intermediate(m.group(6), m.group(7))
+            elif kind == 10:
+                tail = text[start:]
                 if len(tail) <= MAX_CARRY:
                     self._carry = tail
                 else:
                     self._skip = _OSC_END if tail[1] == "]" else _ST
                     self._carry = "\x1b" if tail.endswith("\x1b") else ""
-            # 11 (strings) and 13 (stray ESC) are dropped.
+            # 9 (strings) and a stray ESC are dropped.
         if pos < len(text):
             print_text(text[pos:])
 
