@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+import textwrap
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from retina_tui.config import load_settings
+from retina_tui.commands.shell import resolve_image
+from retina_tui.config import DEFAULT_IMAGE, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "debug-image.md"
@@ -138,7 +140,20 @@ def test_the_documented_config_file_sets_the_image(tmp_path: Path) -> None:
     blocks = re.findall(r"```toml\n(.*?)```", DOCS.read_text(), re.DOTALL)
     assert blocks, "the docs show no configuration example"
     config = tmp_path / "config.toml"
-    config.write_text(blocks[0])
+    config.write_text(textwrap.dedent(blocks[0]))
     image = re.search(r'image = "([^"]+)"', blocks[0])
     assert image is not None
     assert load_settings(config).debug.image == image.group(1)
+
+
+def test_the_documented_environment_variables_pick_the_documented_image() -> None:
+    docs = DOCS.read_text()
+    environ = dict(re.findall(r"export (RETINA_SHELL_IMAGE_\w+)=(\S+)", docs))
+    assert set(environ) == {"RETINA_SHELL_IMAGE_REPO", "RETINA_SHELL_IMAGE_VERSION"}
+    promised = re.search(r"retina-tui shell \S+ +# runs (\S+)", docs)
+    assert promised is not None
+    assert resolve_image(None, DEFAULT_IMAGE, environ) == promised.group(1)
+    repo_only = {"RETINA_SHELL_IMAGE_REPO": environ["RETINA_SHELL_IMAGE_REPO"]}
+    assert resolve_image(None, DEFAULT_IMAGE, repo_only).startswith(
+        environ["RETINA_SHELL_IMAGE_REPO"] + ":"
+    )
