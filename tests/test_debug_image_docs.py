@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shlex
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -134,6 +136,23 @@ def test_the_dockerfile_installs_the_package_list() -> None:
     assert 'CMD ["bash", "-l"]' in dockerfile
     for label in ("source", "description", "licenses", "version"):
         assert f"org.opencontainers.image.{label}=" in dockerfile
+
+
+def test_the_dockerfile_pipeline_installs_exactly_the_package_list() -> None:
+    dockerfile = (IMAGE_DIR / "Dockerfile").read_text()
+    found = re.search(r"sed (.*?) /usr/share/retina-tui-debug/packages\.txt", dockerfile)
+    assert found is not None, "the Dockerfile does not filter packages.txt with sed"
+    listed = subprocess.run(
+        [
+            "sh",
+            "-c",
+            f"sed {found.group(1)} {shlex.quote(str(IMAGE_DIR / 'packages.txt'))} | xargs -n1",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert listed == verify.read_packages()
 
 
 def test_the_documented_config_file_sets_the_image(tmp_path: Path) -> None:
