@@ -148,9 +148,9 @@ def test_a_signal_mid_session_deletes_the_node_pod(
 
 def test_the_terminal_is_restored_after_the_session(sandbox_cluster: SandboxProcess) -> None:
     pod = running_pod(sandbox_cluster)
+    argv = " ".join(shell_argv(sandbox_cluster, "pod/" + pod["metadata"]["name"]))
     script = (
-        "stty -g > before; "
-        f"{sys.executable} {' '.join(shell_argv(sandbox_cluster, 'pod/' + pod['metadata']['name']))}"
+        f"stty -g > before; {sys.executable} {argv}"
         " ; echo code=$?; stty -g > after; cmp before after && echo same-tty"
     )
     child = pexpect.spawn(
