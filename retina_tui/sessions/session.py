@@ -65,6 +65,7 @@ class Session(ABC):
         self._closing = False
         self._cleaned = False
         self._cleanup_error: RetinaTuiError | None = None
+        self._ended = False
 
     # ---- what subclasses provide -------------------------------------------------------
 
@@ -140,6 +141,8 @@ class Session(ABC):
         """Output bytes as they arrive, until the session ends (alternative to on_output)."""
         if self._queue is None:
             self._queue = asyncio.Queue()
+            if self._ended:
+                return
         while True:
             chunk = await self._queue.get()
             if chunk is None:
@@ -221,6 +224,7 @@ class Session(ABC):
         await self._cleanup()
 
     def _finish_output(self) -> None:
+        self._ended = True
         if self._queue is not None:
             self._queue.put_nowait(None)
 
@@ -247,6 +251,10 @@ class Session(ABC):
             failure = error
         finally:
             if current is not None:
+                if code is None and failure is None:
+                    # Cancelled while attached: the shell should not outlive the session.
+                    with contextlib.suppress(Exception):
+                        await self._end_shell()
                 await current.close()
             self._stream = None
             try:
