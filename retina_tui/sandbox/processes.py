@@ -19,7 +19,7 @@ import signal
 import struct
 import termios
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -286,6 +286,11 @@ class Process:
     @property
     def running(self) -> bool:
         return not self._done.is_set()
+
+    def add_exit_callback(self, callback: Callable[[Process], None]) -> None:
+        """Call `callback(self)` once the process has ended and its output is drained."""
+        assert self._runner is not None
+        self._runner.add_done_callback(lambda _task: callback(self))
 
     def logs(self) -> bytes:
         return bytes(self._tail)

@@ -1,0 +1,473 @@
+"""The sandbox kubelet: runs every scheduled pod's containers as real local processes.
+
+It watches pods in the store. A new pod gets its network (a namespace with an address on
+its node, or the node's own for hostNetwork), then after `options.start_delay` each
+container's process; status goes ContainerCreating -> running -> terminated and is
+written back so watchers see it. Ephemeral containers start when they appear in the spec.
+Synthetic pods (created in bulk by the seed) get no process nor namespace until something
+execs or attaches. A pod marked for deletion has its processes stopped (SIGTERM, SIGKILL
+after the grace period) and its namespace removed before the kubelet removes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, Final
+
+from aiohttp import web
+
+from retina_tui.errors import RetinaTuiError
+from retina_tui.sandbox import runtime
+from retina_tui.sandbox.errors import ApiError, bad_request, not_found
+from retina_tui.sandbox.network import Network
+from retina_tui.sandbox.podstatus import (
+    ContainerRuntime,
+    Obj,
+    PodRuntime,
+    adopt_container_status,
+    build_status,
+    is_synthetic,
+    should_restart,
+)
+from retina_tui.sandbox.processes import Process, Sink
+from retina_tui.sandbox.store import Store, now_iso
+from retina_tui.sandbox.streams import SpawnError, StreamParams, StreamRegistry, serve
+
+log = logging.getLogger("retina_tui.sandbox")
+
+STOP_GRACE: Final = 1.0
+BACKOFF_START: Final = 10.0
+BACKOFF_MAX: Final = 300.0
+STREAM_WAIT: Final = 30.0
+
+
+class Kubelet:
+    """Runs the pods of every node of the sandbox."""
+
+    def __init__(self, store: Store, network: Network, options: Any) -> None:
+        self.store = store
+        self.network = network
+        self.start_delay = float(getattr(options, "start_delay", 0.3))
+        self.unpullable = str(getattr(options, "unpullable_pattern", "does-not-exist"))
+        self.rootfs: dict[str, Path] = dict(getattr(options, "rootfs", None) or {})
+        self._pods: dict[tuple[str, str], PodRuntime] = {}
+        self._streams = StreamRegistry()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._watch_task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Adopt the pods already stored and follow every change from now on."""
+        watcher = self.store.watch("pods")
+        for pod in self.store.list("pods"):
+            self._observe("ADDED", pod)
+        self._watch_task = asyncio.create_task(self._watch(watcher), name="sandbox-kubelet-watch")
+
+    async def stop(self) -> None:
+        """Cut the streams and kill every process (short grace); the store is left alone."""
+        self._stopping = True
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            await asyncio.gather(self._watch_task, return_exceptions=True)
+        self._streams.drop_all()
+        runtimes = list(self._pods.values())
+        self._pods.clear()
+        await asyncio.gather(
+            *(self._teardown(rt, STOP_GRACE) for rt in runtimes), return_exceptions=True
+        )
+        while self._tasks:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def drop_streams(self) -> int:
+        """Close every exec/attach WebSocket abruptly; processes keep running."""
+        return self._streams.drop_all()
+
+    async def logs(self, namespace: str, pod: str, container: str) -> bytes:
+        """The recent output of a container (its current or last process)."""
+        rt = self._pods.get((namespace, pod))
+        found = rt and (rt.containers.get(container) or rt.ephemeral.get(container))
+        if not found:
+            return b""
+        return found.process.logs() if found.process is not None else found.logs
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("kubelet task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def _watch(self, watcher: Any) -> None:
+        try:
+            while True:
+                async for kind, obj in watcher:
+                    self._observe(kind, obj)
+                if not watcher.overflowed or self._stopping:
+                    return
+                watcher = self.store.watch("pods")
+                present = set()
+                for pod in self.store.list("pods"):
+                    present.add(_key(pod))
+                    self._observe("MODIFIED", pod)
+                for key, rt in list(self._pods.items()):
+                    if key not in present:
+                        self._forget(rt)
+        finally:
+            watcher.close()
+
+    # reacting to pods ------------------------------------------------------------------
+
+    def _observe(self, kind: str, pod: Obj) -> None:
+        meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        key = _key(pod)
+        rt = self._pods.get(key)
+        if rt is not None and rt.uid != meta.get("uid"):
+            self._forget(rt)
+            rt = None
+        if kind == "DELETED":
+            if rt is not None:
+                self._forget(rt)
+            return
+        if self._stopping or not spec.get("nodeName"):
+            return
+        deleting = bool(meta.get("deletionTimestamp"))
+        if rt is None:
+            if deleting:
+                self._remove(key, meta.get("uid"))
+                return
+            if is_synthetic(pod) and not spec.get("ephemeralContainers"):
+                return
+            rt = self._adopt(pod)
+        rt.pod = pod
+        if deleting:
+            if not rt.terminating:
+                rt.terminating = True
+                self._spawn(self._terminate(rt), f"sandbox-kubelet-delete-{rt.key}")
+            return
+        for container in spec.get("ephemeralContainers") or []:
+            if isinstance(container, dict) and container.get("name") not in rt.ephemeral:
+                entry = ContainerRuntime(container, ephemeral=True)
+                rt.ephemeral[entry.name] = entry
+                self._run(rt, entry)
+
+    def _adopt(self, pod: Obj) -> PodRuntime:
+        meta, spec = pod["metadata"], pod["spec"]
+        rt = PodRuntime(
+            namespace=meta.get("namespace", ""),
+            name=meta["name"],
+            uid=meta.get("uid", ""),
+            node=spec["nodeName"],
+            host_network=bool(spec.get("hostNetwork")),
+            synthetic=is_synthetic(pod),
+            pod=pod,
+        )
+        for container in spec.get("containers") or []:
+            entry = ContainerRuntime(container, ephemeral=False, lazy=rt.synthetic)
+            if rt.synthetic:
+                adopt_container_status(entry, pod)
+            rt.containers[entry.name] = entry
+        self._pods[(rt.namespace, rt.name)] = rt
+        self._spawn(self._setup(rt), f"sandbox-kubelet-setup-{rt.key}")
+        return rt
+
+    async def _setup(self, rt: PodRuntime) -> None:
+        try:
+            rt.host_ip = self.network.node_ip(rt.node)
+            if rt.host_network:
+                rt.ip = rt.host_ip
+            else:
+                rt.ip = await self.network.add_pod(rt.node, rt.key)
+        except RetinaTuiError as error:
+            log.warning("pod %s gets no network: %s", rt.key, error)
+            return
+        rt.start_time = rt.start_time or now_iso()
+        rt.network_ready.set()
+        self._write_status(rt)
+        if not rt.synthetic:
+            for entry in rt.containers.values():
+                self._run(rt, entry)
+
+    def _run(self, rt: PodRuntime, entry: ContainerRuntime) -> None:
+        entry.task = self._spawn(
+            self._run_container(rt, entry), f"sandbox-kubelet-container-{rt.key}/{entry.name}"
+        )
+
+    async def _run_container(self, rt: PodRuntime, entry: ContainerRuntime) -> None:
+        await rt.network_ready.wait()
+        policy = str((rt.pod.get("spec") or {}).get("restartPolicy") or "Always")
+        backoff = BACKOFF_START
+        if not entry.lazy:
+            await asyncio.sleep(self.start_delay)
+        if self.unpullable and self.unpullable in entry.image:
+            await self._never_pulled(rt, entry)
+            return
+        while not rt.terminating:
+            code = await self._run_once(rt, entry)
+            if rt.terminating or entry.ephemeral or not should_restart(policy, code):
+                self._write_status(rt)
+                return
+            entry.last_state = {"terminated": entry.state["terminated"]}
+            entry.state = {
+                "waiting": {
+                    "reason": "CrashLoopBackOff",
+                    "message": f"back-off {int(backoff)}s restarting failed container="
+                    f"{entry.name} pod={rt.name}_{rt.namespace}({rt.uid})",
+                }
+            }
+            self._write_status(rt)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+            entry.restart_count += 1
+
+    async def _never_pulled(self, rt: PodRuntime, entry: ContainerRuntime) -> None:
+        message = runtime.pull_error(entry.image)
+        entry.state = {"waiting": {"reason": "ErrImagePull", "message": message}}
+        self._write_status(rt)
+        await asyncio.sleep(max(self.start_delay, 0.5))
+        entry.state = {
+            "waiting": {
+                "reason": "ImagePullBackOff",
+                "message": runtime.backoff_message(entry.image),
+            }
+        }
+        self._write_status(rt)
+
+    async def _run_once(self, rt: PodRuntime, entry: ContainerRuntime) -> int:
+        """Start the container's process, report it running, wait for it; its exit code."""
+        started = now_iso()
+        entry.container_id = runtime.container_id()
+        try:
+            process = await self._start_container_process(rt, entry)
+        except (runtime.ImageNotRunnable, OSError) as error:
+            entry.state = {
+                "terminated": {
+                    "exitCode": 128,
+                    "reason": "StartError",
+                    "message": runtime.start_error_message(str(error)),
+                    "startedAt": "1970-01-01T00:00:00Z",
+                    "finishedAt": now_iso(),
+                    "containerID": entry.container_id,
+                }
+            }
+            entry.started.set()
+            return 128
+        entry.process = process
+        entry.state = {"running": {"startedAt": started}}
+        entry.started.set()
+        self._write_status(rt)
+        try:
+            code = await process.wait()
+        finally:
+            entry.logs = process.logs()
+        entry.state = {
+            "terminated": {
+                "exitCode": code,
+                "reason": "Completed" if code == 0 else "Error",
+                "startedAt": started,
+                "finishedAt": now_iso(),
+                "containerID": entry.container_id,
+            }
+        }
+        return code
+
+    def _launch(self, rt: PodRuntime, container: Obj, argv: list[str] | None) -> runtime.Launch:
+        root = runtime.rootfs_for(str(container.get("image", "")), self.rootfs)
+        env = runtime.container_env(rt.pod, container, pod_ip=rt.ip, host_ip=rt.host_ip)
+        command = argv if argv is not None else runtime.container_command(container, env, root)
+        prefix = self.network.exec_prefix(rt.node, None if rt.host_network else rt.key)
+        hostname = rt.node if rt.host_network else rt.name
+        return runtime.launch(command, env=env, hostname=hostname, netns_prefix=prefix, root=root)
+
+    async def _start_container_process(self, rt: PodRuntime, entry: ContainerRuntime) -> Process:
+        spec = entry.spec
+        plan = self._launch(rt, spec, None)
+        has_command = bool(spec.get("command") or spec.get("args"))
+        return await Process.spawn(
+            plan.argv,
+            env=plan.env,
+            cwd=plan.cwd,
+            tty=bool(spec.get("tty")),
+            stdin=bool(spec.get("stdin")) or not has_command,
+            name=f"{rt.key}/{entry.name}",
+            kill_session_on_exit=True,
+        )
+
+    def _write_status(self, rt: PodRuntime) -> None:
+        if self._stopping or self._pods.get((rt.namespace, rt.name)) is not rt:
+            return
+
+        def update(pod: Obj) -> None:
+            if (pod.get("metadata") or {}).get("uid") == rt.uid:
+                pod["status"] = build_status(rt, pod.get("status") or {}, now_iso())
+
+        with contextlib.suppress(ApiError):
+            self.store.mutate("pods", rt.namespace, rt.name, update)
+
+    # deletion --------------------------------------------------------------------------
+
+    def _remove(self, key: tuple[str, str], uid: str | None) -> None:
+        current = self.store.get("pods", *key)
+        if current is not None and (current.get("metadata") or {}).get("uid") == uid:
+            with contextlib.suppress(ApiError):
+                self.store.remove("pods", *key)
+
+    def _forget(self, rt: PodRuntime) -> None:
+        """The pod is gone from the store (or replaced): stop everything at once."""
+        if self._pods.get((rt.namespace, rt.name)) is rt:
+            del self._pods[(rt.namespace, rt.name)]
+        rt.terminating = True
+        self._spawn(self._teardown(rt, 0.0), f"sandbox-kubelet-forget-{rt.key}")
+
+    async def _terminate(self, rt: PodRuntime) -> None:
+        meta, spec = rt.pod.get("metadata") or {}, rt.pod.get("spec") or {}
+        grace = meta.get("deletionGracePeriodSeconds")
+        if grace is None:
+            grace = spec.get("terminationGracePeriodSeconds", 30)
+        await self._teardown(rt, float(grace), write=True)
+        if self._pods.get((rt.namespace, rt.name)) is rt:
+            del self._pods[(rt.namespace, rt.name)]
+            self._remove((rt.namespace, rt.name), rt.uid)
+
+    async def _teardown(self, rt: PodRuntime, grace: float, *, write: bool = False) -> None:
+        """Stop every process of the pod, then release its network."""
+        rt.terminating = True
+        processes = rt.processes()
+        await asyncio.gather(*(p.terminate(grace) for p in processes), return_exceptions=True)
+        tasks = [c.task for c in rt.all_containers() if c.task is not None and not c.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for process in [*processes, *rt.execs]:
+            await process.close()
+        if write:
+            self._write_status(rt)
+        if not rt.host_network:
+            try:
+                await self.network.remove_pod(rt.key)
+            except RetinaTuiError as error:
+                log.warning("could not remove the network of pod %s: %s", rt.key, error)
+
+    # exec and attach -------------------------------------------------------------------
+
+    async def _stream_target(
+        self, namespace: str, name: str, wanted: str | None, verb: str
+    ) -> tuple[PodRuntime, ContainerRuntime]:
+        pod = self.store.get("pods", namespace, name)
+        if pod is None:
+            raise not_found("pods", name)
+        spec, status = pod.get("spec") or {}, pod.get("status") or {}
+        regular = [str(c.get("name")) for c in spec.get("containers") or []]
+        ephemeral = [str(c.get("name")) for c in spec.get("ephemeralContainers") or []]
+        if wanted is None:
+            if len(regular) != 1:
+                raise bad_request(
+                    f"a container name must be specified for pod {name}, "
+                    f"choose one of: [{' '.join(regular)}] or one of the ephemeral containers: "
+                    f"[{' '.join(ephemeral)}]"
+                )
+            wanted = regular[0]
+        if wanted not in regular and wanted not in ephemeral:
+            raise bad_request(f"container {wanted} is not valid for pod {name}")
+        phase = status.get("phase")
+        if phase in ("Succeeded", "Failed"):
+            what = "exec into" if verb == "exec" else "attach"
+            raise bad_request(
+                f"cannot {what} a container in a completed pod; current phase is {phase}"
+            )
+        rt = self._pods.get((namespace, name))
+        if rt is None and is_synthetic(pod) and spec.get("nodeName") and not self._stopping:
+            rt = self._adopt(pod)
+        if rt is None or rt.terminating:
+            raise bad_request(f'unable to upgrade connection: container not found ("{wanted}")')
+        try:
+            async with asyncio.timeout(STREAM_WAIT):
+                await rt.network_ready.wait()
+                entry = rt.containers.get(wanted) or rt.ephemeral[wanted]
+                if verb == "attach" and entry.lazy and entry.process is None:
+                    if entry.task is None:
+                        self._run(rt, entry)
+                    await entry.started.wait()
+        except TimeoutError:
+            raise ApiError(
+                500, "InternalError", f"pod {name} did not get its network in time"
+            ) from None
+        if not entry.running or (verb == "attach" and entry.process is None):
+            raise bad_request(f'unable to upgrade connection: container not found ("{wanted}")')
+        return rt, entry
+
+    async def handle_exec(
+        self, request: web.Request, namespace: str, pod: str
+    ) -> web.StreamResponse:
+        """Run `?command=...` in the pod's network, streamed over a WebSocket."""
+        params = StreamParams.from_request(request)
+        if not params.command:
+            raise bad_request("you must specify at least one command for the container")
+        rt, entry = await self._stream_target(namespace, pod, params.container, "exec")
+        argv = list(params.command)
+
+        async def start(sink: Sink) -> Process:
+            try:
+                plan = self._launch(rt, entry.spec, argv)
+            except runtime.ImageNotRunnable as error:
+                raise SpawnError(runtime.exec_error_message(str(error))) from None
+            env = dict(plan.env)
+            if params.tty:
+                env.setdefault("TERM", "xterm")
+            try:
+                process = await Process.spawn(
+                    plan.argv,
+                    env=env,
+                    cwd=plan.cwd,
+                    tty=params.tty,
+                    stdin=params.stdin,
+                    name=f"{rt.key}/{entry.name}/exec",
+                    sink=sink,
+                )
+            except OSError as error:
+                raise SpawnError(runtime.exec_error_message(str(error))) from None
+            rt.execs.add(process)
+            process.add_exit_callback(rt.execs.discard)
+            return process
+
+        return await serve(
+            request, self._streams, "exec", params, start, command_text=" ".join(argv)
+        )
+
+    async def handle_attach(
+        self, request: web.Request, namespace: str, pod: str
+    ) -> web.StreamResponse:
+        """Attach a WebSocket to a running container's terminal or pipes."""
+        params = StreamParams.from_request(request)
+        _, entry = await self._stream_target(namespace, pod, params.container, "attach")
+        process = entry.process
+        assert process is not None
+
+        async def start(sink: Sink) -> Process:
+            process.subscribe(sink)
+            return process
+
+        def stdin_closed(target: Process) -> None:
+            if entry.spec.get("stdinOnce"):
+                target.close_stdin()
+
+        return await serve(
+            request, self._streams, "attach", params, start, on_stdin_closed=stdin_closed
+        )
+
+
+def _key(pod: Obj) -> tuple[str, str]:
+    meta = pod.get("metadata") or {}
+    return (meta.get("namespace") or "", meta.get("name") or "")
