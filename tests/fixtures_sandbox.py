@@ -3,7 +3,8 @@
 - `sandbox_cluster` (session): `python -m retina_tui sandbox` as a subprocess, exactly as a
   user runs it; yields a `SandboxProcess` with the kubeconfig path and kubectl helpers.
   The network mode comes from `sandbox_network` (env RETINA_TUI_SANDBOX_NETWORK, default
-  "auto"). At teardown it sends SIGTERM and checks the process exited cleanly.
+  "auto"); RETINA_TUI_SANDBOX_ARGS adds flags (e.g. "--churn 5"). At teardown it sends
+  SIGTERM and checks the process exited cleanly.
 - `api_sandbox` (function, async): an in-process sandbox from `run_sandbox`, for tests that
   need the store; no kubelet (pods stay as created) unless a test asks otherwise through
   `sandbox_options`.
@@ -161,7 +162,11 @@ def sandbox_cluster(sandbox_network: str) -> Iterator[SandboxProcess]:
     """One `retina-tui sandbox` subprocess for the whole test session."""
     with (
         tempfile.TemporaryDirectory(prefix="retina-tui-test-sandbox-") as tmp,
-        sandbox_process(Path(tmp), network=sandbox_network) as running,
+        sandbox_process(
+            Path(tmp),
+            network=sandbox_network,
+            extra=tuple(os.environ.get("RETINA_TUI_SANDBOX_ARGS", "").split()),
+        ) as running,
     ):
         yield running
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from retina_tui.sandbox import auth, discovery
+from retina_tui.sandbox import auth, discovery, openapi, protobuf
 from retina_tui.sandbox.errors import ApiError, not_found, status_object
 from retina_tui.sandbox.httputil import json_response, read_json, status_response
 from retina_tui.sandbox.resources import ResourceHandlers
@@ -190,6 +190,11 @@ class ApiServer:
                 return json_response(discovery.api_versions())
             return json_response(discovery.api_group_list())
         segments = [s for s in path.split("/") if s]
+        if segments[:2] == ["openapi", "v3"]:
+            spec = openapi.lookup(path)
+            if spec is None:
+                raise _missing_path()
+            return json_response(spec)
         if segments[:1] == ["openapi"]:
             raise _missing_path()
         document: dict[str, Any] | None = None
@@ -237,7 +242,10 @@ class ApiServer:
                     "MethodNotAllowed",
                     "the server does not allow this method on the requested resource",
                 )
-            body = await read_json(request)
+            if "protobuf" in request.headers.get("Content-Type", ""):
+                body = protobuf.decode_access_review(await request.read())
+            else:
+                body = await read_json(request)
             return json_response(auth.self_subject_access_review(user, body), status=201)
         if target.subresource in ("exec", "attach"):
             return await self._stream(request, target)

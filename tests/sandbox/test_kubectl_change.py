@@ -1,0 +1,268 @@
+"""The real kubectl changes the sandbox: run, get -w, label, patch, apply, debug, delete."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from typing import Any
+
+WAIT = 30.0
+
+
+class LineReader:
+    """Collects a running kubectl's output lines on a thread, for waiting on them."""
+
+    def __init__(self, process: Any) -> None:
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, args=(process,), daemon=True).start()
+
+    def _pump(self, process: Any) -> None:
+        for line in process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def until(self, needle: str, timeout: float = WAIT) -> str:
+        """The first new line containing `needle` (fails after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            self.seen.append(line)
+            if needle in line:
+                return line
+        raise AssertionError(f"{needle!r} never appeared; kubectl printed {self.seen!r}")
+
+
+def test_get_watch_sees_a_pod_created_afterwards(sandbox_cluster: Any) -> None:
+    watcher = sandbox_cluster.kubectl_popen("get", "pods", "-n", "default", "-w")
+    try:
+        output = LineReader(watcher)
+        output.until("load-0000")
+        created = sandbox_cluster.kubectl(
+            "run",
+            "watched",
+            "--image=busybox:1.36",
+            "--restart=Never",
+            "-n",
+            "default",
+            "--",
+            "sleep",
+            "3600",
+        )
+        assert created.returncode == 0, created.stderr
+        assert created.stdout.strip() == "pod/watched created"
+        line = output.until("watched")
+        assert line.split()[0] == "watched"
+    finally:
+        watcher.terminate()
+        watcher.wait(10)
+    sandbox_cluster.kubectl("delete", "pod", "watched", "-n", "default", "--wait=false")
+
+
+def test_delete_pod(sandbox_cluster: Any) -> None:
+    created = sandbox_cluster.kubectl(
+        "run",
+        "doomed",
+        "--image=busybox:1.36",
+        "--restart=Never",
+        "-n",
+        "default",
+        "--",
+        "sleep",
+        "3600",
+    )
+    assert created.returncode == 0, created.stderr
+    deleted = sandbox_cluster.kubectl("delete", "pod", "doomed", "-n", "default", timeout=90)
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.strip() == 'pod "doomed" deleted from default namespace' or (
+        deleted.stdout.strip() == 'pod "doomed" deleted'
+    )
+    gone = sandbox_cluster.kubectl("get", "pod", "doomed", "-n", "default")
+    assert gone.returncode == 1
+    assert 'pods "doomed" not found' in gone.stderr
+
+
+def test_label_annotate_and_patch(sandbox_cluster: Any) -> None:
+    sandbox_cluster.kubectl(
+        "run",
+        "patched",
+        "--image=busybox:1.36",
+        "--restart=Never",
+        "-n",
+        "default",
+        "--",
+        "sleep",
+        "3600",
+        check=True,
+    )
+    try:
+        assert sandbox_cluster.kubectl("label", "pod", "patched", "tier=db").returncode == 0
+        assert sandbox_cluster.kubectl("annotate", "pod", "patched", "note=hi").returncode == 0
+        merge = sandbox_cluster.kubectl(
+            "patch", "pod", "patched", "--type=merge", "-p", '{"metadata":{"labels":{"m":"1"}}}'
+        )
+        assert merge.returncode == 0, merge.stderr
+        jsonpatch = sandbox_cluster.kubectl(
+            "patch",
+            "pod",
+            "patched",
+            "--type=json",
+            "-p",
+            '[{"op":"add","path":"/metadata/labels/j","value":"2"}]',
+        )
+        assert jsonpatch.returncode == 0, jsonpatch.stderr
+        image = sandbox_cluster.kubectl("set", "image", "pod/patched", "patched=busybox:1.37")
+        assert image.returncode == 0, image.stderr
+        pod = json.loads(sandbox_cluster.kubectl("get", "pod", "patched", "-o", "json").stdout)
+        assert pod["metadata"]["labels"]["tier"] == "db"
+        assert pod["metadata"]["labels"]["m"] == "1" and pod["metadata"]["labels"]["j"] == "2"
+        assert pod["metadata"]["annotations"]["note"] == "hi"
+        assert pod["spec"]["containers"][0]["image"] == "busybox:1.37"
+        bad = sandbox_cluster.kubectl("patch", "pod", "patched", "--type=merge", "-p", "{oops")
+        assert bad.returncode != 0
+    finally:
+        sandbox_cluster.kubectl("delete", "pod", "patched", "--wait=false")
+
+
+def test_apply_creates_then_updates(sandbox_cluster: Any, tmp_path: Any) -> None:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "applied", "namespace": "default", "labels": {"v": "1"}},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "command": ["sleep", "1"]}]},
+    }
+    path = tmp_path / "pod.json"
+    path.write_text(json.dumps(manifest))
+    first = sandbox_cluster.kubectl("apply", "-f", str(path))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "pod/applied created"
+    manifest["metadata"]["labels"]["v"] = "2"
+    path.write_text(json.dumps(manifest))
+    second = sandbox_cluster.kubectl("apply", "-f", str(path))
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip() == "pod/applied configured"
+    labels = sandbox_cluster.kubectl(
+        "get", "pod", "applied", "-o", "jsonpath={.metadata.labels.v}"
+    ).stdout
+    assert labels == "2"
+    sandbox_cluster.kubectl("delete", "pod", "applied", "--wait=false")
+
+
+def test_duplicate_container_names_are_refused_by_the_server(
+    sandbox_cluster: Any, tmp_path: Any
+) -> None:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "twins"},
+        "spec": {
+            "containers": [
+                {"name": "same", "image": "busybox:1.36"},
+                {"name": "same", "image": "busybox:1.36"},
+            ]
+        },
+    }
+    path = tmp_path / "twins.json"
+    path.write_text(json.dumps(manifest))
+    result = sandbox_cluster.kubectl("create", "-f", str(path))
+    assert result.returncode == 1
+    assert 'The Pod "twins" is invalid: spec.containers[1].name: Duplicate value: "same"' in (
+        result.stderr
+    )
+
+
+def test_debug_adds_an_ephemeral_container(sandbox_cluster: Any) -> None:
+    result = sandbox_cluster.kubectl(
+        "debug",
+        "client",
+        "-n",
+        "shop",
+        "--image=busybox:1.36",
+        "--target=client",
+        "--container=probe",
+        "--",
+        "sleep",
+        "5",
+    )
+    assert result.returncode == 0, result.stderr
+    pod = json.loads(
+        sandbox_cluster.kubectl("get", "pod", "client", "-n", "shop", "-o", "json").stdout
+    )
+    probe = [c for c in pod["spec"]["ephemeralContainers"] if c["name"] == "probe"]
+    assert probe and probe[0]["targetContainerName"] == "client"
+    again = sandbox_cluster.kubectl(
+        "debug",
+        "client",
+        "-n",
+        "shop",
+        "--image=busybox:1.36",
+        "--container=probe",
+        "--",
+        "true",
+    )
+    assert again.returncode != 0
+
+
+def test_restricted_context_debug_is_forbidden(sandbox_cluster: Any) -> None:
+    result = sandbox_cluster.kubectl(
+        "debug",
+        "web",
+        "-n",
+        "shop",
+        "-i",
+        "--image=busybox:1.36",
+        "--target=web",
+        "--",
+        "true",
+        context="restricted",
+    )
+    assert result.returncode != 0
+    assert "Error from server (Forbidden)" in result.stderr
+    assert (
+        'pods "web" is forbidden: User "restricted" cannot patch resource '
+        '"pods/ephemeralcontainers" in API group "" in the namespace "shop"'
+    ) in result.stderr
+    run = sandbox_cluster.kubectl(
+        "run", "nope", "--image=busybox:1.36", "-n", "kube-system", context="restricted"
+    )
+    assert run.returncode != 0 and "Forbidden" in run.stderr
+    listing = sandbox_cluster.kubectl("get", "pods", "-A", context="restricted")
+    assert listing.returncode == 0 and "web" in listing.stdout
+
+
+def test_psa_refuses_a_privileged_debug_container(sandbox_cluster: Any) -> None:
+    sandbox_cluster.kubectl(
+        "run",
+        "guarded",
+        "--image=busybox:1.36",
+        "--restart=Never",
+        "-n",
+        "secure",
+        "--",
+        "sleep",
+        "3600",
+        check=True,
+    )
+    try:
+        result = sandbox_cluster.kubectl(
+            "debug",
+            "guarded",
+            "-n",
+            "secure",
+            "--image=busybox:1.36",
+            "--profile=sysadmin",
+            "--",
+            "true",
+        )
+        assert result.returncode != 0
+        assert 'violates PodSecurity "baseline:latest"' in result.stderr
+        assert "privileged" in result.stderr
+    finally:
+        sandbox_cluster.kubectl("delete", "pod", "guarded", "-n", "secure", "--wait=false")
