@@ -163,9 +163,9 @@ class Terminal(Parser):
         self.wrap_pending = False
         self._all_dirty = True
         for line in reversed(lines):
-            visible = SGR_PARAMS.sub("", line)
-            if visible:
-                self.last_char = visible[-1]
+            printed = [ch for ch in SGR_PARAMS.sub("", line) if char_width(ch)]
+            if printed:
+                self.last_char = printed[-1]
                 break
 
     def resize(self, cols: int, rows: int) -> None:

@@ -12,7 +12,7 @@ import re
 
 from retina_tui.terminal.attrs import Attr, sgr
 from retina_tui.terminal.charsets import char_width
-from retina_tui.terminal.lines import SGR_SPLIT, RawLine
+from retina_tui.terminal.lines import ERASED_CELL, SGR_SPLIT, RawLine
 
 # The first character that the fast path cannot compute: any control other than CR LF,
 # any escape other than SGR, a CR not followed by LF or an LF not preceded by CR.
@@ -71,7 +71,9 @@ def split_line(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
                 cur.append(take)
                 col += len(take)
             elif w == 2 and col == cols - 1:
-                col = cols  # a wide character never splits: it wraps whole
+                # A wide character never splits: the last cell is erased and it wraps.
+                cur.append(ERASED_CELL)
+                col = cols
                 full_pen = pen
                 continue
             else:

@@ -12,31 +12,32 @@ SGR_SPLIT = re.compile(r"\x1b\[([0-9;:]*)m")
 # A row kept as raw text: (text with SGR sequences, pen at its start, whether it was
 # scrolled in by an auto-wrap rather than by a line feed, width of the screen).
 RawLine = tuple[str, Attr, bool, int]
+# Stands in a raw row for a cell erased with the pen's background.
+ERASED_CELL = "\x00"
 
 
 def render_cells(raw: str, pen: Attr, cont: bool, cols: int) -> tuple[list[str], list[Attr]]:
     """The cells of one row produced by ``raw`` printed from column 0 of a fresh row."""
     parts = SGR_SPLIT.split(raw)
+    first = 0
     if cont:
         # The row was scrolled in when its first character wrapped, after the SGR
         # sequences that precede it.
-        i = 0
-        while i + 1 < len(parts) and not parts[i]:
-            pen = sgr(pen, parts[i + 1])
-            parts[i + 1] = ""
-            i += 2
+        while first + 1 < len(parts) and not parts[first]:
+            pen = sgr(pen, parts[first + 1])
+            first += 2
     fill = erase_attr(pen)
     chars = [" "] * cols
     attrs = [fill] * cols
     x = 0
-    for i, part in enumerate(parts):
+    for i in range(first, len(parts)):
+        part = parts[i]
         if i % 2:
-            if part:
-                pen = sgr(pen, part)
+            pen = sgr(pen, part)
             continue
         if not part:
             continue
-        if part.isascii():
+        if part.isascii() and ERASED_CELL not in part:
             n = min(len(part), cols - x)
             chars[x : x + n] = part[:n]
             attrs[x : x + n] = [pen] * n
@@ -44,7 +45,11 @@ def render_cells(raw: str, pen: Attr, cont: bool, cols: int) -> tuple[list[str],
             continue
         for ch in part:
             w = char_width(ch)
-            if w == 1 and x < cols:
+            if ch == ERASED_CELL and x < cols:
+                chars[x] = " "
+                attrs[x] = erase_attr(pen)
+                x += 1
+            elif w == 1 and x < cols:
                 chars[x] = ch
                 attrs[x] = pen
                 x += 1
