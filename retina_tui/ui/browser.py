@@ -71,8 +71,8 @@ class Browser(Vertical):
     DEFAULT_CSS = """
     Browser { height: 1fr; }
     Browser #browser-status { height: 1; background: $boost; padding: 0 1; }
-    Browser #filter { display: none; height: 3; }
-    Browser.filtering #filter { display: block; }
+    Browser #filter { height: 1; border: none; padding: 0 1; background: $boost; }
+    Browser #filter:focus { background: $accent 30%; }
     Browser #tables { height: 1fr; }
     Browser VirtualTable { width: 1fr; height: 1fr; }
     Browser.-nodes #pods, Browser.-pods #nodes { display: none; }
@@ -128,7 +128,9 @@ class Browser(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="browser-status")
-        yield Input(placeholder="filter: type to narrow, Enter to keep, Esc to clear", id="filter")
+        yield Input(
+            placeholder="/ to filter: type to narrow, Enter to keep, Esc to clear", id="filter"
+        )
         with Horizontal(id="tables"):
             yield self.pods
             yield self.nodes
@@ -303,14 +305,12 @@ class Browser(Vertical):
         self.view = view
 
     def action_filter(self) -> None:
-        self.add_class("filtering")
         self.query_one("#filter", Input).focus()
 
     def action_clear_filter(self) -> None:
         filter_input = self.query_one("#filter", Input)
         filter_input.value = ""
         self.table.set_filter("")
-        self.remove_class("filtering")
         self.table.focus()
         self._update_status()
 
@@ -321,8 +321,6 @@ class Browser(Vertical):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            self.remove_class("filtering")
         self.table.focus()
 
     def action_toggle_details(self) -> None:

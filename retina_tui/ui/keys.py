@@ -68,7 +68,8 @@ def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     from retina_tui.ui.table import VirtualTable
     from retina_tui.ui.terminal_view import TerminalView
 
-    everywhere = [row for row in _rows(app, APP_BINDINGS) if not row[1].startswith("Session tab")]
+    named = [b for b in APP_BINDINGS if isinstance(b, Binding) and not b.action.startswith("tab(")]
+    everywhere = _rows(app, list(named))
     everywhere += [("0 … 9", "Browser tab (0), session tabs (1-9)"), ("ctrl+p", "Command palette")]
     terminal = [
         (PREFIX_KEY, "Prefix: the next key goes to the app (press twice to send ctrl+b)"),

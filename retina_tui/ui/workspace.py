@@ -42,7 +42,7 @@ class Workspace(Vertical):
     }
     """
 
-    broadcast: reactive[bool] = reactive(False)
+    broadcast: reactive[bool] = reactive(False, init=False)
     stacked: reactive[bool] = reactive(False)
 
     class BroadcastChanged(Message):
@@ -60,7 +60,7 @@ class Workspace(Vertical):
         self.split: tuple[SessionPane, SessionPane] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Tabs(Tab("browser", id=BROWSER_TAB), id="tabs")
+        yield Tabs(Tab("Browser", id=BROWSER_TAB), id="tabs")
         yield Static("", id="broadcast-banner")
         with Container(id="panes"):
             yield self.browser

@@ -1,0 +1,99 @@
+"""Snapshots of the browser, the help screen, a session tab and the split view.
+
+Deterministic: a fixed terminal size, a frozen clock (every age reads the same), the
+one randomly named seed pod renamed, host networking (fixed addresses), no blinking
+cursor in the screenshots (the terminal widget draws its cursor without blinking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from retina_tui.config import Settings
+from retina_tui.sandbox import Sandbox, SandboxOptions
+from retina_tui.ui.app import ClusterTarget, RetinaApp, make_app
+from retina_tui.ui.rows import parse_time
+from tests.ui.threaded import ThreadedSandbox
+
+SIZE = (130, 34)
+
+
+def _fix_names(sandbox: Sandbox) -> float:
+    """Rename the pod with a random suffix; return a clock value 3h after the seed."""
+    store = sandbox.store
+    for pod in store.list("pods", "kube-system"):
+        name = pod["metadata"]["name"]
+        if name.startswith("coredns-"):
+            store.remove("pods", "kube-system", name)
+            copy: dict[str, Any] = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": "coredns-5d78c",
+                    "namespace": "kube-system",
+                    "labels": pod["metadata"].get("labels", {}),
+                },
+                "spec": pod["spec"],
+                "status": pod.get("status", {}),
+            }
+            store.create("pods", copy)
+    stamps = [
+        parse_time(obj["metadata"].get("creationTimestamp"))
+        for kind in ("pods", "nodes")
+        for obj in store.list(kind)
+    ]
+    return max(stamps) + 3 * 3600 + 30
+
+
+@pytest.fixture(scope="module")
+def still_cluster() -> Iterator[tuple[ThreadedSandbox, float]]:
+    threaded = ThreadedSandbox(SandboxOptions(kubelet=False, network="host"))
+    threaded.start()
+    try:
+        now = threaded.call(_fix_names)
+        yield threaded, now
+    finally:
+        threaded.stop()
+
+
+def _app(cluster: tuple[ThreadedSandbox, float]) -> RetinaApp:
+    threaded, now = cluster
+    assert threaded.sandbox is not None
+    target = ClusterTarget(kubeconfig=str(threaded.sandbox.kubeconfig_path))
+    return make_app(Settings(), target=target, clock=lambda: now)
+
+
+async def _loaded(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    assert isinstance(app, RetinaApp)
+    for _ in range(400):
+        if app.browser.pods_loaded and app.browser.nodes.total_count:
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.5)  # the details panel settles after its debounce
+
+
+def test_browser_snapshot(snap_compare: Any, still_cluster: tuple[ThreadedSandbox, float]) -> None:
+    assert snap_compare(_app(still_cluster), terminal_size=SIZE, run_before=_loaded)
+
+
+def test_nodes_snapshot(snap_compare: Any, still_cluster: tuple[ThreadedSandbox, float]) -> None:
+    async def nodes(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("n")
+        await pilot.pause(0.5)
+
+    assert snap_compare(_app(still_cluster), terminal_size=SIZE, run_before=nodes)
+
+
+def test_help_snapshot(snap_compare: Any, still_cluster: tuple[ThreadedSandbox, float]) -> None:
+    async def help_screen(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+
+    assert snap_compare(_app(still_cluster), terminal_size=SIZE, run_before=help_screen)
