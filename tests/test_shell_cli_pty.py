@@ -77,7 +77,7 @@ def spawn(sandbox: SandboxProcess, *args: str) -> pexpect.spawn:
 def reach_prompt(child: pexpect.spawn) -> None:
     """Wait for the shell, then give it a known prompt."""
     child.expect(r"\S")
-    child.sendline(f"PS1='{PROMPT}'")
+    child.sendline("PS1='rtui''-cli# '")
     child.expect_exact(PROMPT)
 
 

@@ -89,12 +89,14 @@ async def prompt(session: Session, screen: Screen) -> int:
     """Give the shell a known prompt and wait for it; the offset after it."""
     await screen.expect(re.compile(rb"\S"))
     mark = len(screen.data)
-    await session.write(f"PS1='{PROMPT}'\r".encode())
+    # Quoted in two halves so that the echo of this line does not match the prompt.
+    await session.write(b"PS1='rtui''-prompt# '\r")
     return await screen.expect(PROMPT_RE, since=mark)
 
 
 async def run_line(session: Session, screen: Screen, line: str, since: int) -> tuple[bytes, int]:
     """Type a command, wait for the next prompt; (what it printed, offset after the prompt)."""
     await session.write(line.encode() + b"\r")
-    end = await screen.expect(PROMPT_RE, since=since + len(line))
-    return bytes(screen.data[since:end]), end
+    echoed = await screen.expect(line.encode(), since=since)
+    end = await screen.expect(PROMPT_RE, since=echoed)
+    return bytes(screen.data[echoed:end]), end
