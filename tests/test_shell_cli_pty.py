@@ -266,3 +266,21 @@ def test_unreachable_server(sandbox_cluster: SandboxProcess, tmp_path: Path) -> 
     line = one_error_line(err)
     assert "Could not connect to the API server https://127.0.0.1:9" in line
     assert "(context 'admin')" in line
+
+
+def test_the_cli_reattaches_after_the_sandbox_drops_streams(
+    sandbox_cluster: SandboxProcess,
+) -> None:
+    pod = running_pod(sandbox_cluster)
+    child = spawn(sandbox_cluster, f"pod/{pod['metadata']['name']}")
+    try:
+        reach_prompt(child)
+        run(child, "KEEP=sur''vived")
+        # The sandbox drops every exec/attach WebSocket on SIGUSR1; the shells keep running.
+        sandbox_cluster.process.send_signal(signal.SIGUSR1)
+        child.expect_exact("retina-tui: reconnecting")
+        child.expect_exact(PROMPT)
+        assert "survived" in run(child, "echo $KEEP")
+        assert finish(child, 0) == 0
+    finally:
+        child.close(force=True)
