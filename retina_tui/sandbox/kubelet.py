@@ -157,11 +157,15 @@ class Kubelet:
                 rt.terminating = True
                 self._spawn(self._terminate(rt), f"sandbox-kubelet-delete-{rt.key}")
             return
+        added = False
         for container in spec.get("ephemeralContainers") or []:
             if isinstance(container, dict) and container.get("name") not in rt.ephemeral:
                 entry = ContainerRuntime(container, ephemeral=True)
                 rt.ephemeral[entry.name] = entry
                 self._run(rt, entry)
+                added = True
+        if added and rt.network_ready.is_set():
+            self._write_status(rt)
 
     def _adopt(self, pod: Obj) -> PodRuntime:
         meta, spec = pod["metadata"], pod["spec"]

@@ -1,0 +1,251 @@
+"""The kubelet runs pods as real processes and reports what happens to them in the pod status."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retina_tui.sandbox import SandboxOptions
+from tests.sandbox.apiclient import pod_body
+from tests.sandbox.kubelet_support import container_state, exec_in, wait_pod
+
+PODS = "/api/v1/namespaces/default/pods"
+
+
+@pytest.fixture
+def sandbox_options() -> Any:
+    return SandboxOptions(nodes=2, pods=4, network="host", kubelet=True, start_delay=0.3)
+
+
+def command_pod(name: str, script: str, **spec: Any) -> dict[str, Any]:
+    body = pod_body(name, **spec)
+    body["spec"]["containers"][0]["command"] = ["sh", "-c", script]
+    return body
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+async def test_status_goes_creating_running_completed(api_sandbox: Any, admin_api: Any) -> None:
+    body = command_pod("done", "sleep 0.5", restartPolicy="Never")
+    assert (await admin_api.post(PODS, body)).status == 201
+    seen: list[dict[str, Any]] = []
+    pod = await wait_pod(
+        api_sandbox.store,
+        "default",
+        "done",
+        lambda p: p["status"]["phase"] == "Succeeded",
+        seen=seen,
+    )
+    states = [container_state(p, "main") for p in seen]
+    assert "waiting:ContainerCreating" in states
+    assert states.index("waiting:ContainerCreating") < states.index("running")
+    assert states[-1] == "terminated:Completed"
+    assert pod is not None
+    status = pod["status"]
+    terminated = status["containerStatuses"][0]["state"]["terminated"]
+    assert terminated["exitCode"] == 0
+    assert terminated["containerID"].startswith("containerd://")
+    assert status["podIP"].startswith("127.1.") and status["hostIP"] == api_sandbox.network.node_ip(
+        pod["spec"]["nodeName"]
+    )
+
+
+async def test_failing_container_fails_the_pod(api_sandbox: Any, admin_api: Any) -> None:
+    body = command_pod("broken", "echo about to fail; exit 7", restartPolicy="Never")
+    await admin_api.post(PODS, body)
+    pod = await wait_pod(
+        api_sandbox.store, "default", "broken", lambda p: p["status"]["phase"] == "Failed"
+    )
+    assert pod is not None
+    terminated = pod["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert (terminated["exitCode"], terminated["reason"]) == (7, "Error")
+    logs = await admin_api.get(f"{PODS}/broken/log")
+    assert logs.text == "about to fail\n"
+
+
+async def test_restart_policy_always_backs_off(api_sandbox: Any, admin_api: Any) -> None:
+    await admin_api.post(PODS, command_pod("crashy", "exit 1"))
+    pod = await wait_pod(
+        api_sandbox.store,
+        "default",
+        "crashy",
+        lambda p: container_state(p, "main") == "waiting:CrashLoopBackOff",
+    )
+    assert pod is not None
+    status = pod["status"]["containerStatuses"][0]
+    assert status["lastState"]["terminated"]["exitCode"] == 1
+    assert pod["status"]["phase"] == "Running"
+
+
+async def test_unpullable_image_never_runs(api_sandbox: Any, admin_api: Any) -> None:
+    body = pod_body("nopull")
+    body["spec"]["containers"][0]["image"] = "example.com/does-not-exist:1.0"
+    await admin_api.post(PODS, body)
+    seen: list[dict[str, Any]] = []
+    pod = await wait_pod(
+        api_sandbox.store,
+        "default",
+        "nopull",
+        lambda p: container_state(p, "main") == "waiting:ImagePullBackOff",
+        seen=seen,
+    )
+    assert "waiting:ErrImagePull" in [container_state(p, "main") for p in seen]
+    pull_error = next(
+        p["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
+        for p in seen
+        if container_state(p, "main") == "waiting:ErrImagePull"
+    )
+    assert re.fullmatch(
+        r'Failed to pull image "example.com/does-not-exist:1.0": rpc error: code = NotFound '
+        r'desc = failed to pull and unpack image "example.com/does-not-exist:1.0": .* not found',
+        pull_error,
+    )
+    assert pod is not None
+    assert pod["status"]["phase"] == "Pending"
+    assert "containerID" not in pod["status"]["containerStatuses"][0]
+
+
+async def test_default_shell_without_stdin_keeps_running(api_sandbox: Any, admin_api: Any) -> None:
+    await admin_api.post(PODS, pod_body("idle"))
+    await wait_pod(
+        api_sandbox.store, "default", "idle", lambda p: p["status"]["phase"] == "Running"
+    )
+    result = await exec_in(api_sandbox, "default", "idle", "sh", "-c", "echo $HOSTNAME")
+    assert result.stdout == b"idle\n"
+    pod = api_sandbox.store.get("pods", "default", "idle")
+    assert container_state(pod, "main") == "running"
+
+
+async def test_deletion_kills_processes_after_the_grace_period(
+    api_sandbox: Any, admin_api: Any, tmp_path: Path
+) -> None:
+    pid_file = tmp_path / "pid"
+    script = f"trap '' TERM; echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; "
+    script += "while true; do sleep 0.2; done"
+    await admin_api.post(PODS, command_pod("stubborn", script, terminationGracePeriodSeconds=1))
+    await wait_pod(
+        api_sandbox.store, "default", "stubborn", lambda p: container_state(p, "main") == "running"
+    )
+    result = await exec_in(
+        api_sandbox, "default", "stubborn", "sh", "-c", f"while [ ! -f {pid_file} ]; do :; done"
+    )
+    assert result.status is not None and result.status.success
+    pid = int(pid_file.read_text())
+    assert pid_alive(pid)
+    answer = await admin_api.request("DELETE", f"{PODS}/stubborn")
+    assert answer.status == 200 and answer.body["metadata"]["deletionTimestamp"]
+    assert await wait_pod(api_sandbox.store, "default", "stubborn", lambda p: p is None) is None
+    assert not pid_alive(pid)
+
+
+async def test_synthetic_pod_gets_network_and_processes_only_on_demand(
+    api_sandbox: Any,
+) -> None:
+    store, network = api_sandbox.store, api_sandbox.network
+    synthetic = next(
+        p for p in store.list("pods", "default") if p["metadata"]["name"] == "load-0001"
+    )
+    assert synthetic["status"]["phase"] == "Running"
+    assert network.pod_ip("default/load-0001") is None
+    result = await exec_in(api_sandbox, "default", "load-0001", "echo", "woken")
+    assert result.stdout == b"woken\n"
+    ip = network.pod_ip("default/load-0001")
+    assert ip is not None
+    pod = await wait_pod(store, "default", "load-0001", lambda p: p["status"]["podIP"] == ip)
+    assert pod is not None
+    assert network.pod_ip("default/load-0002") is None
+
+
+async def test_ephemeral_container_runs_with_its_env(api_sandbox: Any, admin_api: Any) -> None:
+    await admin_api.post(PODS, pod_body("target"))
+    await wait_pod(
+        api_sandbox.store, "default", "target", lambda p: p["status"]["phase"] == "Running"
+    )
+    patch = {
+        "spec": {
+            "ephemeralContainers": [
+                {
+                    "name": "debugger",
+                    "image": "busybox:1.36",
+                    "command": ["sh", "-c", 'echo "TMOUT=$TMOUT"; sleep 0.3'],
+                    "env": [{"name": "TMOUT", "value": "77"}],
+                    "targetContainerName": "main",
+                }
+            ]
+        }
+    }
+    answer = await admin_api.request(
+        "PATCH",
+        f"{PODS}/target/ephemeralcontainers",
+        body=patch,
+        content_type="application/strategic-merge-patch+json",
+    )
+    assert answer.status == 200, answer.text
+    seen: list[dict[str, Any]] = []
+    await wait_pod(
+        api_sandbox.store,
+        "default",
+        "target",
+        lambda p: container_state(p, "debugger", ephemeral=True) == "terminated:Completed",
+        seen=seen,
+    )
+    states = [container_state(p, "debugger", ephemeral=True) for p in seen]
+    assert states.index("waiting:ContainerCreating") < states.index("running")
+    logs = await admin_api.get(f"{PODS}/target/log", params={"container": "debugger"})
+    assert logs.text == "TMOUT=77\n"
+    assert container_state(api_sandbox.store.get("pods", "default", "target"), "main") == "running"
+
+
+async def test_exec_errors_are_statuses(api_sandbox: Any, admin_api: Any) -> None:
+    await admin_api.post(PODS, pod_body("errs"))
+    await wait_pod(
+        api_sandbox.store, "default", "errs", lambda p: p["status"]["phase"] == "Running"
+    )
+    missing = await exec_in(api_sandbox, "default", "errs", "no-such-program-here")
+    assert missing.status is not None and missing.status.code is None
+    assert 'exec: "no-such-program-here": executable file not found in $PATH' in (
+        missing.status.message
+    )
+    bad = await admin_api.get(f"{PODS}/errs/exec", params={"command": "true", "container": "nope"})
+    assert bad.status == 400
+    assert bad.body["message"] == "container nope is not valid for pod errs"
+
+
+async def test_stopping_the_sandbox_leaves_no_process(tmp_path: Path) -> None:
+    from retina_tui.sandbox import run_sandbox
+
+    pid_file = tmp_path / "pid"
+    options = SandboxOptions(nodes=1, pods=0, network="host", kubelet=True, start_delay=0.0)
+    async with run_sandbox(options) as sandbox:
+        script = f"echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; exec sleep 1000"
+        body = command_pod("lingering", script)
+        body["metadata"]["namespace"] = "default"
+        from tests.sandbox.apiclient import Api
+
+        api = Api(sandbox.url, sandbox.admin_token, sandbox.ca_pem)
+        try:
+            await api.post(PODS, body)
+        finally:
+            await api.close()
+        await wait_pod(
+            sandbox.store,
+            "default",
+            "lingering",
+            lambda p: container_state(p, "main") == "running",
+        )
+        result = await exec_in(
+            sandbox, "default", "lingering", "sh", "-c", f"while [ ! -f {pid_file} ]; do :; done"
+        )
+        assert result.status is not None and result.status.success
+        pid = int(pid_file.read_text())
+        assert pid_alive(pid)
+    assert not pid_alive(pid)
