@@ -139,6 +139,17 @@ def test_the_dockerfile_installs_the_package_list() -> None:
         assert f"org.opencontainers.image.{label}=" in dockerfile
 
 
+def test_the_build_context_holds_what_the_dockerfile_copies_and_no_rootfs() -> None:
+    dockerfile = (IMAGE_DIR / "Dockerfile").read_text()
+    copied = set(re.findall(r"^COPY (\S+) ", dockerfile, re.MULTILINE))
+    lines = (IMAGE_DIR / ".dockerignore").read_text().splitlines()
+    ignore = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    allowed = {line[1:] for line in ignore if line.startswith("!")}
+    assert "*" in ignore, "the build context must exclude everything by default (build/)"
+    assert copied == allowed
+    assert all((IMAGE_DIR / name).is_file() for name in copied)
+
+
 def test_the_dockerfile_pipeline_installs_exactly_the_package_list() -> None:
     dockerfile = (IMAGE_DIR / "Dockerfile").read_text()
     found = re.search(r"sed (.*?) /usr/share/retina-tui-debug/packages\.txt", dockerfile)
