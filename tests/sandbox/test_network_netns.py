@@ -1,0 +1,192 @@
+"""Real pod networking: namespaces per node and pod, routes between nodes, and their cleanup."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retina_tui.sandbox import SandboxOptions, run_sandbox
+from retina_tui.sandbox.network import Network, our_namespaces
+from tests.fixtures_sandbox import sandbox_process
+from tests.sandbox.apiclient import Api, pod_body
+from tests.sandbox.kubelet_support import container_state, exec_in, wait_pod
+
+requires_netns = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("ip") is None, reason="needs root and iproute2"
+)
+
+
+async def run_in(network: Network, node: str, pod: str | None, *argv: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *network.exec_prefix(node, pod),
+        *argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def sh(*argv: str, check: bool = True) -> str:
+    proc = await asyncio.create_subprocess_exec(
+        *argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0 or not check, out
+    return out.decode()
+
+
+def namespaces_with(prefix: str) -> list[str]:
+    return [name for name in our_namespaces() if name.startswith(prefix + "-")]
+
+
+@pytest.mark.netns
+@requires_netns
+async def test_pods_reach_each_other_on_one_node_and_across_nodes() -> None:
+    network = await Network.create("netns", ["a", "b"])
+    try:
+        assert network.mode == "netns"
+        one = await network.add_pod("a", "ns/one")
+        two = await network.add_pod("a", "ns/two")
+        far = await network.add_pod("b", "ns/far")
+        assert one.startswith("10.244.0.") and far.startswith("10.244.1.")
+        for target in (two, far, network.node_ip("b")):
+            code, out = await run_in(network, "a", "ns/one", "ping", "-c1", "-W2", target)
+            assert code == 0, out
+        code, out = await run_in(network, "b", "ns/far", "ip", "-br", "addr", "show", "eth0")
+        assert code == 0 and f"{far}/24" in out
+        code, out = await run_in(network, "b", None, "ip", "-br", "addr", "show", "eth0")
+        assert code == 0 and f"{network.node_ip('b')}/24" in out
+        await network.remove_pod("ns/two")
+        code, _ = await run_in(network, "a", "ns/one", "ping", "-c1", "-W1", two)
+        assert code != 0
+    finally:
+        await network.close()
+    assert namespaces_with(network.run_prefix) == []
+
+
+@pytest.mark.netns
+@requires_netns
+async def test_the_host_namespace_is_never_touched() -> None:
+    before = await sh("ip", "-o", "link")
+    routes = await sh("ip", "route")
+    network = await Network.create("netns", ["a", "b"])
+    try:
+        await network.add_pod("a", "ns/p")
+        assert await sh("ip", "-o", "link") == before
+        assert await sh("ip", "route") == routes
+    finally:
+        await network.close()
+
+
+@pytest.mark.netns
+@requires_netns
+async def test_leftovers_of_dead_runs_go_and_live_runs_stay() -> None:
+    dead = await asyncio.create_subprocess_exec("true")
+    await dead.wait()
+    stale = f"rtui{dead.pid}x1-n0"
+    alive = f"rtui{os.getpid()}x99999-n0"
+    for name in (stale, alive):
+        await sh("ip", "netns", "add", name)
+    try:
+        network = await Network.create("netns", ["a"])
+        await network.close()
+        assert stale not in our_namespaces()
+        assert alive in our_namespaces()
+    finally:
+        for name in (stale, alive):
+            await sh("ip", "netns", "delete", name, check=False)
+
+
+async def test_host_mode_says_so_once(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="retina_tui.sandbox"):
+        network = await Network.create("host", ["a", "b"])
+    assert network.mode == "host"
+    assert [r.message for r in caplog.records if "host namespace" in r.message] != []
+    assert len(caplog.records) == 1
+    assert network.node_ip("b") == "127.1.1.1"
+    assert await network.add_pod("b", "ns/p") == "127.1.1.2"
+    assert network.exec_prefix("b", "ns/p") == []
+    await network.close()
+
+
+@pytest.mark.netns
+@requires_netns
+def test_cluster_pods_ping_on_the_same_and_another_node(sandbox_cluster: Any) -> None:
+    kubectl = sandbox_cluster.kubectl
+    for namespace in ("shop", "kube-system"):
+        ready = kubectl("wait", "-n", namespace, "--for=condition=Ready", "pod", "--all")
+        assert ready.returncode == 0, ready.stderr
+    web = kubectl("get", "-n", "shop", "pod", "web", "-o", "jsonpath={.status.podIP}").stdout
+    dns = kubectl(
+        "get", "-n", "kube-system", "pods", "-l", "k8s-app=kube-dns",
+        "-o", "jsonpath={.items[0].status.podIP} {.items[0].spec.nodeName}",
+    ).stdout.split()  # fmt: skip
+    assert web.startswith("10.244.") and dns[0].startswith("10.244.")
+    local = "load-0000"
+    node = kubectl("get", "pod", local, "-o", "jsonpath={.spec.nodeName}").stdout
+    assert node == dns[1]
+    for target in (dns[0], web):
+        result = kubectl("exec", local, "--", "ping", "-c1", "-W2", target)
+        assert result.returncode == 0, result.stdout + result.stderr
+    own = kubectl("get", "pod", local, "-o", "jsonpath={.status.podIP}").stdout
+    addr = kubectl("exec", local, "--", "ip", "-br", "addr", "show", "eth0")
+    assert f"{own}/24" in addr.stdout
+
+
+@pytest.mark.netns
+@requires_netns
+def test_sigterm_of_the_cli_removes_its_namespaces() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        with sandbox_process(Path(tmp), network="netns") as running:
+            prefix = f"rtui{running.process.pid}x"
+            ours = [n for n in our_namespaces() if n.startswith(prefix)]
+            assert any(n.endswith("-fabric") for n in ours)
+            ready = running.kubectl(
+                "wait", "-n", "shop", "--for=condition=Ready", "pod/client", "--timeout=60s"
+            )
+            assert ready.returncode == 0, ready.stderr
+            result = running.kubectl("exec", "load-0001", "--", "true")
+            assert result.returncode == 0, result.stderr
+            pods = [n for n in our_namespaces() if n.startswith(prefix) and "-p" in n]
+            assert len(pods) >= 4
+        assert running.process.returncode == 0
+    assert [n for n in our_namespaces() if n.startswith(prefix)] == []
+
+
+@pytest.mark.netns
+@requires_netns
+async def test_two_sandboxes_run_side_by_side() -> None:
+    options = SandboxOptions(nodes=2, pods=2, network="netns", kubelet=True, start_delay=0.0)
+    async with run_sandbox(options) as first, run_sandbox(options) as second:
+        assert first.network.run_prefix != second.network.run_prefix
+        for sandbox in (first, second):
+            result = await exec_in(sandbox, "default", "load-0000", "ip", "-br", "addr")
+            assert result.stdout.count(b"eth0") == 1
+        first_prefix = first.network.run_prefix
+        await _host_network_pod_sees_the_node_address(second)
+    assert namespaces_with(first_prefix) == []
+
+
+async def _host_network_pod_sees_the_node_address(sandbox: Any) -> None:
+    api = Api(sandbox.url, sandbox.admin_token, sandbox.ca_pem)
+    try:
+        body = pod_body("on-node", hostNetwork=True, nodeName="node-2")
+        answer = await api.post("/api/v1/namespaces/default/pods", body)
+        assert answer.status == 201, answer.text
+    finally:
+        await api.close()
+    await wait_pod(
+        sandbox.store, "default", "on-node", lambda p: container_state(p, "main") == "running"
+    )
+    result = await exec_in(sandbox, "default", "on-node", "ip", "-br", "addr", "show", "eth0")
+    assert f"{sandbox.network.node_ip('node-2')}/24".encode() in result.stdout
