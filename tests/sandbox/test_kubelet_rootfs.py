@@ -1,0 +1,74 @@
+"""An image mapped to a root filesystem runs chrooted into it, with /proc and a standard PATH."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from retina_tui.sandbox import SandboxOptions
+from tests.sandbox.apiclient import pod_body
+from tests.sandbox.kubelet_support import container_state, exec_in, wait_pod
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+
+PODS = "/api/v1/namespaces/default/pods"
+IMAGE = "registry.test/tiny-toolbox"
+
+
+def tiny_rootfs(root: Path) -> Path:
+    """A root filesystem holding only a shell, its libraries and a marker file."""
+    shell = Path(shutil.which("dash") or "/bin/sh").resolve()
+    for directory in ("bin", "proc", "dev", "sys", "etc"):
+        (root / directory).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(shell, root / "bin" / "sh")
+    libraries = subprocess.run(["ldd", str(shell)], capture_output=True, text=True, check=True)
+    for path in re.findall(r"(/\S+) \(0x", libraries.stdout):
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    (root / "etc" / "marker").write_text("inside-the-image\n")
+    return root
+
+
+@pytest.fixture
+def sandbox_options(tmp_path: Path) -> Any:
+    return SandboxOptions(
+        nodes=1,
+        pods=0,
+        network="host",
+        kubelet=True,
+        start_delay=0.0,
+        rootfs={IMAGE: tiny_rootfs(tmp_path / "rootfs")},
+    )
+
+
+async def test_image_with_a_rootfs_runs_inside_it(api_sandbox: Any, admin_api: Any) -> None:
+    body = pod_body("boxed")
+    body["spec"]["containers"][0]["image"] = f"{IMAGE}:1.0"
+    assert (await admin_api.post(PODS, body)).status == 201
+    await wait_pod(
+        api_sandbox.store, "default", "boxed", lambda p: container_state(p, "main") == "running"
+    )
+    script = (
+        'read marker < /etc/marker; echo "$marker"; echo "PATH=$PATH"; '
+        "test -r /proc/self/status && echo proc-mounted; "
+        "test -e /root/venv || echo host-hidden; hostname 2>/dev/null || echo no-hostname-tool"
+    )
+    result = await exec_in(api_sandbox, "default", "boxed", "sh", "-c", script)
+    assert result.status is not None and result.status.success, result
+    assert result.stdout.decode().splitlines() == [
+        "inside-the-image",
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "proc-mounted",
+        "host-hidden",
+        "no-hostname-tool",
+    ]
+    missing = await exec_in(api_sandbox, "default", "boxed", "python3", "-V")
+    assert missing.status is not None
+    assert 'exec: "python3": executable file not found in $PATH' in missing.status.message
