@@ -16,7 +16,10 @@ from retina_tui.commands.tui import CONFIG_OPTION, CONTEXT_OPTION, KUBECONFIG_OP
 @click.command("gc")
 @click.option("--dry-run", is_flag=True, help="Only print what would be deleted, and why.")
 @click.option(
-    "-n", "--namespace", default=None, help="Namespace to clean (default: the context's)."
+    "-n",
+    "--namespace",
+    default=None,
+    help="Namespace to clean (default: the context's and the debug namespace).",
 )
 @click.option("-A", "--all-namespaces", is_flag=True, help="Clean every namespace you can read.")
 @KUBECONFIG_OPTION
@@ -47,6 +50,7 @@ def gc(
             kubeconfig=kubeconfig,
             context=context,
             renew_interval=settings.supervisor.renew_interval_seconds,
+            debug_namespace=settings.debug.namespace,
         )
     )
     if failed:
@@ -61,6 +65,7 @@ async def _gc(
     kubeconfig: str | None,
     context: str | None,
     renew_interval: float,
+    debug_namespace: str | None,
 ) -> bool:
     """Run one reap pass and print it; True when something went wrong."""
     from retina_tui.kube.client import connect
@@ -70,6 +75,8 @@ async def _gc(
     client = await connect(kubeconfig=kubeconfig, context=context, namespace=namespace)
     try:
         scope = None if all_namespaces else [client.namespace]
+        if scope and not namespace and debug_namespace and debug_namespace not in scope:
+            scope.append(debug_namespace)
         reaper = Reaper(
             client,
             own_instance=None,
@@ -84,7 +91,7 @@ async def _gc(
     for deletion in done:
         click.echo(f"{verb} {deletion.describe()}")
     if not result.planned and not result.problems:
-        where = f"namespace {scope[0]}" if scope else "the namespaces you can read"
+        where = f"namespace {', '.join(scope)}" if scope else "the namespaces you can read"
         click.echo(f"No orphaned debug pods in {where}.")
     for problem in result.problems:
         click.echo(f"retina-tui: {problem.message}", err=True)
