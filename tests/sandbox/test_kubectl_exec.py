@@ -140,3 +140,23 @@ async def _asyncio_exec_with_resize(kubeconfig: str) -> str:
                     await ws.send_bytes(protocol.encode_resize(120, 40))
                     await ws.send_bytes(protocol.encode(protocol.STDIN, b"\r"))
     return output.decode(errors="replace")
+
+
+def test_interactive_exec_follows_the_terminal_size(sandbox_cluster: Any) -> None:
+    import pexpect
+
+    wait_ready(sandbox_cluster, "shop", "client")
+    argv = sandbox_cluster.kubectl_argv("exec", "-it", "-n", "shop", "client", "--", "sh")
+    child = pexpect.spawn(argv[0], argv[1:], dimensions=(30, 100), timeout=30)
+    try:
+        child.sendline("stty size; echo TERM=$TERM")
+        child.expect(r"30 100\r\n")
+        child.expect(r"TERM=xterm\r\n")
+        child.setwinsize(45, 132)
+        child.sendline("stty size")
+        child.expect(r"45 132\r\n")
+        child.sendline("exit 4")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 4
