@@ -28,15 +28,22 @@ def _color(spec: ColorSpec) -> Color | None:
 
 
 class StyleCache:
-    """Attr -> rich Style, built once per distinct attribute set."""
+    """Attr -> rich Style (on top of the widget's own colours), built once per Attr."""
 
     def __init__(self) -> None:
         self._styles: dict[Attr, Style] = {}
+        self.base = Style()
+
+    def set_base(self, base: Style) -> None:
+        """The widget's CSS colours, under every cell; clears the cache when they change."""
+        if base != self.base:
+            self.base = base
+            self._styles.clear()
 
     def __call__(self, attr: Attr) -> Style:
         style = self._styles.get(attr)
         if style is None:
-            style = Style(
+            style = self.base + Style(
                 color=_color(attr.fg),
                 bgcolor=_color(attr.bg),
                 bold=attr.bold or None,
@@ -56,8 +63,13 @@ class StyleCache:
 
 def build_strip(runs: Iterable[tuple[str, Attr]], width: int, styles: StyleCache) -> Strip:
     """One terminal row as a Strip exactly `width` cells wide."""
-    segments = [Segment(text, styles(attr)) for text, attr in runs if text]
-    return Strip(segments).crop_extend(0, width, None)
+    strip = Strip([Segment(text, styles(attr)) for text, attr in runs if text])
+    length = strip.cell_length
+    if length < width:
+        return strip.extend_cell_length(width, styles.base)
+    if length > width:
+        return strip.crop(0, width)
+    return strip
 
 
 _REVERSE = Style(reverse=True)

@@ -8,31 +8,33 @@ terminal: the widget only renders cells, so OSC 52 and the like cannot escape.
 
 Keeping up with a flood without freezing the UI:
 
-* `feed` only appends to a queue. A worker (`_pump`) feeds the emulator in 16 KB slices
-  and yields to the event loop as soon as a slice pushes it past a 4 ms budget, so key
-  events and painting interleave with a multi-megabyte burst.
-* Painting is coalesced per frame. The pump never refreshes; it resumes a paused
-  1/60 s interval timer (the pattern Textual's own Screen uses for its update timer).
-  When the timer fires it pauses itself, asks the emulator which rows changed
-  (`take_dirty`) and refreshes only those line regions, so however many slices arrive in
-  a frame, each changed row is rendered once.
+* `feed` only appends to a buffer. A worker (`_pump`) feeds the emulator 16 KB at a time
+  (small chunks are joined, which the emulator handles fastest) and yields to the event
+  loop as soon as a slice pushes it past a 4 ms budget, so key events and painting
+  interleave with a multi-megabyte burst.
+* Painting is coalesced per frame. The pump never refreshes; it arms one Textual timer
+  (`set_timer`) for the next frame unless one is already armed. When it fires, the frame
+  asks the emulator which rows changed (`take_dirty`) and refreshes only those line
+  regions, so however many slices arrive in between, each changed row is rendered once.
+  Frames are at most 1/60 s apart, and 1/20 s apart while a backlog remains: during a
+  flood nobody reads the passing lines, and a full repaint costs as much as a slice of
+  emulation, so painting less keeps both throughput and key latency up.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from time import perf_counter
 from typing import ClassVar
 
+from rich.style import Style
 from textual import events, work
 from textual.binding import Binding, BindingType
 from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive, var
 from textual.strip import Strip
-from textual.timer import Timer
 from textual.widget import Widget
 
 from retina_tui.terminal.emulator import Attr, Terminal
@@ -61,7 +63,11 @@ FEED_SLICE = 16 * 1024
 """Bytes handed to the emulator at once; small enough to check the time budget often."""
 FEED_BUDGET = 0.004
 """Seconds of emulation after which the pump yields to the event loop."""
+FEED_YIELDS = 8
+"""Loop iterations given away per yield: a key event needs several hops (driver, app,
+screen, widget), each one iteration, and should not wait for a slice at every hop."""
 FRAME_INTERVAL = 1 / 60
+FLOOD_FRAME_INTERVAL = 1 / 20
 WHEEL_LINES = 3
 
 _TEXTUAL_BUTTONS = {1: MOUSE_LEFT, 2: MOUSE_MIDDLE, 3: MOUSE_RIGHT}
@@ -148,10 +154,11 @@ class TerminalView(Widget, can_focus=True):
             80, 24, scrollback=scrollback, on_reply=self._send, on_title=self._title_changed
         )
         self._styles_cache_ = StyleCache()
-        self._queue: deque[bytes] = deque()
-        self._queued = 0
+        self._base_style: Style | None = None
+        self._buffer = bytearray()
         self._wake = asyncio.Event()
-        self._frame_timer: Timer | None = None
+        self._frame_armed = False
+        self._last_frame = 0.0
         self._painted_cursor: tuple[int, int, bool] = (-1, -1, False)
         self._painted_history = 0
         self._drain_waiters: list[asyncio.Future[None]] = []
@@ -165,14 +172,13 @@ class TerminalView(Widget, can_focus=True):
     def feed(self, data: bytes) -> None:
         """Queue remote output; it is emulated in slices without blocking the loop."""
         if data:
-            self._queue.append(data)
-            self._queued += len(data)
+            self._buffer += data
             self._wake.set()
 
     @property
     def pending_bytes(self) -> int:
         """Bytes fed but not yet emulated."""
-        return self._queued
+        return len(self._buffer)
 
     async def wait_drained(self) -> None:
         """Wait until every fed byte is emulated and the result has been painted."""
@@ -183,33 +189,37 @@ class TerminalView(Widget, can_focus=True):
 
     @work(exclusive=True, group="terminal-feed", name="terminal-feed")
     async def _pump(self) -> None:
-        terminal, queue = self.terminal, self._queue
+        terminal, buffer = self.terminal, self._buffer
         while True:
             await self._wake.wait()
             self._wake.clear()
             deadline = perf_counter() + FEED_BUDGET
-            while queue:
-                chunk = queue[0]
-                size = len(chunk)
-                for start in range(0, size, FEED_SLICE):
-                    terminal.feed(chunk[start : start + FEED_SLICE])
-                    if perf_counter() >= deadline:
-                        self._schedule_frame()
-                        # A feed() during the yield appends behind this chunk: order holds.
+            while buffer:
+                piece = bytes(buffer[:FEED_SLICE])
+                del buffer[:FEED_SLICE]
+                terminal.feed(piece)
+                if perf_counter() >= deadline:
+                    self._schedule_frame()
+                    for _ in range(FEED_YIELDS):
                         await asyncio.sleep(0)
-                        deadline = perf_counter() + FEED_BUDGET
-                queue.popleft()
-                self._queued -= size
+                    deadline = perf_counter() + FEED_BUDGET
             self._schedule_frame()
 
     def _schedule_frame(self) -> None:
-        if self._frame_timer is not None:
-            self._frame_timer.resume()
+        if self._frame_armed or not self.is_mounted:
+            return
+        self._frame_armed = True
+        interval = FLOOD_FRAME_INTERVAL if self._buffer else FRAME_INTERVAL
+        delay = self._last_frame + interval - perf_counter()
+        if delay > 0.001:
+            self.set_timer(delay, self._frame, name="terminal-frame")
+        else:
+            self.call_later(self._frame)
 
     def _frame(self) -> None:
-        """Refresh what changed since the last frame (called at most 60 times a second)."""
-        assert self._frame_timer is not None
-        self._frame_timer.pause()
+        """Refresh what changed since the last frame."""
+        self._frame_armed = False
+        self._last_frame = perf_counter()
         terminal = self.terminal
         dirty = terminal.take_dirty()
         grown = terminal.history_size - self._painted_history
@@ -225,7 +235,7 @@ class TerminalView(Widget, can_focus=True):
                 dirty.update((cursor[1], self._painted_cursor[1]))
                 self._painted_cursor = cursor
             self._refresh_rows(dirty)
-        if self._drain_waiters and not self._queued:
+        if self._drain_waiters and not self._buffer:
             self.call_after_refresh(self._release_drain_waiters)
 
     def _refresh_rows(self, rows: set[int]) -> None:
@@ -240,7 +250,7 @@ class TerminalView(Widget, can_focus=True):
         self.refresh(*(Region(0, row, width, 1) for row in sorted(rows)))
 
     def _release_drain_waiters(self) -> None:
-        if self._queued:
+        if self._buffer:
             return
         waiters, self._drain_waiters = self._drain_waiters, []
         for waiter in waiters:
@@ -261,6 +271,9 @@ class TerminalView(Widget, can_focus=True):
         return self.terminal.history_size - self.history_offset
 
     def _plain_strip(self, line: int) -> Strip:
+        if self._base_style is None:
+            self._base_style = self.rich_style
+            self._styles_cache_.set_base(self._base_style)
         return build_strip(self._line_runs(line), self.size.width, self._styles_cache_)
 
     def render_line(self, y: int) -> Strip:
@@ -278,15 +291,16 @@ class TerminalView(Widget, can_focus=True):
             and y == terminal.cursor_y
         ):
             strip = invert(strip, terminal.cursor_x, terminal.cursor_x + 1)
-        return strip.apply_style(self.rich_style)
+        return strip
 
     # --- size ----------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._frame_timer = self.set_interval(
-            FRAME_INTERVAL, self._frame, pause=True, name="terminal-frame"
-        )
         self._pump()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base_style = None
 
     def on_resize(self, event: events.Resize) -> None:
         cols, rows = self.size.width, self.size.height
