@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, Final
@@ -33,7 +34,7 @@ from retina_tui.sandbox.podstatus import (
     is_synthetic,
     should_restart,
 )
-from retina_tui.sandbox.processes import Process, Sink
+from retina_tui.sandbox.processes import Process, Sink, session_members, signal_session
 from retina_tui.sandbox.store import Store, now_iso
 from retina_tui.sandbox.streams import SpawnError, StreamParams, StreamRegistry, serve
 
@@ -349,7 +350,11 @@ class Kubelet:
         """Stop every process of the pod, then release its network."""
         rt.terminating = True
         processes = rt.processes()
+        for sid in rt.exec_sessions:  # what exec'd commands left behind in the background
+            signal_session(sid, signal.SIGTERM)
         await asyncio.gather(*(p.terminate(grace) for p in processes), return_exceptions=True)
+        for sid in rt.exec_sessions:
+            signal_session(sid, signal.SIGKILL)
         tasks = [c.task for c in rt.all_containers() if c.task is not None and not c.task.done()]
         for task in tasks:
             task.cancel()
@@ -365,6 +370,12 @@ class Kubelet:
                 log.warning("could not remove the network of pod %s: %s", rt.key, error)
 
     # exec and attach -------------------------------------------------------------------
+
+    @staticmethod
+    def _exec_ended(rt: PodRuntime, process: Process) -> None:
+        rt.execs.discard(process)
+        if not session_members(process.pid):
+            rt.exec_sessions.discard(process.pid)
 
     async def _stream_target(
         self, namespace: str, name: str, wanted: str | None, verb: str
@@ -443,7 +454,8 @@ class Kubelet:
             except OSError as error:
                 raise SpawnError(runtime.exec_error_message(str(error))) from None
             rt.execs.add(process)
-            process.add_exit_callback(rt.execs.discard)
+            rt.exec_sessions.add(process.pid)
+            process.add_exit_callback(lambda ended: self._exec_ended(rt, ended))
             return process
 
         return await serve(

@@ -86,6 +86,7 @@ class PodRuntime:
     start_time: str = ""
     network_ready: asyncio.Event = field(default_factory=asyncio.Event)
     execs: set[Process] = field(default_factory=set)
+    exec_sessions: set[int] = field(default_factory=set)
     terminating: bool = False
 
     @property

@@ -222,30 +222,29 @@ async def test_exec_errors_are_statuses(api_sandbox: Any, admin_api: Any) -> Non
 
 async def test_stopping_the_sandbox_leaves_no_process(tmp_path: Path) -> None:
     from retina_tui.sandbox import run_sandbox
+    from tests.sandbox.apiclient import Api
 
-    pid_file = tmp_path / "pid"
+    pid_file = tmp_path / "pids"
+    script = (
+        f"sleep 1000 & echo $$ $! > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; "
+        "while true; do sleep 0.2; done"
+    )
     options = SandboxOptions(nodes=1, pods=0, network="host", kubelet=True, start_delay=0.0)
     async with run_sandbox(options) as sandbox:
-        script = f"echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; exec sleep 1000"
-        body = command_pod("lingering", script)
-        body["metadata"]["namespace"] = "default"
-        from tests.sandbox.apiclient import Api
-
         api = Api(sandbox.url, sandbox.admin_token, sandbox.ca_pem)
         try:
-            await api.post(PODS, body)
+            await api.post(PODS, command_pod("lingering", script))
         finally:
             await api.close()
         await wait_pod(
-            sandbox.store,
-            "default",
-            "lingering",
-            lambda p: container_state(p, "main") == "running",
+            sandbox.store, "default", "lingering", lambda p: container_state(p, "main") == "running"
         )
-        result = await exec_in(
-            sandbox, "default", "lingering", "sh", "-c", f"while [ ! -f {pid_file} ]; do :; done"
-        )
+        wait_file = f"while [ ! -f {pid_file} ]; do :; done"
+        result = await exec_in(sandbox, "default", "lingering", "sh", "-c", wait_file)
         assert result.status is not None and result.status.success
-        pid = int(pid_file.read_text())
-        assert pid_alive(pid)
-    assert not pid_alive(pid)
+        exec_bg = await exec_in(
+            sandbox, "default", "lingering", "sh", "-c", "sleep 1000 >/dev/null 2>&1 & echo $!"
+        )
+        pids = [int(word) for word in pid_file.read_text().split()] + [int(exec_bg.stdout)]
+        assert all(pid_alive(pid) for pid in pids)
+    assert [pid for pid in pids if pid_alive(pid)] == []
