@@ -178,6 +178,8 @@ async def serve(
 
     `start` returns the process with `sink` already subscribed: a new one for exec, the
     running container for attach. It may raise SpawnError (sent as a Failure Status).
+    `on_stdin_closed` decides what a client's end of stdin means (by default: EOF for an
+    exec'd command, nothing for an attached container).
     """
     ws, v5 = await upgrade(request)
     stream = OpenStream(ws, request, kind, v5=v5)
@@ -198,7 +200,7 @@ async def serve(
         def stdin_closed() -> None:
             if on_stdin_closed is not None:
                 on_stdin_closed(running)
-            else:
+            elif kind == "exec":
                 running.close_stdin()
 
         output = asyncio.create_task(
@@ -216,6 +218,8 @@ async def serve(
             await _send(stream, protocol.encode_status(status))
         elif kind == "exec" and not stream.dropped:
             _hang_up(process)
+        elif not stream.dropped and params.stdin:
+            stdin_closed()  # an attach client left: as if it had closed its stdin
         return ws
     finally:
         for task in tasks:

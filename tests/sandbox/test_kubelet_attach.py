@@ -110,3 +110,24 @@ async def test_attach_to_a_synthetic_pod_starts_its_container(api_sandbox: Any) 
     assert seen.endswith(b"woke-load-0002\n")
     logs = await api_sandbox.kubelet.logs("default", "load-0002", "app")
     assert b"woke-load-0002" in logs
+
+
+async def test_stdin_once_ends_when_the_first_client_leaves(
+    api_sandbox: Any, admin_api: Any
+) -> None:
+    body = pod_body("once", restartPolicy="Never")
+    body["spec"]["containers"][0].update(stdin=True, stdinOnce=True)
+    assert (await admin_api.post(PODS, body)).status == 201
+    await wait_pod(
+        api_sandbox.store, "default", "once", lambda p: container_state(p, "main") == "running"
+    )
+    params = [("stdin", "true"), ("stdout", "true"), ("stderr", "true")]
+    async with aiohttp.ClientSession() as session:
+        ws = await open_stream(api_sandbox, "default", "once", "attach", params, session)
+        await send(ws, "echo only-once\n")
+        await read_until(ws, b"only-once\n")
+        await ws.close()
+    pod = await wait_pod(
+        api_sandbox.store, "default", "once", lambda p: p["status"]["phase"] == "Succeeded"
+    )
+    assert container_state(pod, "main") == "terminated:Completed"
