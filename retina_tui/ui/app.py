@@ -32,6 +32,7 @@ from retina_tui.sessions.session import Session
 from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec
 from retina_tui.ui.browser import ALL_NAMESPACES, Browser, PodRef
 from retina_tui.ui.dialog import SessionChoice, SessionDialog
+from retina_tui.ui.failures import WorkerFailed
 from retina_tui.ui.keys import APP_BINDINGS, help_sections, keymap_from_settings
 from retina_tui.ui.screens import HelpScreen, PickerScreen, PromptScreen, UnreachableScreen
 from retina_tui.ui.session_pane import SessionPane
@@ -214,12 +215,15 @@ class RetinaApp(App[None]):
     # ---- errors: the one place --------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state != WorkerState.ERROR:
-            return
-        error = event.worker.error
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.on_worker_failed(WorkerFailed(self, event.worker, event.worker.error))
+
+    def on_worker_failed(self, event: WorkerFailed) -> None:
+        """The one place where a failed worker becomes a notification (or a crash)."""
+        error = event.error
         if not isinstance(error, RetinaTuiError):
-            raise error if error is not None else RuntimeError("A worker failed.")
-        node = event.worker.node
+            raise error  # a bug: fail loudly
+        node = event.widget
         if isinstance(node, SessionPane):
             if not node.closing:
                 node.show_error(str(error))

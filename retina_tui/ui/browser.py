@@ -26,6 +26,7 @@ from retina_tui.errors import RetinaTuiError
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.watch import Snapshot, watch_objects
 from retina_tui.ui.details import DetailsPanel
+from retina_tui.ui.failures import ReportsWorkerFailures
 from retina_tui.ui.rows import NODE_COLUMNS, POD_COLUMNS, node_row, pod_row
 from retina_tui.ui.table import VirtualTable
 
@@ -54,7 +55,7 @@ def pod_ref(pod: dict[str, Any]) -> PodRef:
     )
 
 
-class Browser(Vertical):
+class Browser(ReportsWorkerFailures, Vertical):
     """Pods and nodes of one cluster context, live."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

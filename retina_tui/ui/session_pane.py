@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from retina_tui.sessions.specs import Phase
+from retina_tui.ui.failures import ReportsWorkerFailures
 from retina_tui.ui.terminal_view import TerminalView
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ def describe_phase(phase: Phase) -> str:
     return f"{phase.kind}: {phase.detail}" if phase.detail else phase.kind
 
 
-class SessionPane(Vertical):
+class SessionPane(ReportsWorkerFailures, Vertical):
     """A terminal bound to one Session, with its title and phase."""
 
     DEFAULT_CSS = """

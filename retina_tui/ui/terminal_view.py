@@ -8,7 +8,7 @@ terminal: the widget only renders cells, so OSC 52 and the like cannot escape.
 
 Keeping up with a flood without freezing the UI:
 
-* `feed` only appends to a buffer. A worker (`_pump`) feeds the emulator 16 KB at a time
+* `feed` only appends to a buffer. A worker (`_pump`) feeds the emulator 32 KB at a time
   (small chunks are joined, which the emulator handles fastest) and yields to the event
   loop as soon as a slice pushes it past a 4 ms budget, so key events and painting
   interleave with a multi-megabyte burst.
@@ -59,7 +59,7 @@ from retina_tui.ui.terminal_render import (
     selected_text,
 )
 
-FEED_SLICE = 16 * 1024
+FEED_SLICE = 32 * 1024
 """Bytes handed to the emulator at once; small enough to check the time budget often."""
 FEED_BUDGET = 0.004
 """Seconds of emulation after which the pump yields to the event loop."""

@@ -12,6 +12,7 @@ from textual.pilot import Pilot
 from retina_tui.config import Settings
 from retina_tui.sandbox import Sandbox, SandboxOptions, run_sandbox
 from retina_tui.ui.app import ClusterTarget, RetinaApp, make_app
+from retina_tui.ui.session_pane import SessionPane
 
 SIZE = (150, 40)
 
@@ -50,3 +51,44 @@ async def loaded(pilot: Pilot[None], app: RetinaApp) -> None:
 
 def kubeconfig_of(sandbox: Sandbox) -> Path:
     return sandbox.kubeconfig_path
+
+
+@pytest.fixture
+async def live_sandbox() -> AsyncIterator[Sandbox]:
+    """A sandbox with its kubelet: real shells, one network namespace per node and pod."""
+    async with run_sandbox(SandboxOptions(network="auto", pods=6)) as sandbox:
+        yield sandbox
+
+
+def screen_text(pane: SessionPane) -> str:
+    """What a session's terminal shows (screen and scrollback), as plain text."""
+    terminal = pane.terminal.terminal
+    return "\n".join(terminal.display_text())
+
+
+async def open_pod_session(pilot: Pilot[None], app: RetinaApp, ns: str, name: str) -> SessionPane:
+    """Select the pod in the browser, press `s`, wait for a running shell."""
+    app.workspace.show("browser")
+    app.browser.view = "pods"
+    await pilot.pause()
+    key = app.browser.find_pod(ns, name)
+    assert key is not None, f"{ns}/{name} is not in the table"
+    assert app.browser.pods.move_cursor_to(key)
+    before = len(app.workspace.panes)
+    await pilot.press("s")
+    await wait_until(pilot, lambda: len(app.workspace.panes) > before, "a new tab")
+    pane = app.workspace.panes[-1]
+    await running(pilot, pane)
+    return pane
+
+
+async def running(pilot: Pilot[None], pane: SessionPane) -> None:
+    """Wait for the session to run and its shell to print a prompt."""
+    await wait_until(pilot, lambda: pane.phase.kind in ("running", "failed"), pane.title, 45)
+    assert pane.phase.kind == "running", str(pane.phase)
+    await wait_until(pilot, lambda: "#" in screen_text(pane), f"a prompt in {pane.title}")
+
+
+async def type_line(pilot: Pilot[None], text: str) -> None:
+    """Type a command and Enter into whatever has focus."""
+    await pilot.press(*text, "enter")
