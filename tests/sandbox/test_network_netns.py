@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -190,3 +191,43 @@ async def _host_network_pod_sees_the_node_address(sandbox: Any) -> None:
     )
     result = await exec_in(sandbox, "default", "on-node", "ip", "-br", "addr", "show", "eth0")
     assert f"{sandbox.network.node_ip('node-2')}/24".encode() in result.stdout
+
+
+@pytest.mark.netns
+@requires_netns
+async def test_the_next_start_cleans_up_after_a_killed_sandbox(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    crashed = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "retina_tui", "sandbox", "--kubeconfig-out", str(kubeconfig),
+        "--network", "netns", "--pods", "3",
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    prefix = f"rtui{crashed.pid}x"
+    busy: dict[str, list[str]] = {}
+    try:
+        async with asyncio.timeout(60):
+            while not busy:
+                for name in our_namespaces():
+                    if name.startswith(prefix) and "-p" in name:
+                        pids = (await sh("ip", "netns", "pids", name, check=False)).split()
+                        if pids:
+                            busy[name] = pids
+                await asyncio.sleep(0.05)
+    finally:
+        crashed.kill()
+        await crashed.wait()
+    assert kubeconfig.exists()
+    left = [n for n in our_namespaces() if n.startswith(prefix)]
+    assert set(busy) <= set(left), "a killed sandbox leaves its namespaces behind"
+    network = await Network.create("netns", ["a"])
+    await network.close()
+    assert [n for n in our_namespaces() if n.startswith(prefix)] == []
+    assert [pid for pids in busy.values() for pid in pids if process_alive(pid)] == []
+
+
+def process_alive(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
