@@ -104,15 +104,20 @@ async def watch_objects(
     on_retry: Callable[[RetinaTuiError, float], None] | None = None,
     backoff: Backoff | None = None,
     inactivity_seconds: float = INACTIVITY_SECONDS,
+    since: str | None = None,
 ) -> AsyncGenerator[Snapshot | Change, None]:
     """Yield a Snapshot, then Changes, forever; relist on 410, reconnect on failures.
+
+    With `since` (a resourceVersion the caller already has the state of, such as the
+    one in the answer to its own create or patch), the first list is skipped and only
+    Changes after it are yielded, until a 410 forces a relist.
 
     Errors that retrying cannot fix (403, 404, 401) are raised; transient ones are
     reported to `on_retry(error, delay)` and retried after `delay` seconds.
     """
     selectors = _selectors(label_selector, field_selector)
     backoff = backoff or Backoff()
-    resource_version: str | None = None
+    resource_version: str | None = since or None
     while True:
         try:
             if resource_version is None:

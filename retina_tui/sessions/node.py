@@ -24,7 +24,6 @@ from retina_tui.errors import (
 )
 from retina_tui.kube.access import Permission, require
 from retina_tui.kube.client import KubeClient
-from retina_tui.kube.gather import together
 from retina_tui.kube.watch import Change, watch_objects
 from retina_tui.sessions import checks
 from retina_tui.sessions.session import Session
@@ -180,10 +179,8 @@ class NodeSession(Session):
             Permission("delete", "pods", "", spec.namespace),
             Permission("create", "pods", "attach", spec.namespace),
         ]
-        _, node = await together(
-            ("node-session access", require(self.client, needed, "a node debug session")),
-            ("node-session node", checks.get_node(self.client, spec.node)),
-        )
+        node = await checks.get_node(self.client, spec.node)
+        await require(self.client, needed, "a node debug session")
         checks.refuse_non_linux(checks.node_os(node), f"Node {spec.node}")
         name = node_pod_name(spec.node)
         manifest = node_pod_manifest(
@@ -199,7 +196,7 @@ class NodeSession(Session):
     async def _create(self, path: str, manifest: dict[str, Any], *, dry_run: bool) -> None:
         spec = self.spec
         try:
-            await self.client.request(
+            created = await self.client.request(
                 "POST", path, params={"dryRun": "All"} if dry_run else None, body=manifest
             )
         except NotFoundError:
@@ -221,6 +218,8 @@ class NodeSession(Session):
                     "--image and --capabilities."
                 ) from error
             raise
+        if not dry_run:
+            self._pod_seen = created
 
     async def _cleanup(self) -> None:
         if self._created:

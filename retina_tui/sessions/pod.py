@@ -14,7 +14,7 @@ import contextlib
 import getpass
 import json
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +28,6 @@ from retina_tui.errors import (
 )
 from retina_tui.kube.access import Permission, require
 from retina_tui.kube.client import KubeClient
-from retina_tui.kube.gather import together
 from retina_tui.sessions import checks
 from retina_tui.sessions.session import Session
 from retina_tui.sessions.specs import (
@@ -159,6 +158,7 @@ class PodSession(Session):
         if spec.attach_to:
             self._check_reattach(pod, spec.attach_to)
             self.container = spec.attach_to
+            self._pod_seen = pod
             return
         self._check_pod(pod)
         node_name = (pod.get("spec") or {}).get("nodeName")
@@ -166,19 +166,18 @@ class PodSession(Session):
             Permission("patch", "pods", "ephemeralcontainers", spec.namespace),
             Permission("create", "pods", "attach", spec.namespace),
         ]
-        calls: list[tuple[str, Coroutine[Any, Any, Any]]] = [
-            ("pod-session access", require(self.client, needed, "a pod debug session"))
-        ]
+        await require(self.client, needed, "a pod debug session")
         if node_name:
-            calls.append(("pod-session node", _node_or_none(self.client, str(node_name))))
-        results = await together(*calls)
-        if node_name:
+            node = await _node_or_none(self.client, str(node_name))
             where = f"Node {node_name} of pod {spec.namespace}/{spec.pod}"
-            checks.refuse_non_linux(checks.node_os(results[1]), where)
+            checks.refuse_non_linux(checks.node_os(node), where)
         name = ephemeral_container_name()
         await self._add_container(ephemeral_container(spec, name))
         self.container = name
-        await self._record(name)
+        # Off the critical path: the annotation is written while the container starts.
+        self._side_tasks.append(
+            asyncio.create_task(self._record(name), name=f"record {spec.namespace}/{spec.pod}")
+        )
 
     def _check_pod(self, pod: dict[str, Any]) -> None:
         spec = self.spec
@@ -213,7 +212,9 @@ class PodSession(Session):
         path = f"/api/v1/namespaces/{spec.namespace}/pods/{spec.pod}/ephemeralcontainers"
         body = {"spec": {"ephemeralContainers": [container]}}
         try:
-            await self.client.request("PATCH", path, body=body, content_type=STRATEGIC_MERGE)
+            self._pod_seen = await self.client.request(
+                "PATCH", path, body=body, content_type=STRATEGIC_MERGE
+            )
         except NotFoundError:
             raise SessionError(
                 f"Pod {spec.namespace}/{spec.pod} vanished, or this cluster does not support "

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from retina_tui.errors import NotFoundError, RetinaTuiError, SessionError
 from retina_tui.kube.client import KubeClient
@@ -29,7 +30,7 @@ EXIT_SETTLE_SECONDS = 1.0
 CLOSE_GRACE_SECONDS = 2.0
 
 
-async def cancel_and_wait(task: asyncio.Task[object] | asyncio.Task[int]) -> None:
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
     """Stop a task: cancel it, then wait until it has finished its cleanup."""
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, RetinaTuiError):
@@ -66,6 +67,10 @@ class Session(ABC):
         self._cleaned = False
         self._cleanup_error: RetinaTuiError | None = None
         self._ended = False
+        self._side_tasks: list[asyncio.Task[None]] = []
+        """Best-effort work started by `_prepare` that `start` waits for at its end."""
+        self._pod_seen: dict[str, Any] | None = None
+        """The pod as the last create/patch answered it: the wait starts from there."""
 
     # ---- what subclasses provide -------------------------------------------------------
 
@@ -98,6 +103,12 @@ class Session(ABC):
         self._set_phase(Phase("creating"))
         try:
             await self._prepare()
+            if not self._side_tasks:
+                # While the container starts, make sure a spare connection is open, so that
+                # the attach does not wait for a TCP and TLS handshake (the watch holds one).
+                self._side_tasks.append(
+                    asyncio.create_task(self._warm_connection(), name=f"warm {self.title}")
+                )
             await wait_running(
                 self.client,
                 self.namespace,
@@ -106,10 +117,15 @@ class Session(ABC):
                 ephemeral=self.ephemeral,
                 timeout=self.timeout_seconds,
                 on_state=self._on_state,
+                initial=self._pod_seen,
             )
             stream = await open_attach(self.client, self.namespace, self.pod, self.container)
             await self._greet(stream)
+            for task in self._side_tasks:
+                await task
         except BaseException as error:
+            for task in self._side_tasks:
+                await cancel_and_wait(task)
             await self._fail_start(error)
             raise
         self._stream = stream
@@ -193,6 +209,10 @@ class Session(ABC):
             self.on_output(data)
         if self._queue is not None:
             self._queue.put_nowait(data)
+
+    async def _warm_connection(self) -> None:
+        with contextlib.suppress(RetinaTuiError):
+            await self.client.request("GET", "/version")
 
     async def _greet(self, stream: AttachStream) -> None:
         """Send the size, one bigger first, so the shell redraws its prompt; then any input."""

@@ -106,21 +106,32 @@ async def wait_running(
     ephemeral: bool,
     timeout: float,  # noqa: ASYNC109 - the timeout is part of what is reported
     on_state: Callable[[ContainerState], None],
+    initial: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Watch `pod` until `container` runs; the pod as last seen.
 
+    `initial` is the pod as the caller last received it (the answer to its create or
+    patch): it is checked first and the watch starts from its resourceVersion.
     Raises SessionError on a fatal state, on deletion, or after `timeout` seconds,
     naming the last state seen.
     """
     where = f"pod {namespace}/{pod}"
     last = ContainerState("absent")
     seen: ContainerState | None = None
+    since = None
+    if initial is not None:
+        last = seen = _check(initial, container, ephemeral, where)
+        on_state(last)
+        if last.kind == "running":
+            return initial
+        since = (initial.get("metadata") or {}).get("resourceVersion")
     try:
         async with asyncio.timeout(timeout):
             events = watch_objects(
                 client,
                 f"/api/v1/namespaces/{namespace}/pods",
                 field_selector=f"metadata.name={pod}",
+                since=str(since) if since else None,
             )
             try:
                 async for event in events:
