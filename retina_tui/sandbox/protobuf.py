@@ -1,14 +1,17 @@
-"""Just enough Kubernetes protobuf to read a SelfSubjectAccessReview.
+"""Just enough Kubernetes protobuf to read what kubectl posts in it.
 
-`kubectl auth can-i` posts its review as `application/vnd.kubernetes.protobuf` and does
-not fall back to JSON, so the server decodes that one message (a `runtime.Unknown`
-envelope after the `k8s\\0` magic) and answers in JSON, which client-go accepts.
+`kubectl auth can-i` posts SelfSubjectAccessReviews and `kubectl debug node/...` (or
+`--copy-to`) posts Pods as `application/vnd.kubernetes.protobuf`, without falling back
+to JSON. The server decodes those (a `runtime.Unknown` envelope after the `k8s\\0`
+magic) and answers in JSON, which client-go accepts.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from retina_tui.sandbox import protoschema
 from retina_tui.sandbox.errors import bad_request
 
 MAGIC = b"k8s\x00"
@@ -96,3 +99,91 @@ def decode_access_review(body: bytes) -> dict[str, Any]:
         "kind": "SelfSubjectAccessReview",
         "spec": result,
     }
+
+
+def _zero(value: object) -> bool:
+    return value in ("", 0, False, None) or value == [] or value == {}
+
+
+def _scalar(kind: str, raw: bytes | int) -> object:
+    if kind == "string":
+        return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    if kind == "bool":
+        return bool(raw)
+    if kind == "int":
+        if isinstance(raw, bytes):
+            raise bad_request("protobuf: expected a number")
+        return raw - (1 << 64) if raw >= 1 << 63 else raw
+    if kind == "quantity":
+        return _scalar("string", (fields(_bytes(raw)).get(1) or [b""])[-1])
+    if kind == "time":
+        seconds = (fields(_bytes(raw)).get(1) or [0])[-1]
+        if not isinstance(seconds, int) or seconds == 0:
+            return None
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    raise bad_request(f"protobuf: unknown kind {kind}")
+
+
+def _bytes(raw: bytes | int) -> bytes:
+    if not isinstance(raw, bytes):
+        raise bad_request("protobuf: expected an embedded message")
+    return raw
+
+
+def decode_message(name: str, data: bytes) -> dict[str, Any]:
+    """Decode one message of `protoschema.MESSAGES` into its JSON form."""
+    schema = protoschema.MESSAGES[name]
+    result: dict[str, Any] = {}
+    for number, values in fields(data).items():
+        if number not in schema:
+            continue
+        key, kind = schema[number]
+        if kind == "skip":
+            continue
+        if kind.startswith("inline:"):
+            for raw in values:
+                result.update(decode_message(kind[len("inline:") :], _bytes(raw)))
+            continue
+        repeated = kind.endswith("[]")
+        pointer = kind.endswith("?")
+        base = kind.removesuffix("[]").removesuffix("?")
+        decoded: list[Any] = []
+        for raw in values:
+            if base.startswith("map:"):
+                entry = fields(_bytes(raw))
+                map_key = _scalar("string", (entry.get(1) or [b""])[-1])
+                map_value = _scalar(base[4:], (entry.get(2) or [b""])[-1])
+                result.setdefault(key, {})[map_key] = map_value
+                continue
+            if base in protoschema.MESSAGES:
+                decoded.append(decode_message(base, _bytes(raw)))
+            elif base == "int" and repeated and isinstance(raw, bytes):
+                pos = 0
+                while pos < len(raw):
+                    number_value, pos = _varint(raw, pos)
+                    decoded.append(number_value)
+            else:
+                decoded.append(_scalar(base, raw))
+        if base.startswith("map:"):
+            continue
+        if repeated:
+            if decoded:
+                result[key] = decoded
+        elif decoded:
+            value = decoded[-1]
+            keep = pointer or base in protoschema.MESSAGES or not _zero(value)
+            if keep and value is not None:
+                result[key] = value
+    return result
+
+
+def decode_pod(body: bytes) -> dict[str, Any]:
+    """A protobuf Pod (in its `k8s\\0` envelope) as the equivalent JSON object."""
+    if not body.startswith(MAGIC):
+        raise bad_request("protobuf: missing k8s envelope")
+    envelope = fields(body[len(MAGIC) :])
+    raw = (envelope.get(2) or [b""])[-1]
+    pod = decode_message("Pod", _bytes(raw))
+    pod["apiVersion"] = "v1"
+    pod["kind"] = "Pod"
+    return pod

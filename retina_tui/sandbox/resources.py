@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from retina_tui.sandbox import admission, pods, tables
+from retina_tui.sandbox import admission, pods, protobuf, tables
 from retina_tui.sandbox.discovery import ResourceInfo
 from retina_tui.sandbox.errors import ApiError, already_exists, bad_request, conflict, not_found
 from retina_tui.sandbox.httputil import bytes_response, json_response, read_json
@@ -24,6 +24,7 @@ from retina_tui.sandbox.selectors import combine, field_selector, label_selector
 from retina_tui.sandbox.store import Obj, Store, encode, now_iso, parse_resource_version
 from retina_tui.sandbox.watching import serve_watch
 
+PROTOBUF = "application/vnd.kubernetes.protobuf"
 LIST_KINDS = {"Pod": "PodList", "Node": "NodeList", "Namespace": "NamespaceList"}
 
 
@@ -51,6 +52,7 @@ class ResourceHandlers:
     def __init__(self, store: Store, *, finish_deletions: bool) -> None:
         self.store = store
         self.finish_deletions = finish_deletions
+        self.rows = tables.RowCache()
 
     async def handle(
         self,
@@ -63,7 +65,7 @@ class ResourceHandlers:
     ) -> web.StreamResponse:
         """Run one verb on a resource or subresource."""
         if verb == "watch":
-            return await serve_watch(request, self.store, info, namespace, name)
+            return await serve_watch(request, self.store, info, namespace, name, self.rows)
         if verb == "list":
             return self.list(request, info, namespace)
         if verb == "get":
@@ -93,10 +95,10 @@ class ResourceHandlers:
         obj = self._existing(info, namespace, name)
         accept = request.headers.get("Accept", "")
         if tables.wants_table(accept) and info.name in tables.PRINTERS:
-            body = tables.table(
+            body = self.rows.table(
                 info.name,
                 [obj],
-                resource_version=obj["metadata"]["resourceVersion"],
+                {"resourceVersion": obj["metadata"]["resourceVersion"]},
                 include_object=request.query.get("includeObject", "Metadata"),
             )
             return _table_response(body)
@@ -129,13 +131,12 @@ class ResourceHandlers:
             page = objects[start:]
         accept = request.headers.get("Accept", "")
         if tables.wants_table(accept) and info.name in tables.PRINTERS:
-            body = tables.table(
+            body = self.rows.table(
                 info.name,
                 page,
-                resource_version=list_rv,
+                metadata,
                 include_object=request.query.get("includeObject", "Metadata"),
             )
-            body["metadata"] = metadata
             return _table_response(body)
         head = {
             "kind": LIST_KINDS.get(info.kind, info.kind + "List"),
@@ -143,7 +144,7 @@ class ResourceHandlers:
             "metadata": metadata,
         }
         prefix = encode(head)[:-1] + b',"items":['
-        items = b",".join(self.store.encoded(info.name, obj) for obj in page)
+        items = b",".join(self.store.encoded_many(info.name, page))
         return bytes_response(prefix + items + b"]}")
 
     def _check_namespace(self, info: ResourceInfo, namespace: str) -> Obj | None:
@@ -166,8 +167,7 @@ class ResourceHandlers:
         self, request: web.Request, info: ResourceInfo, namespace: str
     ) -> web.Response:
         """POST a new object."""
-        _check_content_type(request)
-        body = admission.decode_object(info.name, info.kind, await read_json(request))
+        body = admission.decode_object(info.name, info.kind, await _read_object(request, info))
         dry_run = _dry_run(request)
         kind = body.get("kind")
         if kind is not None and kind != info.kind:
@@ -229,8 +229,7 @@ class ResourceHandlers:
             patch_body = await read_json(request)
             candidate = apply_patch(content_type, self.store.copy(info.name, current), patch_body)
         else:
-            _check_content_type(request)
-            candidate = await read_json(request)
+            candidate = await _read_object(request, info)
         candidate = admission.decode_object(info.name, info.kind, candidate)
         dry_run = _dry_run(request)
         meta = candidate.get("metadata")
@@ -395,22 +394,26 @@ class ResourceHandlers:
                 self.store.remove("namespaces", None, name)
 
 
-def _table_response(body: Obj) -> web.Response:
-    response = json_response(body)
+def _table_response(body: bytes) -> web.Response:
+    response = bytes_response(body)
     response.headers["Content-Type"] = tables.TABLE_MEDIA
     return response
 
 
-def _check_content_type(request: web.Request) -> None:
+async def _read_object(request: web.Request, info: ResourceInfo) -> Any:
+    """The body of a create or update: JSON, or protobuf for pods (as kubectl debug sends)."""
     media = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+    if media == PROTOBUF and info.name == "pods":
+        return protobuf.decode_pod(await request.read())
     if media not in ("application/json", "", "*/*"):
+        accepted = "application/json" + (f", {PROTOBUF}" if info.name == "pods" else "")
         raise ApiError(
             415,
             "UnsupportedMediaType",
-            f"the body of the request was in an unknown format - accepted media types include: "
-            f"application/json, application/yaml, application/vnd.kubernetes.protobuf "
-            f"(got {media})",
+            "the body of the request was in an unknown format - accepted media types "
+            f"include: {accepted}",
         )
+    return await read_json(request)
 
 
 def _encode_continue(start: int, rv: str) -> str:

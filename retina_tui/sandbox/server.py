@@ -117,17 +117,28 @@ class ApiServer:
         self.kubelet = kubelet
         self.resources = ResourceHandlers(store, finish_deletions=kubelet is None)
         self._finalizer: asyncio.Task[None] | None = None
+        self._warmup: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start the namespace finalizer (removes Terminating namespaces once empty)."""
         self._finalizer = asyncio.create_task(self._finalize(), name="sandbox-ns-finalizer")
+        self._warmup = asyncio.create_task(self._warm(), name="sandbox-table-warmup")
 
     async def stop(self) -> None:
-        """Stop the background task."""
-        if self._finalizer is not None:
-            self._finalizer.cancel()
-            await asyncio.wait([self._finalizer])
-            self._finalizer = None
+        """Stop the background tasks."""
+        for task in (self._finalizer, self._warmup):
+            if task is not None:
+                task.cancel()
+                await asyncio.wait([task])
+        self._finalizer = self._warmup = None
+
+    async def _warm(self) -> None:
+        """Render the Table rows of every pod and node once, so the first `get` is fast."""
+        for resource in ("nodes", "pods"):
+            objects = self.store.list(resource)
+            for start in range(0, len(objects), 500):
+                self.resources.rows.rows(resource, objects[start : start + 500], "Metadata")
+                await asyncio.sleep(0)
 
     async def _finalize(self) -> None:
         while True:

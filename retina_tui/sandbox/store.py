@@ -10,6 +10,7 @@ it changes, so listing 10,000 pods only joins bytes.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import secrets
 import uuid
@@ -37,9 +38,12 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode(obj: Any) -> bytes:
     """Compact JSON, the one encoder used for everything served."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(obj).encode()
 
 
 def object_key(obj: Obj) -> Key:
@@ -150,7 +154,7 @@ class Store:
         self, *, history: int = DEFAULT_HISTORY, watch_backlog: int = DEFAULT_WATCH_BACKLOG
     ) -> None:
         self._objects: dict[str, dict[Key, Obj]] = {name: {} for name in NAMESPACED}
-        self._encoded: dict[str, dict[Key, bytes]] = {name: {} for name in NAMESPACED}
+        self._encoded: dict[str, dict[int, bytes]] = {name: {} for name in NAMESPACED}
         self._sorted: dict[str, list[Key] | None] = {name: None for name in NAMESPACED}
         self._rv = 1
         self._history: deque[Event] = deque()
@@ -189,15 +193,30 @@ class Store:
         return len(self._table(resource))
 
     def encoded(self, resource: str, obj: Obj) -> bytes:
-        """The cached JSON bytes of a stored object (encoded on first use)."""
-        key = object_key(obj)
+        """The cached JSON bytes of an object (encoded on first use).
+
+        The cache is keyed by object identity and only holds objects currently stored
+        (entries leave when the object is replaced or removed), so an id is never stale.
+        """
         cache = self._encoded[resource]
-        data = cache.get(key)
-        if data is None or self._objects[resource].get(key) is not obj:
+        data = cache.get(id(obj))
+        if data is None:
             data = encode(obj)
-            if self._objects[resource].get(key) is obj:
-                cache[key] = data
+            if self._objects[resource].get(object_key(obj)) is obj:
+                cache[id(obj)] = data
         return data
+
+    def encoded_many(self, resource: str, objects: Iterable[Obj]) -> builtins.list[bytes]:
+        """`encoded` for many objects at once."""
+        cache = self._encoded[resource]
+        get = cache.get
+        result = []
+        for obj in objects:
+            data = get(id(obj))
+            if data is None:
+                data = self.encoded(resource, obj)
+            result.append(data)
+        return result
 
     def copy(self, resource: str, obj: Obj) -> Obj:
         """A deep, mutable copy of a stored object."""
@@ -230,6 +249,7 @@ class Store:
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
         table[key] = obj
+        self._encoded[resource][id(obj)] = encode(obj)
         self._sorted[resource] = None
         self._emit("ADDED", resource, obj)
         return obj
@@ -252,7 +272,8 @@ class Store:
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
         table[key] = updated
-        self._encoded[resource].pop(key, None)
+        self._encoded[resource].pop(id(current), None)
+        self._encoded[resource][id(updated)] = encode(updated)
         self._emit("MODIFIED", resource, updated)
         return updated
 
@@ -273,7 +294,7 @@ class Store:
         current = table.pop(key, None)
         if current is None:
             raise not_found(resource, name, GROUPS.get(resource, ""))
-        self._encoded[resource].pop(key, None)
+        self._encoded[resource].pop(id(current), None)
         self._sorted[resource] = None
         self._rv += 1
         final: Obj = json.loads(encode(current))

@@ -8,9 +8,12 @@ CONTAINER-RUNTIME). Wide columns have priority 1, so kubectl shows them only wit
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
+
+from retina_tui.sandbox.store import encode
 
 Obj = dict[str, Any]
 Column = tuple[str, str, str, int, str]
@@ -56,13 +59,15 @@ def human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365}y"
 
 
+@functools.lru_cache(maxsize=65536)
 def _parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def age(obj: Obj, now: datetime) -> str:
@@ -317,3 +322,77 @@ def table(
         "rows": rows,
     }
     return result
+
+
+AGE_COLUMN = {"pods": 4, "nodes": 3, "namespaces": 2, "leases": 2, "events": 0}
+
+
+def _age_source(resource: str, obj: Obj) -> str | None:
+    if resource == "events":
+        return str(obj.get("lastTimestamp") or obj["metadata"].get("creationTimestamp") or "")
+    created = obj.get("metadata", {}).get("creationTimestamp")
+    return str(created) if created else None
+
+
+class RowCache:
+    """Encoded Table rows, kept per object version; only the age cell is redone per request."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, str, str], tuple[Obj, bytes, bytes]] = {}
+
+    def _pieces(self, resource: str, obj: Obj, include: str, now: datetime) -> tuple[bytes, bytes]:
+        meta = obj.get("metadata", {})
+        key = (resource, meta.get("namespace") or "", meta.get("name") or "", include)
+        hit = self._rows.get(key)
+        if hit is not None and hit[0] is obj:
+            return hit[1], hit[2]
+        cells = PRINTERS[resource][1](obj, now)
+        index = AGE_COLUMN[resource]
+        before, after = cells[:index], cells[index + 1 :]
+        prefix = b'{"cells":[' + (encode(before)[1:-1] + b"," if before else b"")
+        suffix = (b"," + encode(after)[1:-1] if after else b"") + b"]"
+        embedded = _row_object(obj, include)
+        if embedded is not None:
+            suffix += b',"object":' + encode(embedded)
+        suffix += b"}"
+        if len(self._rows) > 50_000:
+            self._rows.clear()
+        self._rows[key] = (obj, prefix, suffix)
+        return prefix, suffix
+
+    def rows(self, resource: str, objects: Iterable[Obj], include: str) -> list[bytes]:
+        """The encoded rows of objects, with ages as of now."""
+        now = datetime.now(UTC)
+        ages: dict[str | None, bytes] = {}
+        result = []
+        for obj in objects:
+            prefix, suffix = self._pieces(resource, obj, include, now)
+            source = _age_source(resource, obj)
+            age_cell = ages.get(source)
+            if age_cell is None:
+                created = _parse_time(source)
+                text = human_duration((now - created).total_seconds()) if created else "<unknown>"
+                age_cell = ages[source] = encode(text)
+            result.append(prefix + age_cell + suffix)
+        return result
+
+    def table(
+        self,
+        resource: str,
+        objects: Iterable[Obj],
+        metadata: Obj,
+        *,
+        include_object: str = "Metadata",
+        with_columns: bool = True,
+    ) -> bytes:
+        """A whole meta.k8s.io/v1 Table, encoded."""
+        columns = column_definitions(resource) if with_columns else []
+        return (
+            b'{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":'
+            + encode(metadata)
+            + b',"columnDefinitions":'
+            + encode(columns)
+            + b',"rows":['
+            + b",".join(self.rows(resource, objects, include_object))
+            + b"]}"
+        )

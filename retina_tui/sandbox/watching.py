@@ -41,8 +41,11 @@ def _timeout(request: web.Request) -> float:
 class _Encoder:
     """Turns (type, object) into watch event lines, as JSON or as Table rows."""
 
-    def __init__(self, request: web.Request, store: Store, info: ResourceInfo) -> None:
+    def __init__(
+        self, request: web.Request, store: Store, info: ResourceInfo, rows: tables.RowCache
+    ) -> None:
         self.store = store
+        self.rows = rows
         self.resource = info.name
         accept = request.headers.get("Accept", "")
         self.as_table = tables.wants_table(accept) and info.name in tables.PRINTERS
@@ -51,15 +54,14 @@ class _Encoder:
 
     def line(self, kind: str, obj: Obj) -> bytes:
         if self.as_table:
-            rendered = tables.table(
+            body = self.rows.table(
                 self.resource,
                 [obj],
-                resource_version=obj["metadata"].get("resourceVersion", ""),
+                {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
                 include_object=self.include,
                 with_columns=self.first,
             )
             self.first = False
-            body = encode(rendered)
         else:
             body = self.store.encoded(self.resource, obj)
         return b'{"type":"' + kind.encode() + b'","object":' + body + b"}\n"
@@ -93,7 +95,12 @@ class _Filter:
 
 
 async def serve_watch(
-    request: web.Request, store: Store, info: ResourceInfo, namespace: str, name: str
+    request: web.Request,
+    store: Store,
+    info: ResourceInfo,
+    namespace: str,
+    name: str,
+    rows: tables.RowCache,
 ) -> web.StreamResponse:
     """Stream watch events until the timeout, the client leaving, or overflow."""
     predicate = combine(
@@ -132,7 +139,7 @@ async def serve_watch(
     if expired is not None:
         await response.write(b'{"type":"ERROR","object":' + encode(expired.status()) + b"}\n")
         return response
-    encoder = _Encoder(request, store, info)
+    encoder = _Encoder(request, store, info, rows)
     selection = _Filter(predicate, initial)
     try:
         if replay_from is None:

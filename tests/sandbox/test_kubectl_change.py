@@ -266,3 +266,51 @@ def test_psa_refuses_a_privileged_debug_container(sandbox_cluster: Any) -> None:
         assert "privileged" in result.stderr
     finally:
         sandbox_cluster.kubectl("delete", "pod", "guarded", "-n", "secure", "--wait=false")
+
+
+def test_debug_node_and_copy_are_decoded_from_protobuf(sandbox_cluster: Any) -> None:
+    node = sandbox_cluster.kubectl(
+        "debug", "node/node-3", "-n", "default", "--image=busybox:1.36", "--", "true"
+    )
+    assert node.returncode == 0, node.stderr
+    name = next(word for word in node.stdout.split() if word.startswith("node-debugger-"))
+    pod = json.loads(sandbox_cluster.kubectl("get", "pod", name, "-o", "json").stdout)
+    assert pod["spec"]["nodeName"] == "node-3"
+    assert pod["spec"]["hostNetwork"] is True and pod["spec"]["hostPID"] is True
+    assert pod["spec"]["volumes"] == [{"name": "host-root", "hostPath": {"path": "/"}}]
+    assert pod["spec"]["containers"][0]["volumeMounts"] == [
+        {"name": "host-root", "mountPath": "/host"}
+    ]
+    assert pod["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "kubectl-debug"}
+    sandbox_cluster.kubectl("delete", "pod", name, "--wait=false")
+
+    copy = sandbox_cluster.kubectl(
+        "debug",
+        "web",
+        "-n",
+        "shop",
+        "--copy-to=web-copy",
+        "--image=busybox:1.36",
+        "--container=dbg",
+        "--",
+        "true",
+    )
+    assert copy.returncode == 0, copy.stderr
+    copied = json.loads(
+        sandbox_cluster.kubectl("get", "pod", "web-copy", "-n", "shop", "-o", "json").stdout
+    )
+    assert [c["name"] for c in copied["spec"]["containers"]] == ["web", "dbg"]
+    assert copied["spec"]["containers"][0]["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    sandbox_cluster.kubectl("delete", "pod", "web-copy", "-n", "shop", "--wait=false")
+
+
+def test_psa_refuses_a_node_debug_pod_in_a_baseline_namespace(sandbox_cluster: Any) -> None:
+    result = sandbox_cluster.kubectl(
+        "debug", "node/node-1", "-n", "secure", "--image=busybox:1.36", "--", "true"
+    )
+    assert result.returncode != 0
+    assert "Error from server (Forbidden)" in result.stderr
+    assert (
+        'violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true, '
+        'hostPID=true, hostIPC=true), hostPath volumes (volume "host-root")'
+    ) in result.stderr
