@@ -378,8 +378,14 @@ class Screen:
             row[end] = " "
         self._dirty.add(y)
 
+    # Erasing to the right right after the last column was written (pending wrap) leaves
+    # that column and the pending wrap alone, as tmux and VTE do (xterm erases it): top
+    # pads its reverse-video header to the full width and then sends EL.
+
     def erase_in_line(self, mode: int) -> None:
         if mode == 0:
+            if self.wrap_pending:
+                return
             self._blank(self.cy, self.cx, self.cols)
         elif mode == 1:
             self._blank(self.cy, 0, self.cx + 1)
@@ -389,7 +395,8 @@ class Screen:
 
     def erase_in_display(self, mode: int) -> None:
         if mode == 0:
-            self._blank(self.cy, self.cx, self.cols)
+            if not self.wrap_pending:
+                self._blank(self.cy, self.cx, self.cols)
             rows = range(self.cy + 1, self.rows)
         elif mode == 1:
             self._blank(self.cy, 0, self.cx + 1)
@@ -403,9 +410,12 @@ class Screen:
             return
         for y in rows:
             self._blank(y, 0, self.cols)
-        self.wrap_pending = False
+        if mode:
+            self.wrap_pending = False
 
     def erase_chars(self, n: int) -> None:
+        if self.wrap_pending:
+            return
         self._blank(self.cy, self.cx, self.cx + n)
         self.wrap_pending = False
 
