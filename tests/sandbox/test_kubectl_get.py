@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 
@@ -121,3 +122,49 @@ def test_auth_can_i_uses_access_reviews(sandbox_cluster: Any) -> None:
         context="restricted",
     )
     assert patching.stdout.strip() == "no"
+
+
+def test_wait_uses_watch_list_and_sees_the_change(sandbox_cluster: Any) -> None:
+    created = sandbox_cluster.kubectl(
+        "run",
+        "waitee",
+        "--image=busybox:1.36",
+        "--restart=Never",
+        "-n",
+        "default",
+        "--",
+        "sleep",
+        "3600",
+    )
+    assert created.returncode == 0, created.stderr
+    waiter = subprocess.Popen(
+        sandbox_cluster.kubectl_argv(
+            "wait",
+            "--for=jsonpath={.metadata.labels.ready}=yes",
+            "pod/waitee",
+            "-n",
+            "default",
+            "--timeout=60s",
+            "-v=6",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert waiter.stderr is not None
+        for line in waiter.stderr:
+            if "sendInitialEvents=true" in line and "watch=true" in line:
+                break
+        else:
+            raise AssertionError("kubectl wait never opened a watch-list request")
+        labelled = sandbox_cluster.kubectl("label", "pod", "waitee", "-n", "default", "ready=yes")
+        assert labelled.returncode == 0, labelled.stderr
+        out, err = waiter.communicate(timeout=90)
+        assert waiter.returncode == 0, err
+        assert out.strip() == "pod/waitee condition met"
+    finally:
+        if waiter.poll() is None:
+            waiter.kill()
+            waiter.wait()
+        sandbox_cluster.kubectl("delete", "pod", "waitee", "-n", "default", "--wait=false")

@@ -1,0 +1,27 @@
+"""`--churn`: throwaway pods are created, relabelled and deleted while watchers look on."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from retina_tui.sandbox import SandboxOptions
+
+
+@pytest.fixture
+def sandbox_options() -> SandboxOptions:
+    return SandboxOptions(nodes=2, pods=0, network="host", kubelet=False, churn=200.0)
+
+
+async def test_churn_produces_every_kind_of_event(api_sandbox: Any) -> None:
+    kinds: set[str] = set()
+    async with asyncio.timeout(30):
+        async with api_sandbox.store.watch("pods", "churn") as watcher:
+            async for kind, obj in watcher:
+                assert obj["metadata"]["namespace"] == "churn"
+                kinds.add(kind)
+                if kinds == {"ADDED", "MODIFIED", "DELETED"}:
+                    break
+    assert api_sandbox.store.get("namespaces", None, "churn") is not None
