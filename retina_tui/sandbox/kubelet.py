@@ -185,7 +185,7 @@ class Kubelet:
                 adopt_container_status(entry, pod)
             rt.containers[entry.name] = entry
         self._pods[(rt.namespace, rt.name)] = rt
-        self._spawn(self._setup(rt), f"sandbox-kubelet-setup-{rt.key}")
+        rt.setup = self._spawn(self._setup(rt), f"sandbox-kubelet-setup-{rt.key}")
         return rt
 
     async def _setup(self, rt: PodRuntime) -> None:
@@ -200,6 +200,8 @@ class Kubelet:
             return
         rt.start_time = rt.start_time or now_iso()
         rt.network_ready.set()
+        if rt.terminating:
+            return
         self._write_status(rt)
         if not rt.synthetic:
             for entry in rt.containers.values():
@@ -216,6 +218,8 @@ class Kubelet:
         backoff = BACKOFF_START
         if not entry.lazy:
             await asyncio.sleep(self.start_delay)
+        if rt.terminating:
+            return
         if self.unpullable and self.unpullable in entry.image:
             await self._never_pulled(rt, entry)
             return
@@ -349,6 +353,8 @@ class Kubelet:
     async def _teardown(self, rt: PodRuntime, grace: float, *, write: bool = False) -> None:
         """Stop every process of the pod, then release its network."""
         rt.terminating = True
+        if rt.setup is not None:  # let a network setup in flight finish, then undo it
+            await asyncio.wait({rt.setup})
         processes = rt.processes()
         for sid in rt.exec_sessions:  # what exec'd commands left behind in the background
             signal_session(sid, signal.SIGTERM)

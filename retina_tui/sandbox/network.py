@@ -325,6 +325,10 @@ class Network:
         self._closed = True
         self._pods.clear()
         failures = []
+        if self.mode == "netns":  # also whatever an interrupted add left untracked
+            self._namespaces.update(
+                n for n in our_namespaces() if n.startswith(f"{self.run_prefix}-")
+            )
         for name in sorted(self._namespaces, key=lambda n: n == self.fabric):
             if (NETNS_DIR / name).exists():
                 try:

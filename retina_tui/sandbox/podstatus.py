@@ -88,6 +88,7 @@ class PodRuntime:
     execs: set[Process] = field(default_factory=set)
     exec_sessions: set[int] = field(default_factory=set)
     terminating: bool = False
+    setup: asyncio.Task[None] | None = None
 
     @property
     def key(self) -> str:

@@ -20,6 +20,7 @@ from tests.fixtures_sandbox import sandbox_process
 from tests.sandbox.apiclient import Api, pod_body
 from tests.sandbox.kubelet_support import container_state, exec_in, wait_pod
 
+PODS_DEFAULT = "/api/v1/namespaces/default/pods"
 requires_netns = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("ip") is None, reason="needs root and iproute2"
 )
@@ -231,3 +232,33 @@ def process_alive(pid: str) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+@pytest.mark.netns
+@requires_netns
+async def test_pods_deleted_while_starting_leave_no_namespace() -> None:
+    options = SandboxOptions(nodes=2, pods=0, network="netns", kubelet=True, start_delay=0.0)
+    async with run_sandbox(options) as sandbox:
+        api = Api(sandbox.url, sandbox.admin_token, sandbox.ca_pem)
+        prefix = sandbox.network.run_prefix
+        try:
+            for name in ("shop", "kube-system"):
+                for pod in sandbox.store.list("pods", name):
+                    await wait_pod(
+                        sandbox.store, name, pod["metadata"]["name"],
+                        lambda p: p is not None and p["status"].get("podIP", "").startswith("10."),
+                    )  # fmt: skip
+            settled = set(namespaces_with(prefix))
+            names = [f"brief-{index}" for index in range(6)]
+            for index, name in enumerate(names):
+                assert (await api.post(PODS_DEFAULT, pod_body(name))).status == 201
+                grace = {"gracePeriodSeconds": "0"} if index % 2 else None
+                deleted = await api.request("DELETE", f"{PODS_DEFAULT}/{name}", params=grace)
+                assert deleted.status == 200, deleted.text
+            for name in names:
+                await wait_pod(sandbox.store, "default", name, lambda p: p is None)
+            async with asyncio.timeout(30):
+                while set(namespaces_with(prefix)) != settled:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+        finally:
+            await api.close()
