@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from retina_tui.errors import ConfigError
+
 
 @click.command("sandbox")
 @click.option(
@@ -40,6 +42,13 @@ import click
     help="Pod create/label/delete events per second in namespace churn.",
 )
 @click.option("--plain-http", is_flag=True, help="Serve plain HTTP on loopback instead of TLS.")
+@click.option(
+    "--rootfs",
+    "rootfs",
+    multiple=True,
+    metavar="PREFIX=DIR",
+    help="Run images whose name starts with PREFIX chrooted in DIR (repeatable).",
+)
 @click.option("--no-kubelet", is_flag=True, hidden=True, help="Serve the API only.")
 def sandbox(
     kubeconfig_out: Path,
@@ -49,10 +58,25 @@ def sandbox(
     network: str,
     churn: float,
     plain_http: bool,
+    rootfs: tuple[str, ...],
     no_kubelet: bool,
 ) -> None:
-    """Run an embedded Kubernetes cluster that kubectl and retina-tui can use."""
+    """Run an embedded Kubernetes cluster that kubectl and retina-tui can use.
+
+    SIGUSR1 drops every open exec/attach stream (the processes keep running), which is
+    how clients' reconnection is exercised.
+    """
     from retina_tui.sandbox import SandboxOptions, run_sandbox
+    from retina_tui.sandbox.sandbox import default_rootfs
+
+    images = default_rootfs()
+    for entry in rootfs:
+        prefix, sep, directory = entry.partition("=")
+        if not sep or not prefix or not directory:
+            raise ConfigError(
+                f"--rootfs {entry!r} is not PREFIX=DIR; write it as image-prefix=/path."
+            )
+        images[prefix] = Path(directory).absolute()
 
     options = SandboxOptions(
         port=port,
@@ -63,21 +87,35 @@ def sandbox(
         tls=not plain_http,
         kubeconfig_out=kubeconfig_out.absolute(),
         kubelet=not no_kubelet,
+        rootfs=images,
     )
 
     async def serve() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        drops: set[asyncio.Task[None]] = set()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
             async with run_sandbox(options) as running:
+                kubelet = running.kubelet
+
+                def drop_streams() -> None:
+                    if kubelet is not None:
+                        task = asyncio.create_task(kubelet.drop_streams(), name="sandbox-drop")
+                        drops.add(task)
+                        task.add_done_callback(drops.discard)
+
+                loop.add_signal_handler(signal.SIGUSR1, drop_streams)
                 click.echo(
                     f"Sandbox cluster serving at {running.url}; kubeconfig in "
                     f"{running.kubeconfig_path}: try `kubectl --kubeconfig "
                     f"{running.kubeconfig_path} get pods -A` (Ctrl-C stops it).",
                 )
                 await stop.wait()
+                loop.remove_signal_handler(signal.SIGUSR1)
+                if drops:
+                    await asyncio.wait(drops)
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)

@@ -26,6 +26,14 @@ from retina_tui.sandbox.churn import Churn
 from retina_tui.sandbox.server import ApiServer, KubeletLike
 from retina_tui.sandbox.store import Store
 
+DEBUG_IMAGE = "ghcr.io/retina-tui/debug"
+
+
+def default_rootfs() -> dict[str, Path]:
+    """The debug image's root filesystem when it was built in this checkout."""
+    built = Path(__file__).resolve().parents[2] / "debug-image" / "build" / "rootfs"
+    return {DEBUG_IMAGE: built} if built.is_dir() else {}
+
 
 @dataclass
 class SandboxOptions:
@@ -38,7 +46,7 @@ class SandboxOptions:
     churn: float = 0.0
     start_delay: float = 0.3
     unpullable_pattern: str = "does-not-exist"
-    rootfs: dict[str, Path] = field(default_factory=dict)
+    rootfs: dict[str, Path] = field(default_factory=default_rootfs)
     windows_nodes: int = 0
     tls: bool = True
     demo: bool = False
