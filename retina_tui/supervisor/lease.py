@@ -176,35 +176,41 @@ class LeaseKeeper:
         )
 
     async def _write(self, namespace: str) -> None:
-        """Create or update the Lease; take over after a conflict or a deletion."""
-        name = lease_name(self.instance_id)
-        current = self._held.get(namespace)
+        """Create or renew the Lease.
+
+        A conflict means another process sharing this instance id wrote the Lease just
+        now, which renews it as well as this write would have; a Lease deleted behind
+        this process's back (a reaper that judged it stale) is created again.
+        """
+        path = lease_path(namespace, lease_name(self.instance_id))
         for _ in range(3):
-            if current is None:
-                body = self._body(namespace, None)
+            current = self._held.get(namespace)
+            try:
+                if current is None:
+                    try:
+                        current = await self._client.request(
+                            "POST", leases_path(namespace), body=self._body(namespace, None)
+                        )
+                        self._held[namespace] = current
+                        return
+                    except KubeApiError as error:
+                        if error.status != CONFLICT:
+                            raise
+                    current = await self._client.request("GET", path)
                 try:
                     self._held[namespace] = await self._client.request(
-                        "POST", leases_path(namespace), body=body
+                        "PUT", path, body=self._body(namespace, current)
                     )
-                    return
                 except KubeApiError as error:
-                    if error.status != CONFLICT:
+                    if error.status != CONFLICT or isinstance(error, NotFoundError):
                         raise
-                current = await self._client.request("GET", lease_path(namespace, name))
-                continue
-            try:
-                self._held[namespace] = await self._client.request(
-                    "PUT", lease_path(namespace, name), body=self._body(namespace, current)
-                )
+                    self._held[namespace] = await self._client.request("GET", path)
                 return
             except NotFoundError:
-                current = None
-            except KubeApiError as error:
-                if error.status != CONFLICT:
-                    raise
-                current = await self._client.request("GET", lease_path(namespace, name))
+                self._held.pop(namespace, None)
         raise KubeApiError(
-            f"The lease {namespace}/{name} kept changing under retina-tui; try again.",
+            f"The lease {namespace}/{lease_name(self.instance_id)} kept disappearing while "
+            "retina-tui wrote it; try again.",
             status=CONFLICT,
             reason="Conflict",
         )

@@ -184,3 +184,14 @@ async def test_processes_sharing_an_instance_id_keep_one_lease_alive(
     with pytest.raises(NotFoundError):
         await admin.request("GET", lease_path("default", "retina-tui-shared01"))
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_many_processes_sharing_an_id_take_the_lease_at_once(admin: KubeClient) -> None:
+    from retina_tui.supervisor.lease import LeaseKeeper
+
+    keepers = [LeaseKeeper(admin, "crowd001", renew_interval=1) for _ in range(8)]
+    await asyncio.gather(*(keeper.ensure("default") for keeper in keepers))
+    await asyncio.gather(*(keeper.renew() for keeper in keepers))
+    lease = await admin.request("GET", lease_path("default", "retina-tui-crowd001"))
+    assert lease["spec"]["leaseDurationSeconds"] == 1
+    assert all(keeper.namespaces == ["default"] for keeper in keepers)
