@@ -8,24 +8,28 @@ terminal: the widget only renders cells, so OSC 52 and the like cannot escape.
 
 Keeping up with a flood without freezing the UI:
 
-* `feed` only appends to a buffer. A worker (`_pump`) feeds the emulator 32 KB at a time
-  (small chunks are joined, which the emulator handles fastest) and yields to the event
-  loop as soon as a slice pushes it past a 4 ms budget, so key events and painting
-  interleave with a multi-megabyte burst.
+* `feed` only appends to a buffer. A worker (`_pump`) hands the emulator one slice at a
+  time (small chunks are joined, which the emulator handles fastest) and yields to the
+  event loop once 4 ms have been spent, so key events and painting interleave with a
+  multi-megabyte burst. The slice size follows the measured emulation speed (32 KB of
+  plain coloured lines, much less of dense cursor-addressing output), so that a single
+  slice also stays within the budget whatever the stream looks like.
 * Painting is coalesced per frame. The pump never refreshes; it arms one Textual timer
   (`set_timer`) for the next frame unless one is already armed. When it fires, the frame
   asks the emulator which rows changed (`take_dirty`) and refreshes only those line
   regions, so however many slices arrive in between, each changed row is rendered once.
-  Frames are at most 1/60 s apart, and 1/20 s apart while a backlog remains: during a
-  flood nobody reads the passing lines, and a full repaint costs as much as a slice of
-  emulation, so painting less keeps both throughput and key latency up.
+  Frames are at least 1/60 s apart, and 1/10 s apart while a backlog remains: during a
+  flood nobody reads the passing lines, and a full repaint (several ms, one block of the
+  loop) costs more than emulating a screenful, so painting less keeps both throughput
+  and key latency up. Output that arrives slower than it is emulated has no backlog and
+  is painted at full frame rate.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from time import perf_counter
+from time import perf_counter, thread_time
 from typing import ClassVar
 
 from rich.style import Style
@@ -60,14 +64,15 @@ from retina_tui.ui.terminal_render import (
 )
 
 FEED_SLICE = 32 * 1024
-"""Bytes handed to the emulator at once; small enough to check the time budget often."""
+"""Bytes handed to the emulator at once to start with; then adapted to its speed."""
+MIN_SLICE, MAX_SLICE = 1024, 64 * 1024
 FEED_BUDGET = 0.004
 """Seconds of emulation after which the pump yields to the event loop."""
 FEED_YIELDS = 8
 """Loop iterations given away per yield: a key event needs several hops (driver, app,
 screen, widget), each one iteration, and should not wait for a slice at every hop."""
 FRAME_INTERVAL = 1 / 60
-FLOOD_FRAME_INTERVAL = 1 / 20
+FLOOD_FRAME_INTERVAL = 1 / 10
 WHEEL_LINES = 3
 
 _TEXTUAL_BUTTONS = {1: MOUSE_LEFT, 2: MOUSE_MIDDLE, 3: MOUSE_RIGHT}
@@ -190,14 +195,20 @@ class TerminalView(Widget, can_focus=True):
     @work(exclusive=True, group="terminal-feed", name="terminal-feed")
     async def _pump(self) -> None:
         terminal, buffer = self.terminal, self._buffer
+        size = FEED_SLICE
         while True:
             await self._wake.wait()
             self._wake.clear()
             deadline = perf_counter() + FEED_BUDGET
             while buffer:
-                piece = bytes(buffer[:FEED_SLICE])
-                del buffer[:FEED_SLICE]
+                piece = bytes(buffer[:size])
+                del buffer[:size]
+                started = thread_time()  # CPU time: being preempted says nothing of speed
                 terminal.feed(piece)
+                if len(piece) == size:  # a full slice says how fast this stream emulates
+                    fitting = size * FEED_BUDGET / max(thread_time() - started, 1e-6)
+                    grown = fitting if fitting < size else (size + fitting) / 2  # shrink at once
+                    size = int(min(MAX_SLICE, max(MIN_SLICE, grown)))
                 if perf_counter() >= deadline:
                     self._schedule_frame()
                     for _ in range(FEED_YIELDS):
