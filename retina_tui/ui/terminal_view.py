@@ -94,6 +94,9 @@ class TerminalView(Widget, can_focus=True):
         height: 1fr;
         background: $background;
         color: $foreground;
+        &.-prefix {
+            background-tint: $accent 10%;
+        }
     }
     """
 

@@ -220,3 +220,38 @@ async def test_terminal_replies_and_titles() -> None:
         assert app.messages == [b"\x1b[1;4R", b"x"]
         assert app.titles == ["root@pod: ~"]
         assert view.remote_title == "root@pod: ~"
+
+
+async def test_a_key_is_handled_while_a_flood_is_still_being_emulated() -> None:
+    app = TerminalApp()
+    pending_when_typed: list[int] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        view = app.query_one(TerminalView)
+        app.sent = []
+        view._on_input = lambda data: pending_when_typed.append(view.pending_bytes)
+        flood = b"".join(b"\x1b[3%dmline %d\x1b[0m\r\n" % (n % 8, n) for n in range(200_000))
+        view.feed(flood)
+        await pilot.press("x")
+        await asyncio.wait_for(view.wait_drained(), timeout=60)
+        assert shown(view)[-2] == "line 199999"
+    assert len(pending_when_typed) == 1
+    assert pending_when_typed[0] > len(flood) // 2
+
+
+async def test_many_small_chunks_cost_one_frame_of_changed_rows() -> None:
+    app = TerminalApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        view = await feed(pilot, b"".join(b"row %d\r\n" % n for n in range(9)))
+        refreshed: list[tuple[Region, ...]] = []
+        original_refresh = view.refresh
+
+        def spy(*regions: Region, **kwargs: bool) -> TerminalView:
+            refreshed.append(regions)
+            return original_refresh(*regions, **kwargs)
+
+        view.refresh = spy  # type: ignore[method-assign]
+        for character in b"hello world":
+            view.feed(bytes([character]))
+        await feed(pilot, b"")
+        assert refreshed == [(Region(0, 9, 40, 1),)]
+        assert shown(view)[9] == "hello world"
