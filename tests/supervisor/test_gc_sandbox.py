@@ -130,3 +130,28 @@ async def test_gc_refuses_both_scopes(kubeconfig: Path) -> None:
     code, _, err = await gc(kubeconfig, "-n", "default", "-A")
     assert code == 2
     assert any("either -n/--namespace or -A/--all-namespaces" in line for line in err)
+
+
+async def test_gc_all_namespaces_as_restricted_user_names_every_namespace_in_one_line(
+    admin: KubeClient, kubeconfig: Path
+) -> None:
+    await admin.request(
+        "POST",
+        "/api/v1/namespaces",
+        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "debug"}},
+    )
+    for namespace in ("default", "debug"):
+        await create(admin, stale_lease("dead0005", namespace=namespace, renewed=long_ago()))
+        await create(
+            admin,
+            debug_pod(
+                "rtui-node-node-1-qqqqq", instance="dead0005", node="node-1", namespace=namespace
+            ),
+        )
+    code, out, err = await gc(kubeconfig, "--context", "restricted", "-A")
+    assert (code, out) == (1, [])
+    assert err == [
+        "retina-tui: Cannot clean up debug pods in namespaces debug, default: context "
+        "'restricted' may not list leases there; ask a cluster administrator for permission to "
+        "list pods and leases there."
+    ]
