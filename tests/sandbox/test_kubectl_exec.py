@@ -5,9 +5,25 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from retina_tui.sessions import protocol
+
+
+@pytest.fixture(scope="module")
+def pod(sandbox_cluster: Any) -> Iterator[str]:
+    """A pod of this module's own (its container has the pod's name), running a shell."""
+    name = f"kexec-{secrets.token_hex(3)}"
+    created = sandbox_cluster.kubectl(
+        "run", name, "--image=busybox:1.36", "--restart=Never", "--stdin", "--attach=false"
+    )
+    assert created.returncode == 0, created.stderr
+    wait_ready(sandbox_cluster, "default", name)
+    yield name
+    sandbox_cluster.kubectl("delete", "pod", name, "--grace-period=0", "--force")
 
 
 def wait_ready(cluster: Any, namespace: str, pod: str) -> None:
@@ -17,24 +33,21 @@ def wait_ready(cluster: Any, namespace: str, pod: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_exec_prints_the_command_output(sandbox_cluster: Any) -> None:
-    wait_ready(sandbox_cluster, "shop", "client")
-    result = sandbox_cluster.kubectl("exec", "-n", "shop", "client", "--", "echo", "hi")
+def test_exec_prints_the_command_output(sandbox_cluster: Any, pod: str) -> None:
+    result = sandbox_cluster.kubectl("exec", pod, "-c", pod, "--", "echo", "hi")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "hi\n"
 
 
-def test_exec_exit_code_becomes_kubectl_exit_code(sandbox_cluster: Any) -> None:
-    wait_ready(sandbox_cluster, "shop", "client")
-    result = sandbox_cluster.kubectl("exec", "-n", "shop", "client", "--", "sh", "-c", "exit 3")
+def test_exec_exit_code_becomes_kubectl_exit_code(sandbox_cluster: Any, pod: str) -> None:
+    result = sandbox_cluster.kubectl("exec", pod, "-c", pod, "--", "sh", "-c", "exit 3")
     assert result.returncode == 3
     assert "command terminated with exit code 3" in result.stderr
 
 
-def test_exec_stdin_and_stderr(sandbox_cluster: Any) -> None:
-    wait_ready(sandbox_cluster, "shop", "client")
+def test_exec_stdin_and_stderr(sandbox_cluster: Any, pod: str) -> None:
     result = sandbox_cluster.kubectl(
-        "exec", "-i", "-n", "shop", "client", "--", "sh", "-c", "tr a-z A-Z; echo oops >&2",
+        "exec", "-i", pod, "-c", pod, "--", "sh", "-c", "tr a-z A-Z; echo oops >&2",
         input="shout\n",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -42,9 +55,8 @@ def test_exec_stdin_and_stderr(sandbox_cluster: Any) -> None:
     assert result.stderr == "oops\n"
 
 
-def test_kubectl_offers_only_v5_over_websocket(sandbox_cluster: Any) -> None:
-    wait_ready(sandbox_cluster, "shop", "client")
-    result = sandbox_cluster.kubectl("-v=8", "exec", "-n", "shop", "client", "--", "true")
+def test_kubectl_offers_only_v5_over_websocket(sandbox_cluster: Any, pod: str) -> None:
+    result = sandbox_cluster.kubectl("-v=8", "exec", pod, "-c", pod, "--", "true")
     assert result.returncode == 0, result.stderr
     offered = [
         line for line in result.stderr.splitlines() if "sec-websocket-protocol" in line.lower()
@@ -55,17 +67,14 @@ def test_kubectl_offers_only_v5_over_websocket(sandbox_cluster: Any) -> None:
     assert "spdy" not in result.stderr.lower()
 
 
-def test_debug_pod_with_target_runs_commands_from_stdin(sandbox_cluster: Any) -> None:
-    wait_ready(sandbox_cluster, "shop", "web")
+def test_debug_pod_with_target_runs_commands_from_stdin(sandbox_cluster: Any, pod: str) -> None:
     result = sandbox_cluster.kubectl(
-        "debug", "-n", "shop", "web", "-i", "--image=busybox:1.36", "--target=web",
+        "debug", pod, "-i", "--image=busybox:1.36", f"--target={pod}",
         input="echo from-debug\nhostname\nexit\n",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "from-debug\nweb\n" in result.stdout
-    pod = json.loads(
-        sandbox_cluster.kubectl("get", "-n", "shop", "pod", "web", "-o", "json").stdout
-    )
+    assert f"from-debug\n{pod}\n" in result.stdout
+    pod = json.loads(sandbox_cluster.kubectl("get", "pod", pod, "-o", "json").stdout)
     statuses = pod["status"]["ephemeralContainerStatuses"]
     assert any(s["state"].get("terminated", {}).get("reason") == "Completed" for s in statuses)
 
@@ -100,14 +109,13 @@ def test_attach_to_a_running_container(sandbox_cluster: Any) -> None:
         sandbox_cluster.kubectl("delete", "pod", name, "--grace-period=0", "--force")
 
 
-def test_kubernetes_asyncio_exec_with_resize(sandbox_cluster: Any) -> None:
-    wait_ready(sandbox_cluster, "shop", "client")
-    output = asyncio.run(_asyncio_exec_with_resize(str(sandbox_cluster.kubeconfig)))
+def test_kubernetes_asyncio_exec_with_resize(sandbox_cluster: Any, pod: str) -> None:
+    output = asyncio.run(_asyncio_exec_with_resize(str(sandbox_cluster.kubeconfig), pod))
     assert "24 80" in output
     assert "40 120" in output
 
 
-async def _asyncio_exec_with_resize(kubeconfig: str) -> str:
+async def _asyncio_exec_with_resize(kubeconfig: str, pod: str) -> str:
     from kubernetes_asyncio import client, config
     from kubernetes_asyncio.stream import WsApiClient
 
@@ -117,8 +125,9 @@ async def _asyncio_exec_with_resize(kubeconfig: str) -> str:
     async with WsApiClient(configuration=configuration) as api:
         core = client.CoreV1Api(api_client=api)
         context = await core.connect_get_namespaced_pod_exec(
-            "client",
-            "shop",
+            pod,
+            "default",
+            container=pod,
             command=["sh", "-c", "stty size; read line; stty size"],
             stdin=True,
             stdout=True,
@@ -142,11 +151,10 @@ async def _asyncio_exec_with_resize(kubeconfig: str) -> str:
     return output.decode(errors="replace")
 
 
-def test_interactive_exec_follows_the_terminal_size(sandbox_cluster: Any) -> None:
+def test_interactive_exec_follows_the_terminal_size(sandbox_cluster: Any, pod: str) -> None:
     import pexpect
 
-    wait_ready(sandbox_cluster, "shop", "client")
-    argv = sandbox_cluster.kubectl_argv("exec", "-it", "-n", "shop", "client", "--", "sh")
+    argv = sandbox_cluster.kubectl_argv("exec", "-it", pod, "-c", pod, "--", "sh")
     child = pexpect.spawn(argv[0], argv[1:], dimensions=(30, 100), timeout=30)
     try:
         child.sendline("stty size; echo TERM=$TERM")

@@ -138,10 +138,10 @@ def test_cluster_pods_ping_on_the_same_and_another_node(sandbox_cluster: Any) ->
     node = kubectl("get", "pod", local, "-o", "jsonpath={.spec.nodeName}").stdout
     assert node == dns[1]
     for target in (dns[0], web):
-        result = kubectl("exec", local, "--", "ping", "-c1", "-W2", target)
+        result = kubectl("exec", local, "-c", "app", "--", "ping", "-c1", "-W2", target)
         assert result.returncode == 0, result.stdout + result.stderr
     own = kubectl("get", "pod", local, "-o", "jsonpath={.status.podIP}").stdout
-    addr = kubectl("exec", local, "--", "ip", "-br", "addr", "show", "eth0")
+    addr = kubectl("exec", local, "-c", "app", "--", "ip", "-br", "addr", "show", "eth0")
     assert f"{own}/24" in addr.stdout
 
 
@@ -157,7 +157,7 @@ def test_sigterm_of_the_cli_removes_its_namespaces() -> None:
                 "wait", "-n", "shop", "--for=condition=Ready", "pod/client", "--timeout=60s"
             )
             assert ready.returncode == 0, ready.stderr
-            result = running.kubectl("exec", "load-0001", "--", "true")
+            result = running.kubectl("exec", "load-0001", "-c", "app", "--", "true")
             assert result.returncode == 0, result.stderr
             pods = [n for n in our_namespaces() if n.startswith(prefix) and "-p" in n]
             assert len(pods) >= 4
