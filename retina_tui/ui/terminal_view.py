@@ -78,6 +78,18 @@ WHEEL_LINES = 3
 _TEXTUAL_BUTTONS = {1: MOUSE_LEFT, 2: MOUSE_MIDDLE, 3: MOUSE_RIGHT}
 
 
+class TerminalMessage(Message):
+    """Base of the messages a TerminalView posts."""
+
+    def __init__(self, terminal: TerminalView) -> None:
+        super().__init__()
+        self.terminal = terminal
+
+    @property
+    def control(self) -> TerminalView:
+        return self.terminal
+
+
 class TerminalView(Widget, can_focus=True):
     """Shows a remote terminal and sends it what the user types."""
 
@@ -107,42 +119,27 @@ class TerminalView(Widget, can_focus=True):
     remote_title: var[str] = var("")
     """The last title the remote set with OSC 0/2."""
 
-    class InputProduced(Message):
+    class InputProduced(TerminalMessage):
         """Bytes for the remote: typed keys, a paste, a mouse report or a terminal reply."""
 
         def __init__(self, terminal: TerminalView, data: bytes) -> None:
-            super().__init__()
-            self.terminal = terminal
+            super().__init__(terminal)
             self.data = data
 
-        @property
-        def control(self) -> TerminalView:
-            return self.terminal
-
-    class Resized(Message):
+    class Resized(TerminalMessage):
         """The terminal now has `cols` x `rows` cells; the remote pty should follow."""
 
         def __init__(self, terminal: TerminalView, cols: int, rows: int) -> None:
-            super().__init__()
-            self.terminal = terminal
+            super().__init__(terminal)
             self.cols = cols
             self.rows = rows
 
-        @property
-        def control(self) -> TerminalView:
-            return self.terminal
-
-    class TitleChanged(Message):
+    class TitleChanged(TerminalMessage):
         """The remote set its window title (OSC 0 or 2)."""
 
         def __init__(self, terminal: TerminalView, title: str) -> None:
-            super().__init__()
-            self.terminal = terminal
+            super().__init__(terminal)
             self.title = title
-
-        @property
-        def control(self) -> TerminalView:
-            return self.terminal
 
     def __init__(
         self,
@@ -255,21 +252,17 @@ class TerminalView(Widget, can_focus=True):
     def _refresh_rows(self, rows: set[int]) -> None:
         height = self.size.height
         rows = {row for row in rows if 0 <= row < height}
-        if not rows:
-            return
-        if len(rows) * 2 >= height:
+        if len(rows) * 2 >= height:  # most of the screen: one region is cheaper
             self.refresh()
-            return
-        width = self.size.width
-        self.refresh(*(Region(0, row, width, 1) for row in sorted(rows)))
+        elif rows:
+            self.refresh(*(Region(0, row, self.size.width, 1) for row in sorted(rows)))
 
     def _release_drain_waiters(self) -> None:
-        if self._buffer:
-            return
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        if not self._buffer:
+            waiters, self._drain_waiters = self._drain_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     # --- rendering -----------------------------------------------------------------
 
@@ -311,6 +304,10 @@ class TerminalView(Widget, can_focus=True):
 
     def on_mount(self) -> None:
         self._pump()
+
+    def on_unmount(self) -> None:
+        for waiter in self._drain_waiters:
+            waiter.cancel()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -462,20 +459,16 @@ class TerminalView(Widget, can_focus=True):
     def on_mouse_up(self, event: events.MouseUp) -> None:
         button, self._mouse_buttons = self._mouse_buttons, MOUSE_NONE
         self.release_mouse()
-        if self._mouse_report(MouseAction.RELEASE, button, event):
+        selection, selecting, self._selecting = self._selection, self._selecting, False
+        if self._mouse_report(MouseAction.RELEASE, button, event) or not selecting:
             return
-        if not self._selecting or self._selection is None:
-            return
-        self._selecting = False
-        self._selection = Selection(self._selection.anchor, self._point(event))
+        assert selection is not None
+        self._selection = Selection(selection.anchor, self._point(event))
         if self._selection.empty:
             self._selection = None
-            self.refresh()
-            return
         self.refresh()
-        text = self.selected_text()
-        if text:
-            self.app.copy_to_clipboard(text)
+        if text := self.selected_text():
+            self.app.copy_to_clipboard(text)  # the user's own selection, never remote data
 
     def selected_text(self) -> str:
         """The text under the current mouse selection ('' when there is none)."""
@@ -506,7 +499,7 @@ class TerminalView(Widget, can_focus=True):
     # --- focus ---------------------------------------------------------------------
 
     def on_focus(self) -> None:
-        self._refresh_rows({self.terminal.cursor_y})
+        self._refresh_rows({self.terminal.cursor_y})  # the cursor shows only when focused
 
     def on_blur(self) -> None:
         self.prefix_pending = False
