@@ -10,24 +10,84 @@ from __future__ import annotations
 
 import re
 
-from retina_tui.terminal.attrs import Attr, sgr
+from retina_tui.terminal.attrs import DEFAULT, Attr, sgr
 from retina_tui.terminal.charsets import char_width
 from retina_tui.terminal.lines import ERASED_CELL, SGR_SPLIT, RawLine
 
-# The first character that the fast path cannot compute: any control other than CR LF,
-# any escape other than SGR, a CR not followed by LF or an LF not preceded by CR.
-NOT_SIMPLE = re.compile(
-    r"[\x00-\x1f\x7f-\x9f]"
-    r"(?:(?<=[\x00-\x09\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f])"
-    r"|(?<=\x1b)(?!\[[0-9;:]*m)"
-    r"|(?<=\r)(?!\n)"
-    r"|(?<=\n)(?<!\r\n))"
-)
+# What the fast path cannot compute: controls other than CR, LF (ESC is checked apart),
+# escapes other than SGR, a CR not followed by LF, an LF not preceded by CR. Each pattern
+# starts with a literal or a class, so `re` scans for it at C speed.
+_BAD_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
+_BAD_ESCAPE = re.compile(r"\x1b(?!\[[0-9;:]*m)")
+_BARE_CR = re.compile(r"\r(?!\n)")
+_BARE_LF = re.compile(r"\n(?<!\r\n)")
 SGR_PARAMS = re.compile(r"\x1b\[([0-9;:]*)m")
+_RESET = re.compile(r"0*(?:;|\Z)")
+
+
+_C0_OTHER = bytes(set(range(0x20)) - {0x0A, 0x0D, 0x1B} | {0x7F})
+_NOT_C0_OTHER = bytes(b for b in range(256) if b not in _C0_OTHER)
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+
+
+def first_not_simple(text: str, checked: int) -> int:
+    """Index of the first character of ``text`` the fast path cannot take, or its length.
+
+    text[:checked] is known to hold no controls but CR/LF and no escapes but SGR.
+    """
+    end = len(text)
+    start = max(0, checked - 64)
+    for pattern in (_BAD_CONTROL, _BAD_ESCAPE):
+        m = pattern.search(text, start, end)
+        if m is not None:
+            end = m.start()
+    # Counting is much faster than searching; search only when a CR or LF is alone.
+    crlf = text.count("\r\n", 0, end)
+    if text.count("\r", 0, end) != crlf or text.count("\n", 0, end) != crlf:
+        for pattern in (_BARE_CR, _BARE_LF):
+            m = pattern.search(text, 0, end)
+            if m is not None:
+                end = m.start()
+    return end
+
+
+def urgent(data: bytes, text: str) -> bool:
+    """Whether the chunk holds anything but printable characters, CR, LF and SGR.
+
+    ``data`` is the raw chunk (for controls, checked on bytes at C speed), ``text`` the
+    decoded text to check for escapes.
+    """
+    if data.translate(None, _NOT_C0_OTHER):
+        return True
+    if b"\xc2" in data and _C1.search(data):
+        return True
+    return _BAD_ESCAPE.search(text) is not None
+
+
+def pen_after_lines(pen: Attr, lines: list[str]) -> Attr:
+    """The pen after all of ``lines``, found from the last SGR reset backwards."""
+    for j in range(len(lines) - 1, -1, -1):
+        line = lines[j]
+        if "\x1b" not in line:
+            continue
+        params = SGR_PARAMS.findall(line)
+        for k in range(len(params) - 1, -1, -1):
+            if _RESET.match(params[k]):
+                pen = DEFAULT
+                for p in params[k:]:
+                    pen = sgr(pen, p)
+                for later in lines[j + 1 :]:
+                    pen = pen_after(pen, later)
+                return pen
+    for line in lines:
+        pen = pen_after(pen, line)
+    return pen
 
 
 def pen_after(pen: Attr, raw: str) -> Attr:
     """The pen after the SGR sequences in ``raw``."""
+    if raw.endswith(("\x1b[0m", "\x1b[m")):
+        return DEFAULT
     for params in SGR_PARAMS.findall(raw):
         pen = sgr(pen, params)
     return pen

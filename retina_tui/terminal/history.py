@@ -9,7 +9,7 @@ are turned into runs only when someone looks at them.
 from __future__ import annotations
 
 from collections import deque
-from itertools import groupby
+from operator import is_not
 
 from retina_tui.terminal.attrs import DEFAULT, Attr
 from retina_tui.terminal.lines import RawLine, render_cells
@@ -20,17 +20,20 @@ Entry = Runs | RawLine
 
 def row_runs(chars: list[str], attrs: list[Attr]) -> list[tuple[str, Attr]]:
     """Runs of text sharing one attribute; wide characters' right halves add no text."""
-    # Attrs are interned, so runs are found by identity (C speed) rather than by the
-    # dataclass __eq__ (Python speed).
-    ids = list(map(id, attrs))
-    if ids.count(ids[0]) == len(ids):
+    # Attrs are interned, so run boundaries are found by identity at C speed (map and
+    # list.index) rather than by the dataclass __eq__ at Python speed.
+    changes = list(map(is_not, attrs[1:], attrs[:-1]))
+    if True not in changes:
         return [("".join(chars), attrs[0])]
+    changes.append(True)
+    find = changes.index
     out: list[tuple[str, Attr]] = []
-    i = 0
-    for _, group in groupby(ids):
-        n = len(list(group))
-        out.append(("".join(chars[i : i + n]), attrs[i]))
-        i += n
+    start = 0
+    n = len(attrs)
+    while start < n:
+        end = find(True, start) + 1
+        out.append(("".join(chars[start:end]), attrs[start]))
+        start = end
     return out
 
 

@@ -140,3 +140,26 @@ def test_line_drawing_charset() -> None:
     term = Terminal(10, 2)
     term.feed(b"\x1b(0lqqk\x1b(Bx")
     assert screen(term)[0] == "┌──┐x"
+
+
+def test_query_split_across_chunks_is_answered_at_once() -> None:
+    replies: list[bytes] = []
+    term = Terminal(20, 5, on_reply=replies.append)
+    term.feed(b"hello\x1b[6")
+    assert replies == []
+    term.feed(b"n")
+    assert replies == [b"\x1b[1;6R"]
+    term.feed(b"ab\x1b")
+    term.feed(b"[")
+    term.feed(b"5")
+    term.feed(b"n")
+    assert replies[-1] == b"\x1b[0n"
+
+
+def test_held_back_text_is_shown_when_read() -> None:
+    term = Terminal(10, 3)
+    term.feed(b"\x1b[31mred")
+    term.feed(b" text\r\nmore")
+    assert term.display_text()[:2] == ["red text  ", "more      "]
+    assert term.row_runs(0)[0] == ("red text", Attr(fg=1))
+    assert (term.cursor_x, term.cursor_y) == (4, 1)
