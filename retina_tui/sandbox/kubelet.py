@@ -16,14 +16,15 @@ import contextlib
 import logging
 import signal
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any, Final
 
 from aiohttp import web
 
 from retina_tui.errors import RetinaTuiError
 from retina_tui.sandbox import runtime
+from retina_tui.sandbox.containers import ContainerRunner
 from retina_tui.sandbox.errors import ApiError, bad_request, not_found
+from retina_tui.sandbox.events import EventRecorder
 from retina_tui.sandbox.network import Network
 from retina_tui.sandbox.podstatus import (
     ContainerRuntime,
@@ -32,7 +33,6 @@ from retina_tui.sandbox.podstatus import (
     adopt_container_status,
     build_status,
     is_synthetic,
-    should_restart,
 )
 from retina_tui.sandbox.processes import Process, Sink, session_members, signal_session
 from retina_tui.sandbox.store import Store, now_iso
@@ -41,8 +41,6 @@ from retina_tui.sandbox.streams import SpawnError, StreamParams, StreamRegistry,
 log = logging.getLogger("retina_tui.sandbox")
 
 STOP_GRACE: Final = 1.0
-BACKOFF_START: Final = 10.0
-BACKOFF_MAX: Final = 300.0
 STREAM_WAIT: Final = 30.0
 
 
@@ -52,9 +50,15 @@ class Kubelet:
     def __init__(self, store: Store, network: Network, options: Any) -> None:
         self.store = store
         self.network = network
-        self.start_delay = float(getattr(options, "start_delay", 0.3))
-        self.unpullable = str(getattr(options, "unpullable_pattern", "does-not-exist"))
-        self.rootfs: dict[str, Path] = dict(getattr(options, "rootfs", None) or {})
+        self.events = EventRecorder(store)
+        self.runner = ContainerRunner(
+            network,
+            self.events,
+            self._write_status,
+            start_delay=float(getattr(options, "start_delay", 0.3)),
+            unpullable=str(getattr(options, "unpullable_pattern", "does-not-exist")),
+            rootfs=dict(getattr(options, "rootfs", None) or {}),
+        )
         self._pods: dict[tuple[str, str], PodRuntime] = {}
         self._streams = StreamRegistry()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -209,109 +213,7 @@ class Kubelet:
 
     def _run(self, rt: PodRuntime, entry: ContainerRuntime) -> None:
         entry.task = self._spawn(
-            self._run_container(rt, entry), f"sandbox-kubelet-container-{rt.key}/{entry.name}"
-        )
-
-    async def _run_container(self, rt: PodRuntime, entry: ContainerRuntime) -> None:
-        await rt.network_ready.wait()
-        policy = str((rt.pod.get("spec") or {}).get("restartPolicy") or "Always")
-        backoff = BACKOFF_START
-        if not entry.lazy:
-            await asyncio.sleep(self.start_delay)
-        if rt.terminating:
-            return
-        if self.unpullable and self.unpullable in entry.image:
-            await self._never_pulled(rt, entry)
-            return
-        while not rt.terminating:
-            code = await self._run_once(rt, entry)
-            if rt.terminating or entry.ephemeral or not should_restart(policy, code):
-                self._write_status(rt)
-                return
-            entry.last_state = {"terminated": entry.state["terminated"]}
-            entry.state = {
-                "waiting": {
-                    "reason": "CrashLoopBackOff",
-                    "message": f"back-off {int(backoff)}s restarting failed container="
-                    f"{entry.name} pod={rt.name}_{rt.namespace}({rt.uid})",
-                }
-            }
-            self._write_status(rt)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, BACKOFF_MAX)
-            entry.restart_count += 1
-
-    async def _never_pulled(self, rt: PodRuntime, entry: ContainerRuntime) -> None:
-        message = runtime.pull_error(entry.image)
-        entry.state = {"waiting": {"reason": "ErrImagePull", "message": message}}
-        self._write_status(rt)
-        await asyncio.sleep(max(self.start_delay, 0.5))
-        entry.state = {
-            "waiting": {
-                "reason": "ImagePullBackOff",
-                "message": runtime.backoff_message(entry.image),
-            }
-        }
-        self._write_status(rt)
-
-    async def _run_once(self, rt: PodRuntime, entry: ContainerRuntime) -> int:
-        """Start the container's process, report it running, wait for it; its exit code."""
-        started = now_iso()
-        entry.container_id = runtime.container_id()
-        try:
-            process = await self._start_container_process(rt, entry)
-        except (runtime.ImageNotRunnable, OSError) as error:
-            entry.state = {
-                "terminated": {
-                    "exitCode": 128,
-                    "reason": "StartError",
-                    "message": runtime.start_error_message(str(error)),
-                    "startedAt": "1970-01-01T00:00:00Z",
-                    "finishedAt": now_iso(),
-                    "containerID": entry.container_id,
-                }
-            }
-            entry.started.set()
-            return 128
-        entry.process = process
-        entry.state = {"running": {"startedAt": started}}
-        entry.started.set()
-        self._write_status(rt)
-        try:
-            code = await process.wait()
-        finally:
-            entry.logs = process.logs()
-        entry.state = {
-            "terminated": {
-                "exitCode": code,
-                "reason": "Completed" if code == 0 else "Error",
-                "startedAt": started,
-                "finishedAt": now_iso(),
-                "containerID": entry.container_id,
-            }
-        }
-        return code
-
-    def _launch(self, rt: PodRuntime, container: Obj, argv: list[str] | None) -> runtime.Launch:
-        root = runtime.rootfs_for(str(container.get("image", "")), self.rootfs)
-        env = runtime.container_env(rt.pod, container, pod_ip=rt.ip, host_ip=rt.host_ip)
-        command = argv if argv is not None else runtime.container_command(container, env, root)
-        prefix = self.network.exec_prefix(rt.node, None if rt.host_network else rt.key)
-        hostname = rt.node if rt.host_network else rt.name
-        return runtime.launch(command, env=env, hostname=hostname, netns_prefix=prefix, root=root)
-
-    async def _start_container_process(self, rt: PodRuntime, entry: ContainerRuntime) -> Process:
-        spec = entry.spec
-        plan = self._launch(rt, spec, None)
-        has_command = bool(spec.get("command") or spec.get("args"))
-        return await Process.spawn(
-            plan.argv,
-            env=plan.env,
-            cwd=plan.cwd,
-            tty=bool(spec.get("tty")),
-            stdin=bool(spec.get("stdin")) or not has_command,
-            name=f"{rt.key}/{entry.name}",
-            kill_session_on_exit=True,
+            self.runner.run(rt, entry), f"sandbox-kubelet-container-{rt.key}/{entry.name}"
         )
 
     def _write_status(self, rt: PodRuntime) -> None:
@@ -345,6 +247,12 @@ class Kubelet:
         grace = meta.get("deletionGracePeriodSeconds")
         if grace is None:
             grace = spec.get("terminationGracePeriodSeconds", 30)
+        for entry in rt.all_containers():
+            if entry.running and entry.process is not None:
+                message = f"Stopping container {entry.name}"
+                self.events.record(
+                    rt, "Killing", message, container=entry.name, ephemeral=entry.ephemeral
+                )
         await self._teardown(rt, float(grace), write=True)
         if self._pods.get((rt.namespace, rt.name)) is rt:
             del self._pods[(rt.namespace, rt.name)]
@@ -441,7 +349,7 @@ class Kubelet:
 
         async def start(sink: Sink) -> Process:
             try:
-                plan = self._launch(rt, entry.spec, argv)
+                plan = self.runner.launch(rt, entry.spec, argv)
             except runtime.ImageNotRunnable as error:
                 raise SpawnError(runtime.exec_error_message(str(error))) from None
             env = dict(plan.env)

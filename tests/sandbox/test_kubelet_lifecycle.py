@@ -70,6 +70,12 @@ async def test_failing_container_fails_the_pod(api_sandbox: Any, admin_api: Any)
     assert (terminated["exitCode"], terminated["reason"]) == (7, "Error")
     logs = await admin_api.get(f"{PODS}/broken/log")
     assert logs.text == "about to fail\n"
+    events = await admin_api.get(
+        "/api/v1/namespaces/default/events", params={"fieldSelector": "involvedObject.name=broken"}
+    )
+    reasons = [e["reason"] for e in events.body["items"]]
+    assert sorted(reasons) == ["Created", "Pulled", "Started"]
+    assert events.body["items"][0]["involvedObject"]["fieldPath"] == "spec.containers{main}"
 
 
 async def test_restart_policy_always_backs_off(api_sandbox: Any, admin_api: Any) -> None:
@@ -112,6 +118,14 @@ async def test_unpullable_image_never_runs(api_sandbox: Any, admin_api: Any) -> 
     assert pod is not None
     assert pod["status"]["phase"] == "Pending"
     assert "containerID" not in pod["status"]["containerStatuses"][0]
+    events = await admin_api.get(
+        "/api/v1/namespaces/default/events", params={"fieldSelector": "involvedObject.name=nopull"}
+    )
+    reasons = [(e["type"], e["reason"], e["message"]) for e in events.body["items"]]
+    assert ("Warning", "Failed", pull_error) in reasons
+    assert ("Normal", "BackOff", 'Back-off pulling image "example.com/does-not-exist:1.0"') in (
+        reasons
+    )
 
 
 async def test_default_shell_without_stdin_keeps_running(api_sandbox: Any, admin_api: Any) -> None:
