@@ -315,7 +315,7 @@ class Parser(Screen):
         elif mode == 25:
             self.cursor_visible = on
             self._dirty.add(self.cy)
-        elif mode in (1000, 1002, 1003):
+        elif mode in (9, 1000, 1002, 1003):
             self.mouse_mode = mode if on else 0
         elif mode == 1006:
             self.mouse_sgr = on

@@ -163,3 +163,143 @@ def test_held_back_text_is_shown_when_read() -> None:
     assert term.display_text()[:2] == ["red text  ", "more      "]
     assert term.row_runs(0)[0] == ("red text", Attr(fg=1))
     assert (term.cursor_x, term.cursor_y) == (4, 1)
+
+
+def test_scroll_region_keeps_lines_outside_and_out_of_history() -> None:
+    term = Terminal(10, 5)
+    term.feed(b"top\r\n1\r\n2\r\n3\r\nbottom")
+    term.feed(b"\x1b[2;4r\x1b[4;1H\r\nnew")
+    assert screen(term) == ["top", "2", "3", "new", "bottom"]
+    assert term.history_size == 0
+    term.feed(b"\x1b[2;1H\x1bM")
+    assert screen(term) == ["top", "", "2", "3", "bottom"]
+    term.feed(b"\x1b[3;1H\x1b[L")
+    assert screen(term) == ["top", "", "", "2", "bottom"]
+    term.feed(b"\x1b[2;1H\x1b[2M")
+    assert screen(term) == ["top", "2", "", "", "bottom"]
+    term.feed(b"\x1b[r\x1b[5;1H\r\nend")
+    assert screen(term) == ["2", "", "", "bottom", "end"]
+    assert term.history_size == 1
+
+
+def test_insert_delete_erase_characters_and_lines() -> None:
+    term = Terminal(10, 3)
+    term.feed(b"abcdefghij\x1b[1;3H\x1b[2@XY\x1b[1;1H\x1b[3P\x1b[1;6H\x1b[2X")
+    assert screen(term)[0] == "Ycdef"
+    assert term.cursor_x == 5
+    term.feed(b"\x1b[1;3H\x1b[1K")
+    assert screen(term)[0] == "   ef"
+    term.feed(b"\x1b[2;1Hrow2\x1b[1;1H\x1b[J")
+    assert screen(term) == ["", "", ""]
+
+
+def test_tab_stops() -> None:
+    term = Terminal(30, 2)
+    term.feed(b"a\tb\x1b[3G\x1bHc\r\td\x1b[3g\r\te\x1b[2;5H\x1bH\x1b[2;1H\x1b[2Iz\x1b[Zy")
+    assert screen(term) == ["a d     b" + " " * 20 + "e", "    y" + " " * 24 + "z"]
+    assert (term.cursor_x, term.cursor_y) == (5, 1)
+
+
+def test_tabs_default_every_eight_and_back_tab() -> None:
+    term = Terminal(30, 1)
+    term.feed(b"\tx\t\ty\x1b[Z\x1b[Zz")
+    assert screen(term)[0] == "        x       z       y"
+    term.feed(b"\r\x1b[3g\tq")
+    assert term.cursor_x == 29 and screen(term)[0].endswith("q")
+
+
+def test_origin_mode_positions_relative_to_the_region() -> None:
+    term = Terminal(10, 6)
+    term.feed(b"\x1b[3;5r\x1b[?6h\x1b[1;1Hx\x1b[9;1Hy")
+    assert screen(term)[2] == "x" and screen(term)[4] == "y"
+    term.feed(b"\x1b[?6l\x1b[1;1Hz")
+    assert screen(term)[0] == "z"
+
+
+def test_autowrap_off_overwrites_last_column() -> None:
+    term = Terminal(5, 2)
+    term.feed(b"\x1b[?7labcdefg")
+    assert screen(term) == ["abcdg", ""]
+    term.feed(b"\x1b[?7h\rabcdefg")
+    assert screen(term) == ["abcde", "fg"]
+
+
+def test_repeat_last_character() -> None:
+    term = Terminal(20, 1)
+    term.feed(b"-\x1b[9b|")
+    assert screen(term)[0] == "-" * 10 + "|"
+
+
+def test_save_restore_cursor_and_pen() -> None:
+    term = Terminal(20, 3)
+    term.feed(b"\x1b[2;3H\x1b[1;32m\x1b7\x1b[0m\x1b[3;10Hx\x1b8y\x1b[s\x1b[1;1H\x1b[uz")
+    assert screen(term)[1] == "  yz"
+    assert attr_at(term, 2, 1) == Attr(fg=2, bold=True)
+
+
+def test_alternate_screen_47_and_1047() -> None:
+    term = Terminal(10, 2)
+    term.feed(b"main")
+    term.feed(b"\x1b[?47halt")
+    assert screen(term)[0] == "    alt"
+    term.feed(b"\x1b[?47l")
+    assert screen(term)[0] == "main"
+    term.feed(b"\x1b[?47h")
+    assert screen(term)[0] == "    alt"
+    term.feed(b"\x1b[?1047l\x1b[?1047h")
+    assert screen(term)[0] == ""
+
+
+def test_reset_and_soft_reset() -> None:
+    titles: list[str] = []
+    term = Terminal(10, 3, on_title=titles.append)
+    term.feed(b"\x1b]2;t\x1b\\\x1b[?1h\x1b[4h\x1b[1;31mab\x1b[2;3r\x1b[!p")
+    assert not term.application_cursor and (term.top, term.bottom) == (0, 2)
+    assert not term.insert
+    term.feed(b"c")
+    assert screen(term)[0] == "cb"
+    assert attr_at(term, 0, 0) == DEFAULT
+    assert attr_at(term, 1, 0) == Attr(fg=1, bold=True)
+    term.feed(b"\x1bc")
+    assert screen(term) == ["", "", ""] and term.title == "" and titles[-1] == ""
+
+
+def test_resize_keeps_content_and_pushes_top_lines_to_history() -> None:
+    term = Terminal(10, 4)
+    term.feed(b"one\r\ntwo\r\nthree\r\nfour")
+    term.resize(6, 2)
+    assert screen(term) == ["three", "four"]
+    assert [term.history_runs(i)[0][0] for i in range(term.history_size)] == ["one", "two"]
+    assert (term.cursor_x, term.cursor_y) == (4, 1)
+    term.resize(12, 3)
+    assert screen(term)[:2] == ["three", "four"]
+    assert len(term.display_text()[0]) == 12
+
+
+def test_osc_52_and_other_strings_never_reach_replies_or_screen() -> None:
+    replies: list[bytes] = []
+    term = Terminal(20, 2, on_reply=replies.append)
+    payload = b"\x1b]52;c;" + b"QUFB" * 50_000 + b"\x07"
+    for i in range(0, len(payload), 4096):
+        term.feed(payload[i : i + 4096])
+    term.feed(b"ok\x1b]10;?\x07\x1b]11;?\x1b\\\x1bP$q m\x1b\\\x1b[21t")
+    assert screen(term)[0] == "ok"
+    assert replies == []
+
+
+def test_mouse_mode_x10() -> None:
+    term = Terminal()
+    term.feed(b"\x1b[?9h")
+    assert term.mouse_mode == 9
+    term.feed(b"\x1b[?1000h\x1b[?1000l")
+    assert term.mouse_mode == 0
+
+
+def test_wide_char_at_last_column_wraps_whole() -> None:
+    term = Terminal(5, 2)
+    term.feed("abcd中".encode())
+    assert screen(term) == ["abcd", "中"]
+    term.feed("\x1b[1;2H文".encode())
+    assert screen(term)[0] == "a文d"
+    term.feed(b"\x1b[1;3Hx")
+    assert screen(term)[0] == "a xd"
