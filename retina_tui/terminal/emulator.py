@@ -13,6 +13,7 @@ from retina_tui.terminal.attrs import DEFAULT, Attr
 from retina_tui.terminal.charsets import char_width
 from retina_tui.terminal.flood import Flood
 from retina_tui.terminal.history import row_runs
+from retina_tui.terminal.lines import cells_from_runs
 
 __all__ = ["DEFAULT", "Attr", "Terminal"]
 
@@ -88,7 +89,19 @@ class Terminal(Flood):
             if on_this:
                 self.cy -= needed
         elif rows > old_rows:
-            for _ in range(rows - old_rows):
+            # Growing shows scrolled-off lines again, as xterm and tmux do.
+            pulled = 0
+            while keep_history and not self.alternate_screen and pulled < rows - old_rows:
+                runs = self.history.pop_newest()
+                if runs is None:
+                    break
+                c, a = cells_from_runs(runs, cols)
+                chars.insert(0, c)
+                attrs.insert(0, a)
+                pulled += 1
+            if on_this:
+                self.cy += pulled
+            for _ in range(rows - old_rows - pulled):
                 chars.append([" "] * cols)
                 attrs.append([DEFAULT] * cols)
         return chars, attrs

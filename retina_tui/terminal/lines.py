@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from retina_tui.terminal.attrs import Attr, erase_attr, sgr
+from retina_tui.terminal.attrs import DEFAULT, Attr, erase_attr, sgr
 from retina_tui.terminal.charsets import char_width
 
 SGR_SPLIT = re.compile(r"\x1b\[([0-9;:]*)m")
@@ -61,4 +61,28 @@ def render_cells(raw: str, pen: Attr, cont: bool, cols: int) -> tuple[list[str],
             elif w == 0 and x:
                 j = x - 1 if chars[x - 1] else x - 2
                 chars[j] += ch
+    return chars, attrs
+
+
+def cells_from_runs(runs: list[tuple[str, Attr]], cols: int) -> tuple[list[str], list[Attr]]:
+    """The cells of a row given as attribute runs (as kept in the scrollback)."""
+    chars = [" "] * cols
+    attrs = [DEFAULT] * cols
+    x = 0
+    for text, attr in runs:
+        for ch in text:
+            w = char_width(ch)
+            if w == 0:
+                if x:
+                    j = x - 1 if chars[x - 1] else x - 2
+                    chars[j] += ch
+                continue
+            if x + w > cols:
+                return chars, attrs
+            chars[x] = ch
+            attrs[x] = attr
+            if w == 2:
+                chars[x + 1] = ""
+                attrs[x + 1] = attr
+            x += w
     return chars, attrs

@@ -272,8 +272,10 @@ def test_resize_keeps_content_and_pushes_top_lines_to_history() -> None:
     assert [term.history_runs(i)[0][0] for i in range(term.history_size)] == ["one", "two"]
     assert (term.cursor_x, term.cursor_y) == (4, 1)
     term.resize(12, 3)
-    assert screen(term)[:2] == ["three", "four"]
+    assert screen(term) == ["two", "three", "four"]
     assert len(term.display_text()[0]) == 12
+    assert (term.cursor_x, term.cursor_y) == (4, 2)
+    assert term.history_size == 1
 
 
 def test_osc_52_and_other_strings_never_reach_replies_or_screen() -> None:
