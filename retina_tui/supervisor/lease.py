@@ -117,9 +117,9 @@ class LeaseKeeper:
                 await self._write(namespace)
             except RetinaTuiError as error:
                 raise SessionError(
-                    f"Could not create the lease {lease_name(self.instance_id)} that marks "
-                    f"debug pods in namespace {namespace} as in use ({error}); without it they "
-                    "would be cleaned up as orphans, so no debug pod was created."
+                    f"No debug pod was created in namespace {namespace}, because the lease "
+                    f"{lease_name(self.instance_id)} that keeps it from being cleaned up as an "
+                    f"orphan could not be written: {error}"
                 ) from error
             log.info("holding lease %s/%s", namespace, lease_name(self.instance_id))
 

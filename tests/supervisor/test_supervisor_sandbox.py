@@ -195,3 +195,24 @@ async def test_many_processes_sharing_an_id_take_the_lease_at_once(admin: KubeCl
     lease = await admin.request("GET", lease_path("default", "retina-tui-crowd001"))
     assert lease["spec"]["leaseDurationSeconds"] == 1
     assert all(keeper.namespaces == ["default"] for keeper in keepers)
+
+
+async def test_a_lease_that_cannot_be_written_stops_the_session_before_its_pod(
+    sandbox: Any,
+) -> None:
+    from retina_tui.errors import SessionError
+
+    restricted = await connect(kubeconfig=str(sandbox.kubeconfig_path), context="restricted")
+    try:
+        async with Supervisor(restricted, fast_settings(reap=60), instance_id="rest0002") as sup:
+            with pytest.raises(SessionError) as caught:
+                await sup.ensure_lease("default")
+    finally:
+        await restricted.close()
+    message = str(caught.value)
+    assert message.startswith(
+        "No debug pod was created in namespace default, because the lease retina-tui-rest0002 "
+        "that keeps it from being cleaned up as an orphan could not be written: "
+    )
+    assert 'User "restricted" cannot create resource "leases"' in message
+    assert "\n" not in message
