@@ -174,23 +174,29 @@ class Network:
                 "real pod networking needs root and iproute2 (`ip`); "
                 "run as root or use --network host."
             )
-        if mode == "auto":
-            mode = "netns" if netns_available() else "host"
-        if mode == "host":
-            log.warning(
-                "sandbox networking runs in the host namespace: pods share the host's interfaces "
-                "and get loopback addresses (127.1.<node>.<n>)"
-            )
-            return cls("host", names, prefix)
-        network = cls("netns", names, prefix)
-        await remove_leftovers()
-        atexit.register(network._close_sync)
-        try:
-            await network._build()
-        except BaseException:
-            await network.close()
-            raise
-        return network
+        why = "this process is not root or has no `ip` (iproute2)"
+        if mode != "host" and (mode == "netns" or netns_available()):
+            network = cls("netns", names, prefix)
+            await remove_leftovers()
+            atexit.register(network._close_sync)
+            try:
+                await network._build()
+            except NetworkError as error:
+                await network.close()
+                if mode == "netns":
+                    raise
+                why = f"network namespaces do not work here: {error}"
+            except BaseException:
+                await network.close()
+                raise
+            else:
+                return network
+        log.warning(
+            "sandbox networking runs in the host namespace (%s): pods share the host's "
+            "interfaces and get loopback addresses (127.1.<node>.<n>)",
+            why if mode == "auto" else "--network host",
+        )
+        return cls("host", names, prefix)
 
     async def _add_namespace(self, name: str) -> None:
         self._namespaces.add(name)

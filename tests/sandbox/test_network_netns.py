@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from retina_tui.sandbox import SandboxOptions, run_sandbox
-from retina_tui.sandbox.network import Network, our_namespaces
+from retina_tui.sandbox.network import Network, NetworkError, our_namespaces
 from tests.fixtures_sandbox import sandbox_process
 from tests.sandbox.apiclient import Api, pod_body
 from tests.sandbox.kubelet_support import container_state, exec_in, wait_pod
@@ -262,3 +262,21 @@ async def test_pods_deleted_while_starting_leave_no_namespace() -> None:
                     await asyncio.sleep(0.05)
         finally:
             await api.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root would try namespaces")
+async def test_auto_falls_back_to_host_when_namespaces_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = tmp_path / "ip"
+    fake.write_text(
+        "#!/bin/sh\necho 'mount --make-shared /run/netns failed: Permission denied' >&2\nexit 1\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    with caplog.at_level(logging.WARNING, logger="retina_tui.sandbox"):
+        network = await Network.create("auto", ["a"])
+    assert network.mode == "host"
+    assert "Permission denied" in caplog.text
+    with pytest.raises(NetworkError, match="Permission denied"):
+        await Network.create("netns", ["a"])
