@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from retina_tui.terminal.attrs import sgr
+from retina_tui.terminal.attrs import DEFAULT, erase_attr, sgr
 from retina_tui.terminal.screen import Screen
 
 TOKEN = re.compile(
@@ -34,14 +34,25 @@ _ST = re.compile(r"\x1b\\")
 _TITLE_JUNK = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+_INTS_CACHE: dict[str, list[int]] = {}
+_NO_INTS: list[int] = []
+
+
 def _ints(params: str) -> list[int]:
+    """CSI parameters as numbers (missing ones are 0); the result must not be mutated."""
     if not params:
-        return []
+        return _NO_INTS
+    out = _INTS_CACHE.get(params)
+    if out is not None:
+        return out
     out = []
     for p in params.split(";"):
         if ":" in p:
             p = p.split(":", 1)[0]
         out.append(int(p[:9]) if p.isdigit() else 0)
+    if len(_INTS_CACHE) > 4096:
+        _INTS_CACHE.clear()
+    _INTS_CACHE[params] = out
     return out
 
 
@@ -90,7 +101,9 @@ class Parser(Screen):
                 params, inter, final = m.group(1, 2, 3)
                 if final == "m" and not inter:
                     if not params or params[0] not in "<=>?":
-                        self.set_pen(sgr(self.pen, params))
+                        pen = sgr(self.pen, params)
+                        self.pen = pen
+                        self.bce = DEFAULT if pen.bg is None else erase_attr(pen)
                 else:
                     self._csi(params, inter, final)
             elif kind == 11:
@@ -209,8 +222,14 @@ class Parser(Screen):
         a = _ints(params)
         n = a[0] if a and a[0] else 1
         if final == "H" or final == "f":
-            self.set_row((a[0] or 1) - 1 if a else 0)
-            self.set_col((a[1] or 1) - 1 if len(a) > 1 else 0)
+            row = (a[0] or 1) - 1 if a else 0
+            col = (a[1] or 1) - 1 if len(a) > 1 else 0
+            if self.origin:
+                self.set_row(row)
+            else:
+                self.cy = row if row < self.rows else self.rows - 1
+            self.cx = col if col < self.cols else self.cols - 1
+            self.wrap_pending = False
         elif final == "K":
             self.erase_in_line(a[0] if a else 0)
         elif final == "J":
