@@ -205,6 +205,7 @@ class TerminalView(Widget, can_focus=True):
                 del buffer[:size]
                 started = thread_time()  # CPU time: being preempted says nothing of speed
                 terminal.feed(piece)
+                terminal.flush()  # apply held-back text now, not in one long step at paint time
                 if len(piece) == size:  # a full slice says how fast this stream emulates
                     fitting = size * FEED_BUDGET / max(thread_time() - started, 1e-6)
                     grown = fitting if fitting < size else (size + fitting) / 2  # shrink at once
