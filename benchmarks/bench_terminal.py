@@ -208,14 +208,20 @@ async def run_latency(pieces: list[bytes], interval: float = 0.02) -> Latency:
         view = app.query_one(TerminalView)
         view.focus()
         await pilot.pause()
-        emulate = view.terminal.feed
+        emulate, flush = view.terminal.feed, view.terminal.flush
 
         def timed_feed(data: bytes) -> None:
             started = time.thread_time()
             emulate(data)
             steps.append(time.thread_time() - started)
 
+        def timed_flush() -> None:  # the widget flushes after each feed: one step
+            started = time.thread_time()
+            flush()
+            steps[-1] += time.thread_time() - started
+
         view.terminal.feed = timed_feed  # type: ignore[method-assign]
+        view.terminal.flush = timed_flush  # type: ignore[method-assign]
         presses: list[float] = []
         tasks: list[asyncio.Task[None]] = []
         start = time.perf_counter()
