@@ -216,3 +216,28 @@ async def test_a_lease_that_cannot_be_written_stops_the_session_before_its_pod(
     )
     assert 'User "restricted" cannot create resource "leases"' in message
     assert "\n" not in message
+
+
+async def test_an_unreachable_cluster_is_reported_once(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="retina_tui.supervisor")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        'clusters: [{name: c, cluster: {server: "http://127.0.0.1:9"}}]\n'
+        "users: [{name: u, user: {token: x}}]\n"
+        "contexts: [{name: gone, context: {cluster: c, user: u}}]\n"
+        "current-context: gone\n",
+        encoding="utf-8",
+    )
+    client = await connect(kubeconfig=str(kubeconfig))
+    try:
+        async with Supervisor(client, fast_settings(reap=60), instance_id="away0001") as sup:
+            for _ in range(3):
+                assert (await sup.reap_once()).deleted == []
+    finally:
+        await client.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("Could not connect to the API server http://127.0.0.1:9")
