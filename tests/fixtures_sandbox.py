@@ -6,8 +6,8 @@
   "auto"); RETINA_TUI_SANDBOX_ARGS adds flags (e.g. "--churn 5"). At teardown it sends
   SIGTERM and checks the process exited cleanly.
 - `api_sandbox` (function, async): an in-process sandbox from `run_sandbox`, for tests that
-  need the store; no kubelet (pods stay as created) unless a test asks otherwise through
-  `sandbox_options`.
+  need the store, the kubelet or the server objects; a test module changes its options by
+  overriding the `sandbox_options` fixture (API-only tests run without a kubelet).
 """
 
 from __future__ import annotations
@@ -173,10 +173,10 @@ def sandbox_cluster(sandbox_network: str) -> Iterator[SandboxProcess]:
 
 @pytest.fixture
 def sandbox_options() -> Any:
-    """Options of `api_sandbox`; override in a test module to change them."""
+    """Options of `api_sandbox` (kubelet on, host network); override in a test module."""
     from retina_tui.sandbox import SandboxOptions
 
-    return SandboxOptions(nodes=3, pods=5, network="host", kubelet=False)
+    return SandboxOptions(nodes=3, pods=5, network="host")
 
 
 @pytest.fixture

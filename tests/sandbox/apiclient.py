@@ -109,3 +109,10 @@ def pod_body(name: str, *containers: str, **spec: Any) -> dict[str, Any]:
             **spec,
         },
     }
+
+
+def api_only_options() -> Any:
+    """Sandbox options for API tests: no kubelet, so pods stay exactly as created."""
+    from retina_tui.sandbox import SandboxOptions
+
+    return SandboxOptions(nodes=3, pods=5, network="host", kubelet=False)

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from tests.sandbox.apiclient import api_only_options
+
+
+@pytest.fixture
+def sandbox_options() -> Any:
+    return api_only_options()
+
+
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
 
 

@@ -11,6 +11,13 @@ import pytest
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
+from tests.sandbox.apiclient import api_only_options
+
+
+@pytest.fixture
+def sandbox_options() -> Any:
+    return api_only_options()
+
 
 @pytest.fixture
 async def core(api_sandbox: Any) -> AsyncIterator[Any]:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from retina_tui.sandbox import psa
-from tests.sandbox.apiclient import pod_body
+from tests.sandbox.apiclient import api_only_options, pod_body
+
+
+@pytest.fixture
+def sandbox_options() -> Any:
+    return api_only_options()
+
 
 SECURE = "/api/v1/namespaces/secure/pods"
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.sandbox.apiclient import pod_body
+import pytest
+
+from tests.sandbox.apiclient import api_only_options, pod_body
+
+
+@pytest.fixture
+def sandbox_options() -> Any:
+    return api_only_options()
+
 
 PODS = "/api/v1/namespaces/default/pods"
 LEASES = "/apis/coordination.k8s.io/v1/namespaces/default/leases"

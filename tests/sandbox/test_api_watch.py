@@ -5,8 +5,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from retina_tui.sandbox.store import Store
-from tests.sandbox.apiclient import pod_body
+from tests.sandbox.apiclient import api_only_options, pod_body
+
+
+@pytest.fixture
+def sandbox_options() -> Any:
+    return api_only_options()
+
 
 PODS = "/api/v1/namespaces/default/pods"
 
