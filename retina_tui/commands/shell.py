@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -22,13 +23,14 @@ from typing import TYPE_CHECKING
 import click
 
 from retina_tui.commands.tui import CONFIG_OPTION, CONTEXT_OPTION, KUBECONFIG_OPTION
-from retina_tui.errors import ConfigError
+from retina_tui.errors import ConfigError, RetinaTuiError
 
 if TYPE_CHECKING:
     from retina_tui.config import Settings
     from retina_tui.kube.client import KubeClient
     from retina_tui.sessions.session import Session
     from retina_tui.sessions.specs import Phase
+    from retina_tui.supervisor import Supervisor
 
 IMAGE_REPO_ENV = "RETINA_SHELL_IMAGE_REPO"
 IMAGE_VERSION_ENV = "RETINA_SHELL_IMAGE_VERSION"
@@ -187,6 +189,8 @@ async def _main(
     from retina_tui.kube.client import connect
 
     loop = asyncio.get_running_loop()
+    # Problems of the cleanup supervisor are shown once through on_problem, not logged again.
+    logging.getLogger("retina_tui.supervisor").addHandler(logging.NullHandler())
     main_task = asyncio.current_task()
     assert main_task is not None
     received: list[int] = []
@@ -200,8 +204,17 @@ async def _main(
     try:
         client = await connect(kubeconfig=kubeconfig, context=context, namespace=None)
         try:
-            session = _build_session(client, options, settings)
-            return await _drive(session)
+            if options.kind == "pod":
+                return await _drive(_build_session(client, options, settings, None))
+            # A node pod is protected by this process's Lease while the session runs (and
+            # reaped if the process dies), as the interface does.
+            from retina_tui.supervisor import Supervisor
+
+            async with Supervisor(
+                client, settings, on_problem=lambda text: _stderr_line(f"retina-tui: note: {text}")
+            ) as supervisor:
+                session = _build_session(client, options, settings, supervisor)
+                return await _drive(session)
         finally:
             await client.close()
     except asyncio.CancelledError:
@@ -213,11 +226,12 @@ async def _main(
             loop.remove_signal_handler(signum)
 
 
-def _build_session(client: KubeClient, options: _Options, settings: Settings) -> Session:
+def _build_session(
+    client: KubeClient, options: _Options, settings: Settings, supervisor: Supervisor | None
+) -> Session:
     from retina_tui.sessions.node import NodeSession
     from retina_tui.sessions.pod import PodSession
     from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec, parse_capabilities
-    from retina_tui.supervisor.ownership import instance_id_from_env
 
     debug = settings.debug
     caps = (
@@ -226,7 +240,12 @@ def _build_session(client: KubeClient, options: _Options, settings: Settings) ->
         else tuple(debug.capabilities)
     )
     on_phase = _phase_printer()
-    instance = instance_id_from_env()
+    if supervisor is None:
+        from retina_tui.supervisor.ownership import instance_id_from_env
+
+        instance = instance_id_from_env()
+    else:
+        instance = supervisor.instance_id
     if options.kind == "pod":
         pod_spec = PodSessionSpec(
             namespace=options.namespace or client.namespace,
@@ -252,7 +271,13 @@ def _build_session(client: KubeClient, options: _Options, settings: Settings) ->
         timeout_seconds=options.timeout,
         active_deadline_seconds=debug.active_deadline_seconds,
     )
-    return NodeSession(client, node_spec, instance_id=instance, on_phase=on_phase)
+    return NodeSession(
+        client,
+        node_spec,
+        instance_id=instance,
+        on_phase=on_phase,
+        before_create=supervisor.ensure_lease if supervisor is not None else None,
+    )
 
 
 def _phase_printer() -> Callable[[Phase], None]:
@@ -312,13 +337,19 @@ async def _drive(session: Session) -> int:
 
 
 async def _bridge(session: Session, in_fd: int, interactive: bool) -> int:
+    """Keystrokes and resizes to the session until it ends; its exit code."""
     loop = asyncio.get_running_loop()
-    tasks: set[asyncio.Task[None]] = set()
+    inputs: asyncio.Queue[bytes | None] = asyncio.Queue()
+    sizes: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
 
-    def forward(data: bytes) -> None:
-        task = loop.create_task(session.write(data), name="shell stdin")
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+    async def pump_input() -> None:
+        while (data := await inputs.get()) is not None:
+            await session.write(data)
+        await session.end_input()
+
+    async def pump_sizes() -> None:
+        while True:
+            await session.resize(*await sizes.get())
 
     def on_input() -> None:
         try:
@@ -329,30 +360,39 @@ async def _bridge(session: Session, in_fd: int, interactive: bool) -> int:
             data = b""
         if not data:
             loop.remove_reader(in_fd)
-            return
-        forward(data)
+        inputs.put_nowait(data or None)
 
     def on_winch() -> None:
         size = os.get_terminal_size(in_fd)
-        task = loop.create_task(session.resize(size.columns, size.lines), name="shell resize")
-        tasks.add(task)
-        task.add_done_callback(lambda t: tasks.discard(t))
+        sizes.put_nowait((size.columns, size.lines))
 
+    reading = False
     if in_fd >= 0:
-        loop.add_reader(in_fd, on_input)
+        try:
+            loop.add_reader(in_fd, on_input)
+            reading = True
+        except PermissionError:
+            # A regular file or /dev/null cannot be polled; it never blocks, so read it all.
+            while data := os.read(in_fd, 65536):
+                inputs.put_nowait(data)
+            inputs.put_nowait(None)
     if interactive:
         loop.add_signal_handler(signal.SIGWINCH, on_winch)
+    tasks = [
+        asyncio.create_task(pump_input(), name="shell stdin"),
+        asyncio.create_task(pump_sizes(), name="shell resize"),
+    ]
     try:
         return await session.wait()
     finally:
-        if in_fd >= 0:
+        if reading:
             loop.remove_reader(in_fd)
         if interactive:
             loop.remove_signal_handler(signal.SIGWINCH)
-        for task in list(tasks):
+        for task in tasks:
             task.cancel()
-        for task in list(tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, RetinaTuiError):
                 await task
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -156,9 +156,13 @@ class NodeSession(Session):
         instance_id: str | None = None,
         on_phase: Callable[[Phase], None] | None = None,
         on_output: Callable[[bytes], None] | None = None,
+        before_create: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        """`before_create(namespace)` runs after the dry run, before the pod is created: the
+        cleanup supervisor's `ensure_lease`, so that it never reaps a pod still in use."""
         super().__init__(client, instance_id=instance_id, on_phase=on_phase, on_output=on_output)
         self.spec = spec
+        self.before_create = before_create
         self.namespace = spec.namespace
         self.container = NODE_CONTAINER
         self.timeout_seconds = spec.timeout_seconds
@@ -188,6 +192,8 @@ class NodeSession(Session):
         )
         path = f"/api/v1/namespaces/{spec.namespace}/pods"
         await self._create(path, manifest, dry_run=True)
+        if self.before_create is not None:
+            await self.before_create(spec.namespace)
         self.pod = name
         # Marked before the request: a create whose answer is lost is still cleaned up.
         self._created = True

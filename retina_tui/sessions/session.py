@@ -145,6 +145,12 @@ class Session(ABC):
         if sum(map(len, self._pending)) + len(data) <= MAX_PENDING_INPUT:
             self._pending.append(data)
 
+    async def end_input(self) -> None:
+        """No more input (local end of file): the remote tty gets end-of-file too."""
+        stream = self._stream
+        if stream is not None and not await stream.close_stdin():
+            await stream.send_stdin(b"\x04")
+
     async def resize(self, cols: int, rows: int) -> None:
         """Tell the remote terminal its new size (also remembered for re-attaches)."""
         if cols <= 0 or rows <= 0:
