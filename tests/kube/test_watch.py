@@ -230,3 +230,24 @@ async def test_unreachable_server_is_retried_with_the_error_reported(tmp_path: P
         await client.close()
     assert "http://127.0.0.1:9" in str(retries[0])
     assert "'fake'" in str(retries[0])
+
+
+async def test_since_skips_the_first_list(tmp_path: Path) -> None:
+    async def on_list(request: web.Request) -> web.StreamResponse:
+        raise AssertionError("no list expected")
+
+    async def on_watch(request: web.Request) -> web.StreamResponse:
+        return await stream_events(
+            request, [{"type": "MODIFIED", "object": pod("a", "31")}], hold=True
+        )
+
+    async with serve(FakeApi(on_list, on_watch)) as api:
+        client = await client_for(api, tmp_path)
+        gen = watch_objects(client, "/api/v1/pods", since="30")
+        try:
+            (change,) = await take(1, gen)
+        finally:
+            await gen.aclose()
+            await client.close()
+    assert change == Change("MODIFIED", pod("a", "31"))
+    assert api.requests[0]["resourceVersion"] == "30"

@@ -198,3 +198,29 @@ async def test_output_is_also_an_async_iterator(kube: KubeClient) -> None:
         await session.close()
         reader.cancel()
     assert b"iterated" in seen
+
+
+async def test_the_shell_gets_the_idle_logout_and_node_pods_wait_for_the_lease_hook(
+    kube: KubeClient,
+) -> None:
+    calls: list[tuple[str, list[str]]] = []
+
+    async def before_create(namespace: str) -> None:
+        calls.append((namespace, await debug_pods(kube)))
+
+    screen = Screen()
+    session = NodeSession(
+        kube,
+        NodeSessionSpec(node=await linux_node(kube), namespace=POD_NS, idle_logout_seconds=123),
+        on_phase=screen.on_phase,
+        on_output=screen.on_output,
+        before_create=before_create,
+    )
+    await session.start()
+    try:
+        mark = await prompt(session, screen)
+        out, _ = await run_line(session, screen, "echo tmout=$TMOUT", mark)
+        assert b"tmout=123" in out
+    finally:
+        await session.close()
+    assert calls == [(POD_NS, [])]
