@@ -1,9 +1,9 @@
 """Scrollback: lines that scrolled off the top of the main screen, kept compactly.
 
-Rows scrolled by the emulator are stored as a tuple of (text, Attr) runs with trailing
-default blanks dropped. Lines that only passed through during a flood are stored as
-their raw text (printable characters and SGR sequences) plus the pen at their start, and
-are turned into runs only when someone looks at them.
+Rows scrolled by the emulator are stored as their text plus (offset, attribute) pairs,
+trailing default blanks dropped. Lines that only passed through during a flood are stored
+as their raw text (printable characters and SGR sequences) plus the pen at their start,
+and are turned into runs only when someone looks at them.
 """
 
 from __future__ import annotations
@@ -14,8 +14,14 @@ from operator import is_not
 from retina_tui.terminal.attrs import DEFAULT, Attr
 from retina_tui.terminal.lines import RawLine, render_cells
 
-Runs = tuple[tuple[str, Attr], ...]
-Entry = Runs | RawLine
+# Scrollback entries hold no object references, only strings and numbers, so the garbage
+# collector does not have to walk them: attributes are numbered in a palette.
+# A compacted row: (text, (offset, palette index, offset, palette index, ...)).
+Compact = tuple[str, tuple[int, ...]]
+# A raw row (see lines.RawLine) with its pen as a palette index.
+Raw = tuple[str, int, bool, int]
+Entry = Compact | Raw
+PALETTE_LIMIT = 65_536
 
 
 def row_runs(chars: list[str], attrs: list[Attr]) -> list[tuple[str, Attr]]:
@@ -37,55 +43,98 @@ def row_runs(chars: list[str], attrs: list[Attr]) -> list[tuple[str, Attr]]:
     return out
 
 
-def compact_row(chars: list[str], attrs: list[Attr]) -> Runs:
-    runs = row_runs(chars, attrs)
-    text, attr = runs[-1]
-    if attr is DEFAULT:
-        stripped = text.rstrip(" ")
-        if stripped:
-            runs[-1] = (stripped, attr)
-        else:
-            runs.pop()
-    return tuple(runs)
-
-
 class History:
     """A bounded list of scrolled-off lines, 0 = oldest."""
 
     def __init__(self, limit: int) -> None:
         self.limit = max(0, limit)
         self._lines: deque[Entry] = deque(maxlen=self.limit)
+        self._palette: list[Attr] = []
+        self._codes: dict[int, int] = {}
+        self._palette_limit = PALETTE_LIMIT
 
     def __len__(self) -> int:
         return len(self._lines)
 
+    def _code(self, attr: Attr) -> int:
+        code = self._codes.get(id(attr))
+        if code is None:
+            if len(self._palette) >= self._palette_limit:
+                self._renumber()
+            code = len(self._palette)
+            self._palette.append(attr)
+            self._codes[id(attr)] = code
+        return code
+
+    def _renumber(self) -> None:
+        """Rebuild the palette from the lines still kept (truecolor floods grow it)."""
+        lines = [self._decode(entry) for entry in self._lines]
+        self._palette = []
+        self._codes = {}
+        self._lines.clear()
+        self._palette_limit = 1 << 62
+        for runs in lines:
+            self.push_runs(runs)
+        self._palette_limit = max(PALETTE_LIMIT, 2 * len(self._palette))
+
     def push_row(self, chars: list[str], attrs: list[Attr]) -> None:
         if self.limit:
-            self._lines.append(compact_row(chars, attrs))
+            self.push_runs(row_runs(chars, attrs))
+
+    def push_runs(self, runs: list[tuple[str, Attr]]) -> None:
+        if self.limit:
+            self._lines.append(self._compact(runs))
+
+    def _compact(self, runs: list[tuple[str, Attr]]) -> Compact:
+        """Encode runs, dropping trailing default blanks from ``runs`` in place."""
+        if runs and runs[-1][1] is DEFAULT:
+            stripped = runs[-1][0].rstrip(" ")
+            if stripped:
+                runs[-1] = (stripped, DEFAULT)
+            else:
+                runs.pop()
+        codes: list[int] = []
+        offset = 0
+        for text, attr in runs:
+            codes.append(offset)
+            codes.append(self._code(attr))
+            offset += len(text)
+        return ("".join(text for text, _ in runs), tuple(codes))
 
     def push_raw(self, lines: list[RawLine]) -> None:
         if self.limit:
-            self._lines.extend(lines[-self.limit :])
-
-    def push_runs(self, runs: Runs) -> None:
-        if self.limit:
-            self._lines.append(runs)
+            code = self._code
+            self._lines.extend(
+                (raw, code(pen), cont, cols) for raw, pen, cont, cols in lines[-self.limit :]
+            )
 
     def clear(self) -> None:
         self._lines.clear()
 
     def runs(self, i: int) -> list[tuple[str, Attr]]:
         entry = self._lines[i]
-        if entry and isinstance(entry[0], str):
-            raw, start, continued, cols = entry
-            runs = compact_row(*render_cells(raw, start, continued, cols))
-            self._lines[i] = runs
-            return list(runs)
-        return list(entry)
+        runs = self._decode(entry)
+        if len(entry) == 4:
+            # Rendered once; kept compact from now on (this also drops trailing blanks).
+            self._lines[i] = self._compact(runs)
+        return runs
+
+    def _decode(self, entry: Entry) -> list[tuple[str, Attr]]:
+        palette = self._palette
+        if len(entry) == 4:
+            raw, code, cont, cols = entry
+            return row_runs(*render_cells(raw, palette[code], cont, cols))
+        text, codes = entry
+        bounds = [*codes[2::2], len(text)]
+        return [
+            (text[codes[k] : bounds[k // 2]], palette[codes[k + 1]])
+            for k in range(0, len(codes), 2)
+        ]
 
     def pop_newest(self) -> list[tuple[str, Attr]] | None:
         """Remove and return the newest line (used when the screen grows)."""
         if not self._lines:
             return None
-        self.runs(len(self._lines) - 1)
-        return list(self._lines.pop())  # type: ignore[arg-type]
+        runs = self.runs(len(self._lines) - 1)
+        self._lines.pop()
+        return runs

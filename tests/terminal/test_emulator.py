@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from retina_tui.terminal import history
 from retina_tui.terminal.attrs import DEFAULT, Attr
 from retina_tui.terminal.emulator import Terminal
 
@@ -305,3 +308,15 @@ def test_wide_char_at_last_column_wraps_whole() -> None:
     assert screen(term)[0] == "a文d"
     term.feed(b"\x1b[1;3Hx")
     assert screen(term)[0] == "a xd"
+
+
+def test_scrollback_keeps_many_distinct_colours(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(history, "PALETTE_LIMIT", 8)
+    term = Terminal(20, 2, scrollback=50)
+    for i in range(40):
+        term.feed(b"\x1b[38;2;%d;0;0mred %d\x1b[44m!\x1b[0m\r\n" % (i, i))
+    term.feed(b"\x1b[?25l")  # not plain text: applied at once, line by line
+    runs = [term.history_runs(i) for i in range(term.history_size)]
+    assert len(runs) == 39
+    for i, line in enumerate(runs):
+        assert line == [(f"red {i}", Attr(fg=(i, 0, 0))), ("!", Attr(fg=(i, 0, 0), bg=4))]
