@@ -9,11 +9,12 @@ terminal: the widget only renders cells, so OSC 52 and the like cannot escape.
 Keeping up with a flood without freezing the UI:
 
 * `feed` only appends to a buffer. A worker (`_pump`) hands the emulator one slice at a
-  time (small chunks are joined, which the emulator handles fastest) and yields to the
-  event loop once 4 ms have been spent, so key events and painting interleave with a
-  multi-megabyte burst. The slice size follows the measured emulation speed (32 KB of
-  plain coloured lines, much less of dense cursor-addressing output), so that a single
-  slice also stays within the budget whatever the stream looks like.
+  time (small chunks are joined, which the emulator handles fastest), makes it apply the
+  slice at once (`flush`), and yields to the event loop once 8 ms have been spent, so
+  key events and painting interleave with a multi-megabyte burst. The slice size follows
+  the measured emulation speed (up to 128 KB of plain coloured lines, a few KB of dense
+  cursor-addressing output), so a single step also stays near the budget whatever the
+  stream looks like.
 * Painting is coalesced per frame. The pump never refreshes; it arms one Textual timer
   (`set_timer`) for the next frame unless one is already armed. When it fires, the frame
   asks the emulator which rows changed (`take_dirty`) and refreshes only those line
@@ -65,9 +66,11 @@ from retina_tui.ui.terminal_render import (
 
 FEED_SLICE = 32 * 1024
 """Bytes handed to the emulator at once to start with; then adapted to its speed."""
-MIN_SLICE, MAX_SLICE = 1024, 64 * 1024
-FEED_BUDGET = 0.004
-"""Seconds of emulation after which the pump yields to the event loop."""
+MIN_SLICE, MAX_SLICE = 1024, 128 * 1024
+FEED_BUDGET = 0.008
+"""Seconds of emulation after which the pump yields to the event loop. Each flush costs
+the emulator about one screenful of full emulation (~3 ms here) however little it
+applies, so steps much shorter than this spend most of their time on that fixed cost."""
 FEED_YIELDS = 8
 """Loop iterations given away per yield: a key event needs several hops (driver, app,
 screen, widget), each one iteration, and should not wait for a slice at every hop."""
