@@ -378,6 +378,7 @@ async def _bridge(session: Session, in_fd: int, interactive: bool) -> int:
             inputs.put_nowait(None)
     if interactive:
         loop.add_signal_handler(signal.SIGWINCH, on_winch)
+        on_winch()  # the terminal may have been resized while the pod started
     tasks = [
         asyncio.create_task(pump_input(), name="shell stdin"),
         asyncio.create_task(pump_sizes(), name="shell resize"),
