@@ -14,7 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.strip import Strip
 
-from retina_tui.terminal.emulator import Attr
+from retina_tui.terminal.emulator import Attr, Terminal
 
 ColorSpec = int | tuple[int, int, int] | None
 
@@ -124,11 +124,42 @@ class Selection:
         return self.anchor == self.head
 
 
-def selected_text(selection: Selection, lines: Iterable[tuple[int, Strip]], width: int) -> str:
-    """The plain text of the selected cells of `lines` ((line number, strip) pairs)."""
-    out: list[str] = []
-    for number, strip in lines:
-        span = selection.columns(number, width)
+class Painter:
+    """Strips for the lines of one terminal: history first (line 0 is the oldest), then
+    the screen; with the selection and the cursor shown in reverse video."""
+
+    def __init__(self, terminal: Terminal) -> None:
+        self.terminal = terminal
+        self.styles = StyleCache()
+
+    def runs(self, line: int) -> list[tuple[str, Attr]]:
+        history = self.terminal.history_size
+        if line < history:
+            return self.terminal.history_runs(line)
+        row = line - history
+        return self.terminal.row_runs(row) if row < self.terminal.rows else []
+
+    def plain(self, line: int, width: int) -> Strip:
+        return build_strip(self.runs(line), width, self.styles)
+
+    def strip(
+        self, line: int, width: int, selection: Selection | None, cursor: int | None
+    ) -> Strip:
+        """Line `line`, `width` cells wide, with the cursor at column `cursor` if not None."""
+        strip = self.plain(line, width)
+        span = selection.columns(line, width) if selection is not None else None
         if span is not None:
-            out.append(strip.crop(*span).text.rstrip())
-    return "\n".join(out)
+            strip = invert(strip, *span)
+        if cursor is not None:
+            strip = invert(strip, cursor, cursor + 1)
+        return strip
+
+    def selected_text(self, selection: Selection, width: int) -> str:
+        """The plain text of the selected cells, one line per buffer line."""
+        first, last = selection.ordered
+        out: list[str] = []
+        for line in range(first.line, last.line + 1):
+            span = selection.columns(line, width)
+            if span is not None:
+                out.append(self.plain(line, width).crop(*span).text.rstrip())
+        return "\n".join(out)

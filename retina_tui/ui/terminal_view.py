@@ -42,7 +42,7 @@ from textual.reactive import reactive, var
 from textual.strip import Strip
 from textual.widget import Widget
 
-from retina_tui.terminal.emulator import Attr, Terminal
+from retina_tui.terminal.emulator import Terminal
 from retina_tui.terminal.keys import (
     MOUSE_LEFT,
     MOUSE_MIDDLE,
@@ -55,14 +55,7 @@ from retina_tui.terminal.keys import (
     encode_mouse,
     encode_paste,
 )
-from retina_tui.ui.terminal_render import (
-    Point,
-    Selection,
-    StyleCache,
-    build_strip,
-    invert,
-    selected_text,
-)
+from retina_tui.ui.terminal_render import Painter, Point, Selection
 
 FEED_SLICE = 32 * 1024
 """Bytes handed to the emulator at once to start with; then adapted to its speed."""
@@ -161,7 +154,7 @@ class TerminalView(Widget, can_focus=True):
         self.terminal = Terminal(
             80, 24, scrollback=scrollback, on_reply=self._send, on_title=self._title_changed
         )
-        self._styles_cache_ = StyleCache()
+        self._painter = Painter(self.terminal)
         self._base_style: Style | None = None
         self._buffer = bytearray()
         self._wake = asyncio.Event()
@@ -270,39 +263,22 @@ class TerminalView(Widget, can_focus=True):
 
     # --- rendering -----------------------------------------------------------------
 
-    def _line_runs(self, line: int) -> list[tuple[str, Attr]]:
-        """Runs of buffer line `line` (history first, then the screen)."""
-        history = self.terminal.history_size
-        if line < history:
-            return self.terminal.history_runs(line)
-        row = line - history
-        return self.terminal.row_runs(row) if row < self.terminal.rows else []
-
     def _top_line(self) -> int:
         return self.terminal.history_size - self.history_offset
 
-    def _plain_strip(self, line: int) -> Strip:
+    def render_line(self, y: int) -> Strip:
         if self._base_style is None:
             self._base_style = self.rich_style
-            self._styles_cache_.set_base(self._base_style)
-        return build_strip(self._line_runs(line), self.size.width, self._styles_cache_)
-
-    def render_line(self, y: int) -> Strip:
-        line = self._top_line() + y
-        strip = self._plain_strip(line)
+            self._painter.styles.set_base(self._base_style)
         terminal = self.terminal
-        if self._selection is not None:
-            span = self._selection.columns(line, self.size.width)
-            if span is not None:
-                strip = invert(strip, *span)
-        if (
+        show_cursor = (
             self.has_focus
             and terminal.cursor_visible
             and not self.history_offset
             and y == terminal.cursor_y
-        ):
-            strip = invert(strip, terminal.cursor_x, terminal.cursor_x + 1)
-        return strip
+        )
+        cursor = terminal.cursor_x if show_cursor else None
+        return self._painter.strip(self._top_line() + y, self.size.width, self._selection, cursor)
 
     # --- size ----------------------------------------------------------------------
 
@@ -478,9 +454,7 @@ class TerminalView(Widget, can_focus=True):
         """The text under the current mouse selection ('' when there is none)."""
         if self._selection is None:
             return ""
-        first, last = self._selection.ordered
-        lines = ((n, self._plain_strip(n)) for n in range(first.line, last.line + 1))
-        return selected_text(self._selection, lines, self.size.width)
+        return self._painter.selected_text(self._selection, self.size.width)
 
     def _wheel(self, button: int, event: events.MouseEvent) -> None:
         event.stop()
