@@ -187,6 +187,11 @@ async def test_mouse_wheel_scrolls_history_without_mouse_reporting() -> None:
         await pilot.pause()
         assert shown(view)[0] == "line 18"
         assert app.sent == []
+        # A full-screen program without mouse reporting (less, man) gets arrow keys.
+        await feed(pilot, b"\x1b[?1049h\x1b[?1h")
+        view.post_message(events.MouseScrollDown(view, 1, 1, 0, 0, 0, False, False, False))
+        await pilot.pause()
+        assert app.sent == [b"\x1bOB"] * 3
 
 
 async def test_mouse_reports_go_to_the_remote_when_it_asked() -> None:
