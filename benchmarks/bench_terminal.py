@@ -167,8 +167,8 @@ class BenchApp(App[None]):
 
 
 def on_screen(view: TerminalView) -> bool:
-    """Whether the painted lines show the final line of the stream."""
-    return any(LAST_LINE_MARK in view.render_line(y).text for y in range(view.size.height))
+    """Whether the painted lines (the widget's line cache) show the final line of the stream."""
+    return any(LAST_LINE_MARK in strip.text for strip in view.render_lines(view.size.region))
 
 
 async def run_widget(pieces: list[bytes]) -> Measurement:
