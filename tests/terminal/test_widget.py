@@ -260,3 +260,28 @@ async def test_many_small_chunks_cost_one_frame_of_changed_rows() -> None:
         await feed(pilot, b"")
         assert refreshed == [(Region(0, 9, 40, 1),)]
         assert shown(view)[9] == "hello world"
+
+
+async def test_the_cursor_shows_in_reverse_video_only_while_focused() -> None:
+    def reversed_cells(view: TerminalView, y: int) -> list[tuple[int, str]]:
+        cells, x = [], 0
+        for segment in view.render_lines(Region(0, y, view.size.width, 1))[0]:
+            if segment.style is not None and segment.style.reverse:
+                cells.append((x, segment.text))
+            x += segment.cell_length
+        return cells
+
+    app = TerminalApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        view = await feed(pilot, b"$ ls\r\n$ abc")
+        assert view.has_focus
+        assert reversed_cells(view, 1) == [(5, " ")]
+        assert reversed_cells(view, 0) == []
+        await feed(pilot, b"\x1b[3D")
+        assert reversed_cells(view, 1) == [(2, "a")]
+        app.set_focus(None)
+        await pilot.pause()
+        assert reversed_cells(view, 1) == []
+        view.focus()
+        await feed(pilot, b"\x1b[?25l")  # the remote hides the cursor
+        assert reversed_cells(view, 1) == []
