@@ -65,14 +65,38 @@ async def missing_permissions(client: KubeClient, needed: list[Permission]) -> l
     return [permission for permission in needed if await allowed(client, permission) is False]
 
 
-async def require(client: KubeClient, needed: list[Permission], purpose: str) -> None:
-    """Raise ForbiddenError naming every missing permission, before anything is changed."""
+async def require(
+    client: KubeClient,
+    needed: list[Permission],
+    purpose: str,
+    *,
+    checked_by_request: tuple[Permission, ...] = (),
+) -> None:
+    """Raise ForbiddenError naming every missing permission, before anything is changed.
+
+    `checked_by_request` are permissions the caller's own next request proves anyway (its
+    dry run or its patch fails with 403 when one is missing): they are only reviewed to
+    complete the message once something is missing, or through `explain_forbidden`.
+    """
     missing = await missing_permissions(client, needed)
     if missing:
-        listed = ", ".join(str(permission) for permission in missing)
-        raise ForbiddenError(
-            f"Context {client.context!r} may not {listed}, which {purpose} needs; ask a "
-            "cluster administrator for that permission or use another context.",
-            status=403,
-            reason="Forbidden",
-        )
+        missing = await missing_permissions(client, list(checked_by_request)) + missing
+        raise _forbidden(client, missing, purpose)
+
+
+async def explain_forbidden(
+    client: KubeClient, needed: list[Permission], purpose: str, error: ForbiddenError
+) -> ForbiddenError:
+    """The error to show for a 403: the missing permissions if reviews find them."""
+    missing = await missing_permissions(client, needed)
+    return _forbidden(client, missing, purpose) if missing else error
+
+
+def _forbidden(client: KubeClient, missing: list[Permission], purpose: str) -> ForbiddenError:
+    listed = ", ".join(str(permission) for permission in missing)
+    return ForbiddenError(
+        f"Context {client.context!r} may not {listed}, which {purpose} needs; ask a "
+        "cluster administrator for that permission or use another context.",
+        status=403,
+        reason="Forbidden",
+    )

@@ -22,7 +22,7 @@ from retina_tui.errors import (
     RetinaTuiError,
     SessionError,
 )
-from retina_tui.kube.access import Permission, require
+from retina_tui.kube.access import Permission, explain_forbidden, require
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.watch import Change, watch_objects
 from retina_tui.sessions import checks
@@ -46,6 +46,7 @@ from retina_tui.sessions.specs import (
 
 DELETE_WAIT_SECONDS = 20.0
 HOST_VOLUME = "host-filesystem"
+PURPOSE = "a node debug session"
 
 
 def node_pod_manifest(
@@ -179,12 +180,12 @@ class NodeSession(Session):
     async def _prepare(self) -> None:
         spec = self.spec
         needed = [
-            Permission("create", "pods", "", spec.namespace),
             Permission("delete", "pods", "", spec.namespace),
             Permission("create", "pods", "attach", spec.namespace),
         ]
         node = await checks.get_node(self.client, spec.node)
-        await require(self.client, needed, "a node debug session")
+        # `create pods` is proven by the dry run below, which fails first when it is missing.
+        await require(self.client, needed, PURPOSE, checked_by_request=(self._create_permission(),))
         checks.refuse_non_linux(checks.node_os(node), f"Node {spec.node}")
         name = node_pod_name(spec.node)
         manifest = node_pod_manifest(
@@ -198,6 +199,9 @@ class NodeSession(Session):
         # Marked before the request: a create whose answer is lost is still cleaned up.
         self._created = True
         await self._create(path, manifest, dry_run=False)
+
+    def _create_permission(self) -> Permission:
+        return Permission("create", "pods", "", self.spec.namespace)
 
     async def _create(self, path: str, manifest: dict[str, Any], *, dry_run: bool) -> None:
         spec = self.spec
@@ -216,7 +220,9 @@ class NodeSession(Session):
             explained = checks.explain_psa_for_node(error, spec.namespace)
             if explained is not None:
                 raise explained from error
-            raise
+            raise await explain_forbidden(
+                self.client, [self._create_permission()], PURPOSE, error
+            ) from error
         except KubeApiError as error:
             if error.status == 422:
                 raise SessionError(

@@ -26,7 +26,7 @@ from retina_tui.errors import (
     RetinaTuiError,
     SessionError,
 )
-from retina_tui.kube.access import Permission, require
+from retina_tui.kube.access import Permission, explain_forbidden, require
 from retina_tui.kube.client import KubeClient
 from retina_tui.sessions import checks
 from retina_tui.sessions.session import Session
@@ -44,6 +44,7 @@ from retina_tui.sessions.wait import container_state
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 END_KEY_DELAY = 0.05
+PURPOSE = "a pod debug session"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +163,12 @@ class PodSession(Session):
             return
         self._check_pod(pod)
         node_name = (pod.get("spec") or {}).get("nodeName")
-        needed = [
-            Permission("patch", "pods", "ephemeralcontainers", spec.namespace),
-            Permission("create", "pods", "attach", spec.namespace),
-        ]
-        await require(self.client, needed, "a pod debug session")
+        await require(
+            self.client,
+            [Permission("create", "pods", "attach", spec.namespace)],
+            PURPOSE,
+            checked_by_request=(self._patch_permission(),),
+        )
         if node_name:
             node = await _node_or_none(self.client, str(node_name))
             where = f"Node {node_name} of pod {spec.namespace}/{spec.pod}"
@@ -178,6 +180,9 @@ class PodSession(Session):
         self._side_tasks.append(
             asyncio.create_task(self._record(name), name=f"record {spec.namespace}/{spec.pod}")
         )
+
+    def _patch_permission(self) -> Permission:
+        return Permission("patch", "pods", "ephemeralcontainers", self.spec.namespace)
 
     def _check_pod(self, pod: dict[str, Any]) -> None:
         spec = self.spec
@@ -224,7 +229,9 @@ class PodSession(Session):
             explained = checks.explain_psa_for_pod(error, spec.namespace)
             if explained is not None:
                 raise explained from error
-            raise
+            raise await explain_forbidden(
+                self.client, [self._patch_permission()], PURPOSE, error
+            ) from error
         except KubeApiError as error:
             if error.status == 422:
                 raise SessionError(
