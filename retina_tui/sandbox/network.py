@@ -40,6 +40,8 @@ FABRIC_BRIDGE: Final = "fab0"
 NODE_BRIDGE: Final = "cbr0"
 PREFIX_RE: Final = re.compile(r"^rtui(\d+)x\d+-")
 MAX_PODS_PER_NODE: Final = 253
+LINK_UP_POLLS: Final = 200
+LINK_UP_INTERVAL: Final = 0.01
 
 _run_counter = itertools.count(1)
 
@@ -198,6 +200,19 @@ class Network:
         )
         return cls("host", names, prefix)
 
+    async def _wait_up(self, netns: str, device: str) -> None:
+        """Wait until the kernel reports `device` operationally up (carrier on, qdisc ready).
+
+        A veth whose carrier has just come on still drops packets until the kernel's link
+        watcher has activated it, which lags on a busy machine.
+        """
+        for _ in range(LINK_UP_POLLS):
+            out = await _run(["ip", "-n", netns, "-o", "link", "show", "dev", device])
+            if "state UP" in out:
+                return
+            await asyncio.sleep(LINK_UP_INTERVAL)
+        log.warning("link %s in %s is still not up", device, netns)
+
     async def _add_namespace(self, name: str) -> None:
         self._namespaces.add(name)
         await _run(["ip", "netns", "add", name])
@@ -232,6 +247,7 @@ class Network:
                 ["ip", "netns", "exec", node.netns, "sh", "-c",
                  "echo 1 > /proc/sys/net/ipv4/ip_forward"],
             )  # fmt: skip
+            await self._wait_up(node.netns, "eth0")
 
     def _node(self, node: str) -> _Node:
         try:
@@ -295,6 +311,8 @@ class Network:
                 f"link set lo up\naddr add {ip}/24 dev eth0\nlink set eth0 up\n"
                 f"route add default via {self._gateway(entry)}\n",
             )
+            await self._wait_up(pod.netns, "eth0")
+            await self._wait_up(entry.netns, veth)
         except BaseException:
             await self.remove_pod(pod_key)
             raise
