@@ -21,7 +21,7 @@ import termios
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from retina_tui.sessions.protocol import STDERR, STDOUT
 
@@ -125,6 +125,28 @@ def runtime_exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """The stream protocol, plus an event set as soon as the process itself has exited."""
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.exited = asyncio.Event()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        self.exited.set()
+
+
+async def _exec(
+    argv: Sequence[str], **kwargs: Any
+) -> tuple[asyncio.subprocess.Process, asyncio.SubprocessTransport, asyncio.Event]:
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.subprocess_exec(
+        lambda: _Protocol(READ_CHUNK * 4, loop), *argv, **kwargs
+    )
+    return asyncio.subprocess.Process(transport, protocol, loop), transport, protocol.exited
+
+
 class Process:
     """One running command with its output pumps and its stdin."""
 
@@ -150,6 +172,8 @@ class Process:
         self._done = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._read_transport: asyncio.ReadTransport | None = None
+        self._exited = asyncio.Event()
+        self._transport: asyncio.SubprocessTransport | None = None
 
     @classmethod
     async def spawn(
@@ -178,10 +202,8 @@ class Process:
             master, slave = pty.openpty()
             try:
                 set_winsize(slave, *size)
-                proc = await asyncio.create_subprocess_exec(
-                    "setsid",
-                    "-c",
-                    *argv,
+                proc, transport, exited = await _exec(
+                    ["setsid", "-c", *argv],
                     stdin=slave,
                     stdout=slave,
                     stderr=slave,
@@ -196,6 +218,7 @@ class Process:
             self = cls(
                 proc, tty=True, master=master, name=label, kill_session_on_exit=kill_session_on_exit
             )
+            self._exited, self._transport = exited, transport
             if sink is not None:
                 self._sinks.append(sink)
             os.set_blocking(master, False)
@@ -203,25 +226,25 @@ class Process:
             self._read_transport, _ = await loop.connect_read_pipe(
                 lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(os.dup(master), "rb", 0)
             )
-            transport, protocol = await loop.connect_write_pipe(
+            writer, protocol = await loop.connect_write_pipe(
                 asyncio.streams.FlowControlMixin, os.fdopen(os.dup(master), "wb", 0)
             )
-            self._stdin = asyncio.StreamWriter(transport, protocol, None, loop)
+            self._stdin = asyncio.StreamWriter(writer, protocol, None, loop)
             self._pumps.append(self._pump(reader, STDOUT))
         else:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
+            proc, transport, exited = await _exec(
+                argv,
                 stdin=asyncio.subprocess.PIPE if stdin else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 env=dict(env),
                 cwd=cwd,
                 start_new_session=True,
-                limit=READ_CHUNK * 4,
             )
             self = cls(
                 proc, tty=False, master=None, name=label, kill_session_on_exit=kill_session_on_exit
             )
+            self._exited, self._transport = exited, transport
             if sink is not None:
                 self._sinks.append(sink)
             assert proc.stdout is not None and proc.stderr is not None
@@ -253,7 +276,10 @@ class Process:
 
     async def _run(self) -> None:
         try:
-            returncode = await self._proc.wait()
+            # Not proc.wait(): it also waits for the pipes, which a background job may hold.
+            await self._exited.wait()
+            returncode = self._proc.returncode
+            assert returncode is not None
             if self._kill_session_on_exit:
                 signal_session(self._proc.pid, signal.SIGKILL)
             _, pending = await asyncio.wait(self._pumps, timeout=DRAIN_TIMEOUT)
@@ -265,6 +291,8 @@ class Process:
             for task in self._pumps:
                 task.cancel()
             self._close_stdin_writer()
+            if self._transport is not None:  # release the pipes, drained or abandoned
+                self._transport.close()
             if self._read_transport is not None:
                 self._read_transport.close()
             if self._master is not None:
