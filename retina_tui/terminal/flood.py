@@ -26,8 +26,11 @@ from retina_tui.terminal.fastpath import (
 from retina_tui.terminal.lines import RawLine, render_cells
 from retina_tui.terminal.parser import Parser
 
-# Text waiting to be applied is bounded; a flood nobody reads is applied in such batches.
-BACKLOG_LIMIT = 4 << 20
+# Plain text is held back until the screen is read or this much is waiting; then the
+# complete lines are applied and a trailing partial line may stay waiting.
+APPLY_THRESHOLD = 128 * 1024
+# A partial line longer than this is applied rather than kept waiting.
+MAX_TAIL = 16 * 1024
 _PARTIAL_ESCAPE = re.compile(r"\x1b(?:\[[0-9;:]*)?\Z")
 
 
@@ -47,13 +50,19 @@ class Flood(Parser):
         self._backlog: list[str] = []
         self._backlog_size = 0
         self._partial = ""
+        # After a flood step: the rows above the cursor's fresh bottom row, as raw rows
+        # (None once anything else may have changed the screen), and whether the cells
+        # still have to be rendered from them.
+        self._raw_screen: list[RawLine] | None = None
+        self._raw_fill = self.pen
+        self._stale = False
 
     def feed(self, data: bytes) -> None:
         """Apply bytes received from the remote program.
 
-        Plain text with colours may be held back (bounded) and applied in one batch when
-        the screen is next read; anything that could ask for a reply or change a mode is
-        applied before feed returns.
+        Plain text with colours may be held back (bounded) and is applied when the screen
+        is next read; anything that could ask for a reply or change a mode is applied
+        before feed returns. Each call does work bounded by its data plus APPLY_THRESHOLD.
         """
         text = self._decoder.decode(data)
         if not text:
@@ -68,51 +77,59 @@ class Flood(Parser):
             self._backlog.append(text)
             self._backlog_size += len(text)
             self._partial = partial
-            if self._backlog_size < BACKLOG_LIMIT:
-                return
-            text = ""
-        self._partial = ""
-        checked = 0
-        if self._backlog:
-            checked = self._backlog_size
-            text = "".join(self._backlog) + text
-            self._backlog.clear()
-            self._backlog_size = 0
-        self._apply(text, checked)
+            if self._backlog_size >= APPLY_THRESHOLD:
+                text = self._take_backlog()
+                self._apply(text, len(text) - len(partial), keep_tail=True)
+            return
+        checked = self._backlog_size
+        self._apply(self._take_backlog() + text, checked)
 
     def flush(self) -> None:
-        """Apply any text held back by feed()."""
+        """Bring the screen up to date: apply held-back text, render deferred rows."""
         if self._backlog:
-            text = "".join(self._backlog)
-            self._backlog.clear()
-            self._backlog_size = 0
-            self._partial = ""
+            text = self._take_backlog()
             self._apply(text, len(text))
+        if self._stale:
+            self._render_raw_screen()
 
-    def _apply(self, text: str, checked: int) -> None:
-        """Apply text; text[:checked] holds no controls but CR/LF, no escapes but SGR."""
-        if self._skip is not None:
+    def _take_backlog(self) -> str:
+        text = "".join(self._backlog)
+        self._backlog.clear()
+        self._backlog_size = 0
+        self._partial = ""
+        return text
+
+    def process(self, text: str) -> None:
+        """Apply text through the parser (which may change any cell)."""
+        if self._raw_screen is not None:
+            if self._stale:
+                self._render_raw_screen()
+            self._raw_screen = None
+        super().process(text)
+
+    def _apply(self, text: str, checked: int, keep_tail: bool = False) -> None:
+        """Apply text; text[:checked] holds no controls but CR/LF, no escapes but SGR.
+
+        With ``keep_tail``, a trailing partial line of plain text goes back to the backlog.
+        """
+        if self._skip is not None or self._carry or not self._fast_ok():
             self.process(text)
             return
-        if self._carry:
-            text = self._carry + text
-            checked = 0
-            self._carry = ""
-        rows = self.rows
-        if text.count("\n") < rows + 2 or not self._fast_ok():
+        end = first_not_simple(text, checked)
+        cut = text.rfind("\r\n", 0, end)
+        lines = text[:cut].split("\r\n") if cut >= 0 else []
+        if self._raw_screen is None and len(lines) < self.rows + 2:
             self.process(text)
             return
-        cut = text.rfind("\r\n", 0, first_not_simple(text, checked))
-        if cut < 0:
-            self.process(text)
+        if lines:
+            self._pass_lines(lines)
+        rest = text[cut + 2 :] if cut >= 0 else text
+        if not rest:
             return
-        lines = text[:cut].split("\r\n")
-        if len(lines) < rows + 2:
-            self.process(text)
-            return
-        self._pass_lines(lines)
-        rest = text[cut + 2 :]
-        if rest:
+        if keep_tail and end == len(text) and len(rest) <= MAX_TAIL:
+            self._backlog.append(rest)
+            self._backlog_size = len(rest)
+        else:
             self.process(rest)
 
     def _fast_ok(self) -> bool:
@@ -130,23 +147,26 @@ class Flood(Parser):
         """Apply complete lines (each ended by CR LF) of printable text and SGR only."""
         rows, cols = self.rows, self.cols
         i = 0
-        # Lines that land on rows already on screen are emulated as usual, until the
-        # cursor sits on a freshly scrolled-in bottom row.
-        while i < len(lines):
-            at_bottom = self.cy == rows - 1
-            self.process(lines[i] + "\r\n")
-            i += 1
-            if at_bottom:
-                break
-        if len(lines) - i <= rows:
-            self.process("\r\n".join(lines[i:]) + "\r\n")
-            return
+        old_rows = self._raw_screen
+        if old_rows is None:
+            # Lines that land on rows already on screen are emulated as usual, until the
+            # cursor sits on a freshly scrolled-in bottom row.
+            while i < len(lines):
+                at_bottom = self.cy == rows - 1
+                self.process(lines[i] + "\r\n")
+                i += 1
+                if at_bottom:
+                    break
+            if len(lines) - i < rows:
+                self.process("".join(line + "\r\n" for line in lines[i:]))
+                return
         # Each line fills at least one row: older lines cannot reach the scrollback.
         useful = self.history.limit + rows
         pen = self.pen
         if len(lines) - i > useful:
             pen = pen_after_lines(pen, lines[i : len(lines) - useful])
             i = len(lines) - useful
+            old_rows = []
         segs: list[RawLine] = []
         append = segs.append
         for line in lines[i:]:
@@ -161,22 +181,19 @@ class Flood(Parser):
                 pen = pen_after(pen, line)
             else:
                 pen = split_line(line, pen, cols, segs)
+        # The screen above the fresh bottom row, then each new row, scrolls up in turn:
+        # all but the last rows - 1 of them leave for the scrollback.
         keep = rows - 1
-        scrolled = segs[: len(segs) - keep]
-        if len(scrolled) < self.history.limit:
+        if old_rows is None:
             for y in range(keep):
-                self.history.push_row(self.chars[y], self.attrs[y])
-        self.history.push_raw(scrolled)
-        new_chars: list[list[str]] = []
-        new_attrs: list[list[Attr]] = []
-        for raw, start, cont, _ in segs[len(segs) - keep :]:
-            c, a = render_cells(raw, start, cont, cols)
-            new_chars.append(c)
-            new_attrs.append(a)
-        new_chars.append([" "] * cols)
-        new_attrs.append([erase_attr(pen)] * cols)
-        self.chars[:] = new_chars
-        self.attrs[:] = new_attrs
+                if len(segs) - keep < self.history.limit:
+                    self.history.push_row(self.chars[y], self.attrs[y])
+            old_rows = []
+        rows_in_order = old_rows + segs
+        self.history.push_raw(rows_in_order[: len(rows_in_order) - keep])
+        self._raw_screen = rows_in_order[len(rows_in_order) - keep :]
+        self._raw_fill = erase_attr(pen)
+        self._stale = True
         self.set_pen(pen)
         self.cx = 0
         self.cy = rows - 1
@@ -187,3 +204,19 @@ class Flood(Parser):
             if printed:
                 self.last_char = printed[-1]
                 break
+
+    def _render_raw_screen(self) -> None:
+        """Render the rows kept raw by the last flood step into cells."""
+        assert self._raw_screen is not None
+        cols = self.cols
+        new_chars: list[list[str]] = []
+        new_attrs: list[list[Attr]] = []
+        for raw, start, cont, _ in self._raw_screen:
+            c, a = render_cells(raw, start, cont, cols)
+            new_chars.append(c)
+            new_attrs.append(a)
+        new_chars.append([" "] * cols)
+        new_attrs.append([self._raw_fill] * cols)
+        self.chars[:] = new_chars
+        self.attrs[:] = new_attrs
+        self._stale = False

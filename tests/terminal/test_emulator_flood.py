@@ -1,15 +1,19 @@
 """Floods of coloured lines give exactly the screen and scrollback of plain emulation.
 
 The emulator takes a line-wise shortcut for lines that only pass through to the
-scrollback; here random floods, cut into random chunks, must leave the same screen,
-cursor, pen and scrollback as the same text applied in one piece without the shortcut.
+scrollback; here random floods, cut into random chunks with reads in between, must leave
+the same screen, cursor, pen and scrollback as the same text applied in one piece by the
+parser alone.
 """
 
 from __future__ import annotations
 
+from unittest import mock
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retina_tui.terminal import flood
 from retina_tui.terminal.emulator import Terminal
 
 PIECES = st.sampled_from(
@@ -53,7 +57,11 @@ def state(term: Terminal) -> object:
     prelude=st.sampled_from(["", "prompt$ ", "\x1b[3;5Hmid", "\x1b[44mblue\r\n\x1b[2J"]),
     lines=st.lists(LINE, min_size=12, max_size=120),
     tail=LINE,
-    cuts=st.lists(st.one_of(st.integers(1, 64), st.integers(64, 4000)), max_size=8),
+    cuts=st.lists(
+        st.tuples(st.one_of(st.integers(1, 64), st.integers(64, 4000)), st.booleans()),
+        max_size=8,
+    ),
+    threshold=st.sampled_from([flood.APPLY_THRESHOLD, 50, 700]),
 )
 def test_flood_matches_plain_emulation(
     cols: int,
@@ -62,7 +70,8 @@ def test_flood_matches_plain_emulation(
     prelude: str,
     lines: list[str],
     tail: str,
-    cuts: list[int],
+    cuts: list[tuple[int, bool]],
+    threshold: int,
 ) -> None:
     text = prelude + "".join(line + "\r\n" for line in lines) + tail
     data = text.encode()
@@ -72,10 +81,13 @@ def test_flood_matches_plain_emulation(
 
     term = Terminal(cols, rows, scrollback)
     pos = 0
-    for size in cuts:
-        term.feed(data[pos : pos + size])
-        pos += size
-    term.feed(data[pos:])
+    with mock.patch.object(flood, "APPLY_THRESHOLD", threshold):
+        for size, read in cuts:
+            term.feed(data[pos : pos + size])
+            pos += size
+            if read:
+                term.flush()
+        term.feed(data[pos:])
 
     assert state(term) == state(reference)
 
