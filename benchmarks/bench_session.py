@@ -155,6 +155,9 @@ async def measure(
             node_spec = NodeSessionSpec(node=node, namespace="default", image=image)
             session = NodeSession(client, node_spec, on_output=on_output)
         samples.append(await first_prompt(session, got, enter, stages) - START_DELAY)
+        # Let the sandbox finish with the previous session (status updates, teardown) so
+        # that each run starts from a quiet cluster.
+        await asyncio.sleep(0.5)
     for stage, values in stages.items():
         print(f"      {stage}: median {statistics.median(values) * 1000:.1f} ms")
     return samples
