@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -25,11 +25,6 @@ from textual.worker import Worker, WorkerState
 
 from retina_tui.config import Settings
 from retina_tui.errors import RetinaTuiError, SessionError
-from retina_tui.kube.client import KubeClient, connect, list_contexts
-from retina_tui.sessions.node import NodeSession
-from retina_tui.sessions.pod import PodSession
-from retina_tui.sessions.session import Session
-from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec
 from retina_tui.ui.browser import ALL_NAMESPACES, Browser, PodRef
 from retina_tui.ui.dialog import SessionChoice, SessionDialog
 from retina_tui.ui.failures import WorkerFailed
@@ -37,6 +32,10 @@ from retina_tui.ui.keys import APP_BINDINGS, help_sections, keymap_from_settings
 from retina_tui.ui.screens import HelpScreen, PickerScreen, PromptScreen, UnreachableScreen
 from retina_tui.ui.session_pane import SessionPane
 from retina_tui.ui.workspace import Workspace
+
+if TYPE_CHECKING:
+    from retina_tui.kube.client import KubeClient
+    from retina_tui.sessions.session import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +143,8 @@ class RetinaApp(App[None]):
                 await self._serve_once()
 
     async def _serve_once(self) -> None:
+        # Imported here, not at the top: the first frame should not wait for them.
+        from retina_tui.kube.client import connect
         from retina_tui.supervisor import Supervisor
 
         try:
@@ -258,6 +259,10 @@ class RetinaApp(App[None]):
 
     def build_session(self, choice: SessionChoice, pod: PodRef | None, node: str | None) -> Session:
         """A pod or node session for `choice` (not started)."""
+        from retina_tui.sessions.node import NodeSession
+        from retina_tui.sessions.pod import PodSession
+        from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec
+
         if self.client is None:
             raise SessionError("Not connected to a cluster yet; wait for the tables to load.")
         debug = self.settings.debug
@@ -423,6 +428,8 @@ class RetinaApp(App[None]):
 
     def switch_context(self, context: str) -> None:
         """Connect to another kubeconfig context (sessions of this one are closed)."""
+        from retina_tui.kube.client import list_contexts
+
         try:
             names, _current = list_contexts(self.kubeconfig)
         except RetinaTuiError as error:
@@ -441,6 +448,8 @@ class RetinaApp(App[None]):
         self.reconnect(context=context)
 
     def action_pick_context(self) -> None:
+        from retina_tui.kube.client import list_contexts
+
         try:
             names, current = list_contexts(self.kubeconfig)
         except RetinaTuiError as error:

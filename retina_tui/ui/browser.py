@@ -11,24 +11,27 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Input, Static
+from textual.widget import Widget
+from textual.widgets import Input
 
 from retina_tui.errors import RetinaTuiError
-from retina_tui.kube.client import KubeClient
-from retina_tui.kube.watch import Snapshot, watch_objects
 from retina_tui.ui.details import DetailsPanel
 from retina_tui.ui.failures import ReportsWorkerFailures
 from retina_tui.ui.rows import NODE_COLUMNS, POD_COLUMNS, node_row, pod_row
 from retina_tui.ui.table import VirtualTable
+
+if TYPE_CHECKING:
+    from retina_tui.kube.client import KubeClient
 
 ALL_NAMESPACES = ""
 
@@ -53,6 +56,17 @@ def pod_ref(pod: dict[str, Any]) -> PodRef:
         node=spec.get("nodeName") or None,
         containers=tuple(str(c.get("name")) for c in spec.get("containers") or ()),
     )
+
+
+class StatusLine(Widget):
+    """One line of markup that repaints without a layout pass (it changes often)."""
+
+    DEFAULT_CSS = "StatusLine { height: 1; }"
+
+    text: reactive[str] = reactive("")
+
+    def render(self) -> RenderResult:
+        return Text.from_markup(self.text)
 
 
 class Browser(ReportsWorkerFailures, Vertical):
@@ -128,7 +142,7 @@ class Browser(ReportsWorkerFailures, Vertical):
         self.context_name = ""
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="browser-status")
+        yield StatusLine(id="browser-status")
         yield Input(
             placeholder="/ to filter: type to narrow, Enter to keep, Esc to clear", id="filter"
         )
@@ -177,6 +191,8 @@ class Browser(ReportsWorkerFailures, Vertical):
 
     @work(exclusive=True, group="watch-pods", exit_on_error=False)
     async def _watch_pods(self) -> None:
+        from retina_tui.kube.watch import Snapshot, watch_objects
+
         assert self.client is not None
         ns = self.namespace
         path = f"/api/v1/namespaces/{ns}/pods" if ns else "/api/v1/pods"
@@ -243,6 +259,8 @@ class Browser(ReportsWorkerFailures, Vertical):
 
     @work(exclusive=True, group="watch-nodes", exit_on_error=False)
     async def _watch_nodes(self) -> None:
+        from retina_tui.kube.watch import Snapshot, watch_objects
+
         assert self.client is not None
         async for event in watch_objects(self.client, "/api/v1/nodes", on_retry=self._retry):
             if isinstance(event, Snapshot):
@@ -402,7 +420,7 @@ class Browser(ReportsWorkerFailures, Vertical):
 
     def _update_status(self) -> None:
         if self._status_timer is None and self.is_mounted:
-            self._status_timer = self.set_timer(0.1, self._write_status)
+            self._status_timer = self.set_timer(0.3, self._write_status)
 
     def _write_status(self) -> None:
         self._status_timer = None
@@ -416,4 +434,4 @@ class Browser(ReportsWorkerFailures, Vertical):
             parts.append(f"filter [b]/{table.filter_text}[/b]")
         if self.client is not None and self.view == "pods" and not self._pods_loaded:
             parts.append("loading…")
-        self.query_one("#browser-status", Static).update("  ·  ".join(parts))
+        self.query_one("#browser-status", StatusLine).text = "  ·  ".join(parts)

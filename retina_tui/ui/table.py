@@ -9,12 +9,14 @@ in place, and re-sorts and re-filters at most once per frame when rows come or g
 from __future__ import annotations
 
 import time
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
 from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
@@ -107,23 +109,27 @@ class VirtualTable(ScrollView, can_focus=True):
         self.status_column = status_column
         self.clock = clock
         self._rows: dict[str, Row] = {}
-        self._view: list[str] = []
-        self._index: dict[str, int] = {}
+        # Rows that pass the filter, ascending by (sort key, uid); a descending sort
+        # reads it backwards. Adds and removes are bisections, never a full sort.
+        self._order: list[tuple[Any, str]] = []
         self._widths = [len(label) + 2 for label in self.columns]
+        self._widths_version = 0
         self._filter = ""
         self._sort_column = 0
         self._sort_reverse = False
         self._cursor = 0
         self._cursor_key: str | None = None
-        self._rebuild_pending = False
+        self._layout_pending = False
         self._highlight_posted: str | None = None
+        self._styles: dict[str, Style] = {}
+        self._lines: LRUCache[tuple[str, bool], tuple[Row, str, int, Strip]] = LRUCache(512)
 
     # Data ---------------------------------------------------------------------------
 
     @property
     def row_count(self) -> int:
         """Rows that pass the filter."""
-        return len(self._view)
+        return len(self._order)
 
     @property
     def total_count(self) -> int:
@@ -137,12 +143,46 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def visible_keys(self) -> list[str]:
         """Row keys in display order (after filter and sort)."""
-        rows = self._rows
-        return [key for key in self._view if key in rows]
+        keys = [key for _, key in self._order]
+        return keys[::-1] if self._sort_reverse else keys
 
     def get_row(self, key: str) -> Row | None:
         """The row stored under `key`."""
         return self._rows.get(key)
+
+    def _entry(self, row: Row) -> tuple[Any, str]:
+        return (row.sort_keys[self._sort_column], row.key)
+
+    def _passes(self, row: Row) -> bool:
+        return not self._filter or self._filter in row.haystack
+
+    def _key_at(self, index: int) -> str | None:
+        if not 0 <= index < len(self._order):
+            return None
+        if self._sort_reverse:
+            index = len(self._order) - 1 - index
+        return self._order[index][1]
+
+    def index_of(self, key: str) -> int | None:
+        """Display index of the row `key`, or None when it is not shown."""
+        row = self._rows.get(key)
+        if row is None:
+            return None
+        entry = self._entry(row)
+        i = bisect_left(self._order, entry)
+        if i >= len(self._order) or self._order[i] != entry:
+            return None
+        return len(self._order) - 1 - i if self._sort_reverse else i
+
+    def _insert(self, row: Row) -> None:
+        if self._passes(row):
+            insort(self._order, self._entry(row))
+
+    def _delete(self, row: Row) -> None:
+        entry = self._entry(row)
+        i = bisect_left(self._order, entry)
+        if i < len(self._order) and self._order[i] == entry:
+            del self._order[i]
 
     def replace_all(self, rows: Iterable[Row]) -> None:
         """Replace every row (a fresh list from the API)."""
@@ -150,32 +190,33 @@ class VirtualTable(ScrollView, can_focus=True):
         self._widths = [len(label) + 2 for label in self.columns]
         for row in self._rows.values():
             self._grow(row)
-        self._schedule_rebuild(now=True)
+        self._rebuild()
 
     def upsert(self, row: Row) -> None:
         """Add or update one row; only its line is redrawn when its place is unchanged."""
         old = self._rows.get(row.key)
         self._rows[row.key] = row
         grew = self._grow(row)
-        if old is not None and not grew and self._same_place(old, row):
-            index = self._index.get(row.key)
-            if index is not None:
-                self.refresh_line(index + 1)
-            return
-        self._schedule_rebuild()
+        if old is not None:
+            same_place = self._entry(old) == self._entry(row)
+            if same_place and self._passes(old) == self._passes(row):
+                if grew:
+                    self.refresh()
+                else:
+                    index = self.index_of(row.key)
+                    if index is not None:
+                        self.refresh_line(index + 1)
+                return
+            self._delete(old)
+        self._insert(row)
+        self._structure_changed()
 
     def remove_row(self, key: str) -> None:
         """Forget a row."""
-        if self._rows.pop(key, None) is not None:
-            self._schedule_rebuild()
-
-    def _same_place(self, old: Row, new: Row) -> bool:
-        column = self._sort_column
-        if old.sort_keys[column] != new.sort_keys[column]:
-            return False
-        if not self._filter:
-            return True
-        return (self._filter in old.haystack) == (self._filter in new.haystack)
+        row = self._rows.pop(key, None)
+        if row is not None:
+            self._delete(row)
+            self._structure_changed()
 
     def _grow(self, row: Row) -> bool:
         grew = False
@@ -184,6 +225,8 @@ class VirtualTable(ScrollView, can_focus=True):
             if width > self._widths[i]:
                 self._widths[i] = width
                 grew = True
+        if grew:
+            self._widths_version += 1
         return grew
 
     # Filter and sort ----------------------------------------------------------------
@@ -196,7 +239,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def set_filter(self, text: str) -> None:
         """Show only rows whose cells contain `text` (case-insensitive)."""
         self._filter = text.strip().lower()
-        self._schedule_rebuild(now=True)
+        self._rebuild()
 
     @property
     def sort_column(self) -> int:
@@ -216,52 +259,52 @@ class VirtualTable(ScrollView, can_focus=True):
             reverse = not self._sort_reverse if column == self._sort_column else False
         self._sort_column = column
         self._sort_reverse = reverse
-        self._schedule_rebuild(now=True)
-
-    def _schedule_rebuild(self, now: bool = False) -> None:
-        if now or not self.is_mounted:
-            self._rebuild()
-        elif not self._rebuild_pending:
-            self._rebuild_pending = True
-            self.set_timer(1 / 30, self._rebuild)
+        self._rebuild()
 
     def _rebuild(self) -> None:
-        self._rebuild_pending = False
-        needle = self._filter
-        rows: Iterable[Row] = self._rows.values()
-        if needle:
-            rows = [row for row in rows if needle in row.haystack]
-        column = self._sort_column
-        ordered = sorted(rows, key=lambda row: row.sort_keys[column], reverse=self._sort_reverse)
-        self._view = [row.key for row in ordered]
-        self._index = {key: i for i, key in enumerate(self._view)}
-        if self._cursor_key in self._index:
-            self._cursor = self._index[self._cursor_key]
-        self._cursor = max(0, min(self._cursor, len(self._view) - 1))
-        self._cursor_key = self._view[self._cursor] if self._view else None
-        width = sum(self._widths) + GAP * len(self._widths)
-        self.virtual_size = Size(width, len(self._view) + 1)
-        self._scroll_cursor_into_view()
+        """Filter and sort everything again (filter, sort or full list changed)."""
+        self._order = sorted(self._entry(row) for row in self._rows.values() if self._passes(row))
+        self._lines.clear()
+        self._structure_changed()
+
+    def _structure_changed(self) -> None:
+        """Rows came or went: follow the cursor's row, then lay out once per frame."""
+        index = self.index_of(self._cursor_key) if self._cursor_key is not None else None
+        if index is None:
+            index = max(0, min(self._cursor, len(self._order) - 1))
+        self._cursor = index
+        self._cursor_key = self._key_at(index)
         self.refresh()
+        if not self._layout_pending and self.is_mounted:
+            self._layout_pending = True
+            self.call_after_refresh(self._apply_layout)
+        elif not self.is_mounted:
+            self._apply_layout()
+
+    def _apply_layout(self) -> None:
+        self._layout_pending = False
+        width = sum(self._widths) + GAP * len(self._widths)
+        self.virtual_size = Size(width, len(self._order) + 1)
+        self._scroll_cursor_into_view()
         self._post_highlight()
 
     # Cursor -------------------------------------------------------------------------
 
     def move_cursor_to(self, key: str) -> bool:
         """Put the cursor on the row `key` if it is shown."""
-        index = self._index.get(key)
+        index = self.index_of(key)
         if index is None:
             return False
         self._set_cursor(index)
         return True
 
     def _set_cursor(self, index: int) -> None:
-        if not self._view:
+        if not self._order:
             return
-        index = max(0, min(index, len(self._view) - 1))
+        index = max(0, min(index, len(self._order) - 1))
         old = self._cursor
         self._cursor = index
-        self._cursor_key = self._view[index]
+        self._cursor_key = self._key_at(index)
         self.refresh_line(old + 1)
         self.refresh_line(index + 1)
         self._scroll_cursor_into_view()
@@ -291,7 +334,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._set_cursor(0)
 
     def action_last(self) -> None:
-        self._set_cursor(len(self._view) - 1)
+        self._set_cursor(len(self._order) - 1)
 
     def action_select(self) -> None:
         if self._cursor_key is not None:
@@ -326,34 +369,57 @@ class VirtualTable(ScrollView, can_focus=True):
         """One row as plain text, as it is drawn (for tests and the tmux smoke test)."""
         return "".join(segment.text for segment in self._row_segments(self._rows[key]))
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles.clear()
+        self._lines.clear()
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            style = self._styles[name] = self.get_component_rich_style(name)
+        return style
+
     def _row_segments(self, row: Row, base: Style | None = None) -> list[Segment]:
+        """Three segments: the cells before the status, the status, the rest."""
         cells = (*row.cells, age(row.created, self.clock()))
         base = base or Style()
-        status_style = base + self.get_component_rich_style(f"virtual-table--{row.tone}")
-        segments = []
-        for i, (cell, width) in enumerate(zip(cells, self._widths, strict=True)):
+        texts = []
+        for cell, width in zip(cells, self._widths, strict=True):
             text = cell if len(cell) <= width else cell[: width - 1] + "…"
-            style = status_style if i == self.status_column else base
-            segments.append(Segment(text.ljust(width), style))
-            segments.append(Segment(" " * GAP, base))
-        return segments
+            texts.append(text.ljust(width))
+        gap = " " * GAP
+        status = self.status_column
+        before = "".join(text + gap for text in texts[:status])
+        after = gap + gap.join(texts[status + 1 :]) + gap
+        status_style = base + self._style(f"virtual-table--{row.tone}")
+        return [Segment(before, base), Segment(texts[status], status_style), Segment(after, base)]
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
         base = self.rich_style
         if y == 0:
-            header = self.get_component_rich_style("virtual-table--header")
+            header = self._style("virtual-table--header")
             strip = Strip([Segment(self.header_text(), base + header)])
+            return strip.crop_extend(scroll_x, scroll_x + width, base)
+        index = scroll_y + y - 1
+        key = self._key_at(index)
+        row = self._rows.get(key) if key is not None else None
+        if row is None:
+            return Strip.blank(width, base)
+        is_cursor = index == self._cursor
+        age_text = age(row.created, self.clock())
+        cached = self._lines.get((row.key, is_cursor))
+        if (
+            cached is not None
+            and cached[0] is row
+            and cached[1] == age_text
+            and cached[2] == self._widths_version
+        ):
+            strip = cached[3]
         else:
-            index = scroll_y + y - 1
-            if index >= len(self._view):
-                return Strip.blank(width, base)
-            row = self._rows.get(self._view[index])
-            if row is None:  # removed; the rebuild queued for this frame drops the line
-                return Strip.blank(width, base)
-            style = base
-            if index == self._cursor:
-                style = base + self.get_component_rich_style("virtual-table--cursor")
+            style = base + self._style("virtual-table--cursor") if is_cursor else base
             strip = Strip(self._row_segments(row, style))
+            self._lines[(row.key, is_cursor)] = (row, age_text, self._widths_version, strip)
         return strip.crop_extend(scroll_x, scroll_x + width, base)
