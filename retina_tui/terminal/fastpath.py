@@ -99,6 +99,12 @@ def split_line(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
     Each row is (raw text, pen at its start, continuation flag); SGR sequences met
     while the cursor waits to wrap belong to the next row. Returns the pen at the end.
     """
+    if "\x1b" not in line and line.isascii():
+        for k in range(0, len(line), cols):
+            out.append((line[k : k + cols], pen, k > 0, cols))
+        if not line:
+            out.append(("", pen, False, cols))
+        return pen
     cur: list[str] = []
     held: list[str] = []
     col = 0

@@ -32,6 +32,7 @@ APPLY_THRESHOLD = 128 * 1024
 # A partial line longer than this is applied rather than kept waiting.
 MAX_TAIL = 16 * 1024
 _PARTIAL_ESCAPE = re.compile(r"\x1b(?:\[[0-9;:]*)?\Z")
+_SPLIT_TAIL = re.compile(r"(?:\r|\x1b(?:\[[0-9;:]*)?)?\Z")
 
 
 class Flood(Parser):
@@ -112,7 +113,11 @@ class Flood(Parser):
 
         With ``keep_tail``, a trailing partial line of plain text goes back to the backlog.
         """
-        if self._skip is not None or self._carry or not self._fast_ok():
+        if self._carry:
+            text = self._carry + text
+            self._carry = ""
+            checked = 0
+        if self._skip is not None or not self._fast_ok():
             self.process(text)
             return
         end = first_not_simple(text, checked)
@@ -126,9 +131,13 @@ class Flood(Parser):
         rest = text[cut + 2 :] if cut >= 0 else text
         if not rest:
             return
-        if keep_tail and end == len(text) and len(rest) <= MAX_TAIL:
+        # A chunk may end inside an escape sequence or between CR and LF: such a tail
+        # can wait for the next chunk too.
+        if keep_tail and len(rest) <= MAX_TAIL and _SPLIT_TAIL.match(text, end):
             self._backlog.append(rest)
             self._backlog_size = len(rest)
+            if end < len(text) and text[end] == "\x1b":
+                self._partial = text[end:]
         else:
             self.process(rest)
 

@@ -102,11 +102,17 @@ class History:
         return ("".join(text for text, _ in runs), tuple(codes))
 
     def push_raw(self, lines: list[RawLine]) -> None:
-        if self.limit:
-            code = self._code
-            self._lines.extend(
-                (raw, code(pen), cont, cols) for raw, pen, cont, cols in lines[-self.limit :]
-            )
+        if not self.limit:
+            return
+        encoded: list[Entry] = []
+        last: Attr | None = None
+        code = 0
+        for raw, pen, cont, cols in lines[-self.limit :]:
+            if pen is not last:
+                code = self._code(pen)
+                last = pen
+            encoded.append((raw, code, cont, cols))
+        self._lines.extend(encoded)
 
     def clear(self) -> None:
         self._lines.clear()
