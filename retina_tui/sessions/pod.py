@@ -39,12 +39,14 @@ from retina_tui.sessions.specs import (
     security_context,
     shell_env,
 )
-from retina_tui.sessions.wait import container_state
+from retina_tui.sessions.stream import open_attach
+from retina_tui.sessions.wait import container_state, wait_running
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 END_KEY_DELAY = 0.05
 PURPOSE = "a pod debug session"
+ABANDONED_SHELL_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,7 @@ class PodSession(Session):
         self.namespace = spec.namespace
         self.pod = spec.pod
         self.timeout_seconds = spec.timeout_seconds
+        self._added = False
 
     @property
     def title(self) -> str:
@@ -176,6 +179,7 @@ class PodSession(Session):
         name = ephemeral_container_name()
         await self._add_container(ephemeral_container(spec, name))
         self.container = name
+        self._added = True
         # Off the critical path: the annotation is written while the container starts.
         self._side_tasks.append(
             asyncio.create_task(self._record(name), name=f"record {spec.namespace}/{spec.pod}")
@@ -257,6 +261,38 @@ class PodSession(Session):
         path = f"/api/v1/namespaces/{self.spec.namespace}/pods/{self.spec.pod}"
         with contextlib.suppress(RetinaTuiError):
             await self.client.request("PATCH", path, body=body, content_type=MERGE_PATCH)
+
+    async def _cleanup(self) -> None:
+        """End a shell that was added but never handed over (start failed or was cancelled).
+
+        Ephemeral containers cannot be removed; their shell ends when told to. If it is not
+        running within a few seconds it is left to its idle logout (TMOUT).
+        """
+        if self._pump is not None or not self._added:
+            return
+        if self._stream is not None:
+            await self._end_shell()
+            return
+        with contextlib.suppress(RetinaTuiError, TimeoutError):
+            async with asyncio.timeout(ABANDONED_SHELL_SECONDS):
+                await wait_running(
+                    self.client,
+                    self.spec.namespace,
+                    self.spec.pod,
+                    self.container,
+                    ephemeral=True,
+                    timeout=ABANDONED_SHELL_SECONDS,
+                    on_state=lambda state: None,
+                )
+                stream = await open_attach(
+                    self.client, self.spec.namespace, self.spec.pod, self.container
+                )
+                self._stream = stream
+                try:
+                    await self._end_shell()
+                finally:
+                    self._stream = None
+                    await stream.close()
 
     async def _end_shell(self) -> None:
         """Interrupt whatever runs, then end-of-file at the empty prompt ends the shell."""

@@ -120,15 +120,20 @@ class Session(ABC):
                 initial=self._pod_seen,
             )
             stream = await open_attach(self.client, self.namespace, self.pod, self.container)
+            self._stream = stream
             await self._greet(stream)
             for task in self._side_tasks:
                 await task
         except BaseException as error:
             for task in self._side_tasks:
                 await cancel_and_wait(task)
-            await self._fail_start(error)
+            try:
+                await self._fail_start(error)
+            finally:
+                if self._stream is not None:
+                    await self._stream.close()
+                    self._stream = None
             raise
-        self._stream = stream
         self._set_phase(Phase("running"))
         self._pump = asyncio.create_task(self._run(stream), name=f"session {self.title}")
 

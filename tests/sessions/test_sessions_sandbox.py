@@ -9,10 +9,12 @@ import pytest
 
 from retina_tui.errors import NotFoundError
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.watch import Change, watch_objects
 from retina_tui.sessions.node import NodeSession
-from retina_tui.sessions.pod import PodSession, find_pod_shells
+from retina_tui.sessions.pod import PodSession, find_pod_shells, pod_shells
 from retina_tui.sessions.session import Session
 from retina_tui.sessions.specs import MANAGED_BY_LABEL, NodeSessionSpec, PodSessionSpec
+from retina_tui.sessions.wait import container_state
 from tests.sessions.conftest import Screen, prompt, run_line
 
 POD_NS = "default"
@@ -224,3 +226,36 @@ async def test_the_shell_gets_the_idle_logout_and_node_pods_wait_for_the_lease_h
     finally:
         await session.close()
     assert calls == [(POD_NS, [])]
+
+
+async def test_cancelling_a_pod_session_while_waiting_ends_its_shell(kube: KubeClient) -> None:
+    pod = await running_pod(kube)
+    screen = Screen()
+    session = pod_session(kube, screen, pod)
+    task = asyncio.create_task(session.start(), name="pod session start")
+    await screen.expect_phase("waiting")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    shells = {
+        shell.container: shell
+        for shell in pod_shells(
+            await kube.request("GET", f"/api/v1/namespaces/{POD_NS}/pods/{pod}")
+        )
+    }
+    assert session.container in shells
+    await wait_terminated(kube, pod, session.container)
+
+
+async def wait_terminated(kube: KubeClient, pod: str, container: str) -> None:
+    events = watch_objects(
+        kube, f"/api/v1/namespaces/{POD_NS}/pods", field_selector=f"metadata.name={pod}"
+    )
+    try:
+        async with asyncio.timeout(30):
+            async for event in events:
+                obj = event.obj if isinstance(event, Change) else event.items[0]
+                if container_state(obj, container, ephemeral=True).kind == "terminated":
+                    return
+    finally:
+        await events.aclose()
