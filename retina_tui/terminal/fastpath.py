@@ -99,12 +99,14 @@ def split_line(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
     Each row is (raw text, pen at its start, continuation flag); SGR sequences met
     while the cursor waits to wrap belong to the next row. Returns the pen at the end.
     """
-    if "\x1b" not in line and line.isascii():
-        for k in range(0, len(line), cols):
-            out.append((line[k : k + cols], pen, k > 0, cols))
-        if not line:
-            out.append(("", pen, False, cols))
-        return pen
+    if line.isascii():
+        if "\x1b" not in line:
+            for k in range(0, len(line), cols):
+                out.append((line[k : k + cols], pen, k > 0, cols))
+            if not line:
+                out.append(("", pen, False, cols))
+            return pen
+        return _split_ascii(line, pen, cols, out)
     cur: list[str] = []
     held: list[str] = []
     col = 0
@@ -148,6 +150,37 @@ def split_line(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
                 col += w
             if col >= cols:
                 full_pen = pen
+    cur.extend(held)
+    out.append(("".join(cur), start, cont, cols))
+    return pen
+
+
+def _split_ascii(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
+    """split_line for ASCII text with SGR sequences: one cell per character."""
+    parts = SGR_SPLIT.split(line)
+    cur: list[str] = []
+    held: list[str] = []
+    col = 0
+    start = full_pen = pen
+    cont = False
+    last = len(parts) - 1
+    for i in range(0, len(parts), 2):
+        text = parts[i]
+        while text:
+            if col >= cols:
+                out.append(("".join(cur), start, cont, cols))
+                cur, held = held, []
+                start, cont, col = full_pen, True, 0
+            room = cols - col
+            cur.append(text[:room])
+            col += min(room, len(text))
+            text = text[room:]
+            if col >= cols:
+                full_pen = pen
+        if i < last:
+            params = parts[i + 1]
+            (held if col >= cols else cur).append(f"\x1b[{params}m")
+            pen = sgr(pen, params)
     cur.extend(held)
     out.append(("".join(cur), start, cont, cols))
     return pen

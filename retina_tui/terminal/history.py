@@ -105,12 +105,11 @@ class History:
         if not self.limit:
             return
         encoded: list[Entry] = []
-        last: Attr | None = None
-        code = 0
+        known = self._codes.get
         for raw, pen, cont, cols in lines[-self.limit :]:
-            if pen is not last:
+            code = known(id(pen))
+            if code is None:
                 code = self._code(pen)
-                last = pen
             encoded.append((raw, code, cont, cols))
         self._lines.extend(encoded)
 
