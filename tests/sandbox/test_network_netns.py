@@ -65,9 +65,9 @@ async def test_pods_reach_each_other_on_one_node_and_across_nodes() -> None:
             code, out = await run_in(network, "a", "ns/one", "ping", "-c1", "-W2", target)
             assert code == 0, out
         code, out = await run_in(network, "b", "ns/far", "ip", "-br", "addr", "show", "eth0")
-        assert code == 0 and f"{far}/24" in out
+        assert code == 0 and f"{far}/24" in out, out
         code, out = await run_in(network, "b", None, "ip", "-br", "addr", "show", "eth0")
-        assert code == 0 and f"{network.node_ip('b')}/24" in out
+        assert code == 0 and f"{network.node_ip('b')}/24" in out, out
         await network.remove_pod("ns/two")
         code, _ = await run_in(network, "a", "ns/one", "ping", "-c1", "-W1", two)
         assert code != 0
