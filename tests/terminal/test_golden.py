@@ -1,4 +1,4 @@
-"""Golden screens: bytes recorded from bash, vim, less and top give the screen tmux shows.
+"""Golden screens: bytes from bash, vim, less, top and tmux give the screen tmux shows.
 
 Fixtures live in tests/fixtures/terminal/ (NAME.bin recorded under an 80x24 pty with
 TERM=xterm-256color, NAME.json the tmux pane after the same bytes); record.py there
@@ -16,7 +16,7 @@ from retina_tui.terminal.attrs import Attr
 from retina_tui.terminal.emulator import Terminal
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "terminal"
-NAMES = ["bash", "vim", "less", "top"]
+NAMES = ["bash", "vim", "less", "top", "tmux"]
 
 
 def cells(term: Terminal) -> list[list[tuple[str, Attr]]]:
