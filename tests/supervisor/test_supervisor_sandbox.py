@@ -241,3 +241,27 @@ async def test_an_unreachable_cluster_is_reported_once(
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1
     assert warnings[0].startswith("Could not connect to the API server http://127.0.0.1:9")
+
+
+async def test_finished_pods_nobody_can_attribute_are_reaped_running_ones_are_not(
+    admin: KubeClient, sandbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="retina_tui.supervisor")
+    for name in ("rtui-node-ended-0", "rtui-node-alive-0"):
+        await create(admin, debug_pod(name, instance=None, node="node-1"))
+
+    def deadline_exceeded(pod: dict[str, Any]) -> None:
+        pod["status"] = {"phase": "Failed", "reason": "DeadlineExceeded"}
+
+    sandbox.store.mutate("pods", "default", "rtui-node-ended-0", deadline_exceeded)
+    settings = fast_settings(renew=0.2, reap=0.2)
+    async with Supervisor(admin, settings, instance_id="fin00001") as supervisor:
+        await wait_for(
+            admin, pods_path("default"), lambda pods: "default/rtui-node-ended-0" not in pods
+        )
+        assert (await supervisor.reap_once()).planned == []
+    alive = await admin.request("GET", f"{pods_path('default')}/rtui-node-alive-0")
+    assert "deletionTimestamp" not in alive["metadata"]
+    assert "deleted pod default/rtui-node-ended-0: pod Failed and carries no instance label" in [
+        r.getMessage() for r in caplog.records
+    ]
