@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from wcwidth import wcwidth
-
 _WIDTHS: dict[str, int] = {}
 
 
@@ -11,6 +9,10 @@ def char_width(ch: str) -> int:
     """Cells taken by ``ch``: 2 for wide, 0 for combining/zero-width, else 1."""
     w = _WIDTHS.get(ch)
     if w is None:
+        # Imported on first use: wcwidth takes a while to import and plain ASCII output
+        # never needs it.
+        from wcwidth import wcwidth
+
         w = wcwidth(ch)
         if w < 0:
             w = 0
