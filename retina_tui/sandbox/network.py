@@ -129,6 +129,11 @@ async def remove_leftovers() -> list[str]:
     return removed
 
 
+def _veth(pod_netns: str) -> str:
+    """The node-side name of a pod's veth (`vp<serial>`, unique in its node namespace)."""
+    return f"vp{pod_netns.rsplit('-p', 1)[1]}"
+
+
 @dataclass
 class _Pod:
     node: str
@@ -298,7 +303,7 @@ class Network:
         self._pods[pod_key] = pod
         if self.mode == "host":
             return ip
-        veth = f"vp{pod.netns.rsplit('-p', 1)[1]}"
+        veth = _veth(pod.netns)
         try:
             await self._add_namespace(pod.netns)
             await _run(
@@ -327,6 +332,10 @@ class Network:
         entry.free.append(int(pod.ip.rsplit(".", 1)[1]))
         if self.mode == "netns" and pod.netns in self._namespaces:
             self._namespaces.discard(pod.netns)
+            # The kernel dismantles a deleted namespace later (under load, seconds later);
+            # deleting the veth now takes the pod off its node's bridge at once.
+            with contextlib.suppress(NetworkError):
+                await _run(["ip", "-n", entry.netns, "link", "delete", _veth(pod.netns)])
             if (NETNS_DIR / pod.netns).exists():
                 await delete_namespace(pod.netns)
 

@@ -36,12 +36,23 @@ def tiny_rootfs(root: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def sandbox_options(tmp_path: Path) -> Any:
+@pytest.fixture(
+    params=[
+        pytest.param("host"),
+        pytest.param(
+            "netns",
+            marks=[
+                pytest.mark.netns,
+                pytest.mark.skipif(shutil.which("ip") is None, reason="needs iproute2"),
+            ],
+        ),
+    ]
+)
+def sandbox_options(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     return SandboxOptions(
         nodes=1,
         pods=0,
-        network="host",
+        network=request.param,
         kubelet=True,
         start_delay=0.0,
         rootfs={IMAGE: tiny_rootfs(tmp_path / "rootfs")},
@@ -69,6 +80,12 @@ async def test_image_with_a_rootfs_runs_inside_it(api_sandbox: Any, admin_api: A
         "host-hidden",
         "no-hostname-tool",
     ]
+    pod = api_sandbox.store.get("pods", "default", "boxed")
+    listing = "{ read header; read header; while read name rest; do echo $name; done; }"
+    net = await exec_in(api_sandbox, "default", "boxed", "sh", "-c", listing + " < /proc/net/dev")
+    interfaces = net.stdout.decode().split()
+    if api_sandbox.network.mode == "netns":
+        assert sorted(interfaces) == ["eth0:", "lo:"], (interfaces, pod["status"]["podIP"])
     missing = await exec_in(api_sandbox, "default", "boxed", "python3", "-V")
     assert missing.status is not None
     assert 'exec: "python3": executable file not found in $PATH' in missing.status.message
