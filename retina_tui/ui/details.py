@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.app import RenderResult
+from textual.reactive import reactive
+from textual.widget import Widget
 
 from retina_tui.ui.rows import node_row, pod_status
 
@@ -108,8 +110,13 @@ def node_details(node: dict[str, Any], pods_on_node: int) -> Text:
     return text
 
 
-class DetailsPanel(Static):
-    """Shows `pod_details` or `node_details` of the row under the cursor."""
+class DetailsPanel(Widget):
+    """Shows `pod_details` or `node_details` of the row under the cursor.
+
+    Its size comes from CSS alone, so a new text only repaints the panel; a Static
+    would lay out the whole screen again on every update, which a churning pod under
+    the cursor makes frequent.
+    """
 
     DEFAULT_CSS = """
     DetailsPanel {
@@ -117,18 +124,22 @@ class DetailsPanel(Static):
         height: 1fr;
         border-left: vkey $primary 50%;
         padding: 0 1;
-        overflow-y: auto;
     }
     """
 
+    content: reactive[Text] = reactive(Text, layout=False)
+
+    def render(self) -> RenderResult:
+        return self.content
+
     def show_pod(self, pod: dict[str, Any]) -> None:
         """Render one pod."""
-        self.update(pod_details(pod))
+        self.content = pod_details(pod)
 
     def show_node(self, node: dict[str, Any], pods_on_node: int) -> None:
         """Render one node."""
-        self.update(node_details(node, pods_on_node))
+        self.content = node_details(node, pods_on_node)
 
     def show_nothing(self, reason: str = "Nothing selected.") -> None:
         """Clear the panel."""
-        self.update(Text(reason, style="dim"))
+        self.content = Text(reason, style="dim")

@@ -39,8 +39,17 @@ APP_BINDINGS: list[BindingType] = [
 
 
 def keymap_from_settings(keys: KeySettings) -> dict[str, str]:
-    """Binding id -> keys, for `App.set_keymap`."""
-    return {name: str(value) for name, value in keys.model_dump().items()}
+    """Binding id -> keys for `App.set_keymap`: only what differs from the defaults.
+
+    Textual applies a keymap to every binding on every key press, so an empty keymap
+    (the usual case) keeps key handling cheap.
+    """
+    defaults = KeySettings()
+    return {
+        name: str(value)
+        for name, value in keys.model_dump().items()
+        if value != getattr(defaults, name)
+    }
 
 
 def _display(app: App[Any], keys: str) -> str:

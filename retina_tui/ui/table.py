@@ -22,10 +22,13 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from retina_tui.ui.rows import Row, age
 
 GAP = 2
+STRUCTURE_REPAINT = 0.25
+"""Seconds between repaints caused by rows coming and going."""
 MAX_CELL = 64
 
 
@@ -119,10 +122,13 @@ class VirtualTable(ScrollView, can_focus=True):
         self._sort_reverse = False
         self._cursor = 0
         self._cursor_key: str | None = None
-        self._layout_pending = False
         self._highlight_posted: str | None = None
         self._styles: dict[str, Style] = {}
-        self._lines: LRUCache[tuple[str, bool], tuple[Row, str, int, Strip]] = LRUCache(512)
+        self._lines: LRUCache[tuple[str, bool], tuple[Row, str, tuple[int, int, int], Strip]] = (
+            LRUCache(512)
+        )
+        self._base: Style | None = None
+        self._flush_timer: Timer | None = None
 
     # Data ---------------------------------------------------------------------------
 
@@ -265,24 +271,33 @@ class VirtualTable(ScrollView, can_focus=True):
         """Filter and sort everything again (filter, sort or full list changed)."""
         self._order = sorted(self._entry(row) for row in self._rows.values() if self._passes(row))
         self._lines.clear()
-        self._structure_changed()
+        self._structure_changed(now=True)
 
-    def _structure_changed(self) -> None:
-        """Rows came or went: follow the cursor's row, then lay out once per frame."""
+    def _structure_changed(self, now: bool = False) -> None:
+        """Rows came or went: follow the cursor's row; repaint at most a few times a second.
+
+        A churning cluster adds and removes rows all the time, and each one shifts every
+        line below it; repainting the whole table on each event would starve the keys.
+        """
         index = self.index_of(self._cursor_key) if self._cursor_key is not None else None
         if index is None:
             index = max(0, min(self._cursor, len(self._order) - 1))
         self._cursor = index
         self._cursor_key = self._key_at(index)
+        if now or not self.is_mounted:
+            self._flush()
+        elif self._flush_timer is None:
+            self._flush_timer = self.set_timer(STRUCTURE_REPAINT, self._flush)
+
+    def _flush(self) -> None:
+        """Repaint after rows came or went (before a key moves the cursor, too)."""
+        if self._flush_timer is not None:
+            self._flush_timer.stop()
+            self._flush_timer = None
         self.refresh()
-        if not self._layout_pending and self.is_mounted:
-            self._layout_pending = True
-            self.call_after_refresh(self._apply_layout)
-        elif not self.is_mounted:
-            self._apply_layout()
+        self._apply_layout()
 
     def _apply_layout(self) -> None:
-        self._layout_pending = False
         width = sum(self._widths) + GAP * len(self._widths)
         self.virtual_size = Size(width, len(self._order) + 1)
         self._scroll_cursor_into_view()
@@ -299,6 +314,8 @@ class VirtualTable(ScrollView, can_focus=True):
         return True
 
     def _set_cursor(self, index: int) -> None:
+        if self._flush_timer is not None:
+            self._flush()  # the screen must show the order the cursor moves in
         if not self._order:
             return
         index = max(0, min(index, len(self._order) - 1))
@@ -372,7 +389,15 @@ class VirtualTable(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._styles.clear()
+        self._base = None
         self._lines.clear()
+
+    @property
+    def _base_style(self) -> Style:
+        # rich_style walks every ancestor; it only changes when styles do.
+        if self._base is None:
+            self._base = self.rich_style
+        return self._base
 
     def _style(self, name: str) -> Style:
         style = self._styles.get(name)
@@ -398,10 +423,11 @@ class VirtualTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        base = self._base_style
         if y == 0:
             header = self._style("virtual-table--header")
-            strip = Strip([Segment(self.header_text(), base + header)])
+            text = self.header_text()
+            strip = Strip([Segment(text, base + header)], len(text))
             return strip.crop_extend(scroll_x, scroll_x + width, base)
         index = scroll_y + y - 1
         key = self._key_at(index)
@@ -410,16 +436,13 @@ class VirtualTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         is_cursor = index == self._cursor
         age_text = age(row.created, self.clock())
+        shape = (self._widths_version, scroll_x, width)
         cached = self._lines.get((row.key, is_cursor))
-        if (
-            cached is not None
-            and cached[0] is row
-            and cached[1] == age_text
-            and cached[2] == self._widths_version
-        ):
-            strip = cached[3]
-        else:
-            style = base + self._style("virtual-table--cursor") if is_cursor else base
-            strip = Strip(self._row_segments(row, style))
-            self._lines[(row.key, is_cursor)] = (row, age_text, self._widths_version, strip)
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+        if cached is not None and cached[0] is row and cached[1] == age_text and cached[2] == shape:
+            return cached[3]
+        style = base + self._style("virtual-table--cursor") if is_cursor else base
+        segments = self._row_segments(row, style)
+        length = sum(len(segment.text) for segment in segments)
+        strip = Strip(segments, length).crop_extend(scroll_x, scroll_x + width, base)
+        self._lines[(row.key, is_cursor)] = (row, age_text, shape, strip)
+        return strip

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from textual.binding import Binding
 
 from retina_tui.cli import cli
 from retina_tui.config import CONFIG_ENV, load_settings, resolve_config_path
@@ -101,3 +102,16 @@ async def test_configured_keys_and_theme_apply(browse_sandbox: Sandbox, tmp_path
         await pilot.press("v")
         assert app.browser.view == "nodes"
         await pilot.press("q")
+
+
+def test_default_keys_are_the_bindings_in_the_code() -> None:
+    from retina_tui.config import KeySettings
+    from retina_tui.ui.browser import Browser
+    from retina_tui.ui.keys import APP_BINDINGS, keymap_from_settings
+
+    bound = {
+        b.id: b.key for b in [*APP_BINDINGS, *Browser.BINDINGS] if isinstance(b, Binding) and b.id
+    }
+    assert bound == KeySettings().model_dump()
+    assert keymap_from_settings(KeySettings()) == {}
+    assert keymap_from_settings(KeySettings(split="v")) == {"split": "v"}
