@@ -23,6 +23,7 @@ import itertools
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -38,12 +39,13 @@ log = logging.getLogger("retina_tui.sandbox")
 NETNS_DIR: Final = Path("/run/netns")
 FABRIC_BRIDGE: Final = "fab0"
 NODE_BRIDGE: Final = "cbr0"
-PREFIX_RE: Final = re.compile(r"^rtui(\d+)x\d+-")
+PREFIX_RE: Final = re.compile(r"^(rtui(\d+)x[0-9a-f]+)-")
 MAX_PODS_PER_NODE: Final = 253
 LINK_UP_POLLS: Final = 200
 LINK_UP_INTERVAL: Final = 0.01
 
 _run_counter = itertools.count(1)
+_prefixes_here: set[str] = set()  # run prefixes of the networks built by this process
 
 Mode = Literal["netns", "host"]
 
@@ -53,8 +55,12 @@ class NetworkError(RetinaTuiError):
 
 
 def default_run_prefix() -> str:
-    """A prefix unique to this run, even with several sandboxes in one process."""
-    return f"rtui{os.getpid()}x{next(_run_counter)}"
+    """A prefix unique to this run, even with several sandboxes in one process.
+
+    The random part tells this process's runs from those of a dead process that had the
+    same pid (pids are reused quickly).
+    """
+    return f"rtui{os.getpid()}x{next(_run_counter)}{secrets.token_hex(2)}"
 
 
 def netns_available() -> bool:
@@ -111,13 +117,20 @@ def our_namespaces() -> list[str]:
         return []
 
 
+def _stale(name: str) -> bool:
+    match = PREFIX_RE.match(name)
+    assert match is not None
+    prefix, pid = match.group(1), int(match.group(2))
+    if pid == os.getpid():  # ours, unless left by an earlier process with the same pid
+        return prefix not in _prefixes_here
+    return not _pid_alive(pid)
+
+
 async def remove_leftovers() -> list[str]:
     """Delete namespaces of sandbox runs whose process is gone; never a live run's."""
     removed = []
     for name in our_namespaces():
-        match = PREFIX_RE.match(name)
-        assert match is not None
-        if not _pid_alive(int(match.group(1))):
+        if _stale(name):
             try:
                 await delete_namespace(name)
             except NetworkError as error:
@@ -154,6 +167,7 @@ class Network:
     def __init__(self, mode: Mode, node_names: Iterable[str], run_prefix: str) -> None:
         self.mode: Mode = mode
         self.run_prefix = run_prefix
+        _prefixes_here.add(run_prefix)
         self._nodes = {
             name: _Node(index, f"{run_prefix}-n{index}") for index, name in enumerate(node_names)
         }
@@ -170,7 +184,7 @@ class Network:
         """Build the node namespaces ("auto" picks netns when possible, else host)."""
         prefix = run_prefix or default_run_prefix()
         if not PREFIX_RE.match(prefix + "-"):
-            raise NetworkError(f"run prefix {prefix!r} must look like rtui<pid>x<n>")
+            raise NetworkError(f"run prefix {prefix!r} must look like rtui<pid>x<hex>")
         if mode not in ("auto", "netns", "host"):
             raise NetworkError(f"network mode {mode!r} is not one of auto, netns, host.")
         names = list(node_names)

@@ -95,17 +95,24 @@ async def test_the_host_namespace_is_never_touched() -> None:
 async def test_leftovers_of_dead_runs_go_and_live_runs_stay() -> None:
     dead = await asyncio.create_subprocess_exec("true")
     await dead.wait()
+    living = await asyncio.create_subprocess_exec("sleep", "60")
     stale = f"rtui{dead.pid}x1-n0"
-    alive = f"rtui{os.getpid()}x99999-n0"
-    for name in (stale, alive):
+    reused_pid = f"rtui{os.getpid()}x1dead-n0"  # an earlier process had our pid
+    alive = f"rtui{living.pid}x1-n0"
+    names = (stale, reused_pid, alive)
+    for name in names:
         await sh("ip", "netns", "add", name)
     try:
         network = await Network.create("netns", ["a"])
+        assert network.run_prefix in {n.rsplit("-", 1)[0] for n in our_namespaces()}
         await network.close()
         assert stale not in our_namespaces()
+        assert reused_pid not in our_namespaces()
         assert alive in our_namespaces()
     finally:
-        for name in (stale, alive):
+        living.kill()
+        await living.wait()
+        for name in names:
             await sh("ip", "netns", "delete", name, check=False)
 
 
