@@ -29,7 +29,7 @@ from retina_tui.errors import (
 from retina_tui.kube.access import Permission, explain_forbidden, require
 from retina_tui.kube.client import KubeClient
 from retina_tui.sessions import checks
-from retina_tui.sessions.session import Session
+from retina_tui.sessions.session import Session, cancel_and_wait
 from retina_tui.sessions.specs import (
     CONTAINER_PREFIX,
     EPHEMERAL_ANNOTATION_PREFIX,
@@ -39,14 +39,14 @@ from retina_tui.sessions.specs import (
     security_context,
     shell_env,
 )
-from retina_tui.sessions.stream import open_attach
+from retina_tui.sessions.stream import AttachStream, Ended, open_attach
 from retina_tui.sessions.wait import container_state, wait_running
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 END_KEY_DELAY = 0.05
 PURPOSE = "a pod debug session"
-ABANDONED_SHELL_SECONDS = 5.0
+ABANDONED_SHELL_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,11 +287,9 @@ class PodSession(Session):
                 stream = await open_attach(
                     self.client, self.spec.namespace, self.spec.pod, self.container
                 )
-                self._stream = stream
                 try:
-                    await self._end_shell()
+                    await _end_abandoned(stream)
                 finally:
-                    self._stream = None
                     await stream.close()
 
     async def _end_shell(self) -> None:
@@ -303,6 +301,25 @@ class PodSession(Session):
         await asyncio.sleep(END_KEY_DELAY)
         await stream.send_stdin(b"\x04")
         await stream.close_stdin()
+
+
+async def _end_abandoned(stream: AttachStream) -> None:
+    """Interrupt, then end-of-file until the shell exits (it may still be starting up)."""
+
+    async def nudge() -> None:
+        await stream.send_stdin(b"\x03")
+        while True:
+            await asyncio.sleep(END_KEY_DELAY)
+            await stream.send_stdin(b"\x04")
+            await asyncio.sleep(0.5)
+
+    nudger = asyncio.create_task(nudge(), name="end abandoned shell")
+    try:
+        async for event in stream.events():
+            if isinstance(event, Ended):
+                return
+    finally:
+        await cancel_and_wait(nudger)
 
 
 async def _node_or_none(client: KubeClient, name: str) -> dict[str, Any] | None:
