@@ -41,6 +41,7 @@ class Terminal(Flood):
             return
         self.flush()
         self._raw_screen = None
+        self._raw_line = None
         self._sync_buffer()
         main_c, main_a = self._main
         self._main = self._resize_buffer(main_c, main_a, cols, rows, keep_history=True)

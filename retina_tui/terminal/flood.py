@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 
 from retina_tui.terminal.attrs import Attr, erase_attr
-from retina_tui.terminal.charsets import char_width
+from retina_tui.terminal.charsets import char_width, text_width
 from retina_tui.terminal.fastpath import (
     SGR_PARAMS,
     first_not_simple,
@@ -57,6 +57,8 @@ class Flood(Parser):
         self._raw_screen: list[RawLine] | None = None
         self._raw_fill = self.pen
         self._stale = False
+        # The partial line drawn on that bottom row (raw text, pen at its start), if any.
+        self._raw_line: tuple[str, Attr] | None = None
 
     def feed(self, data: bytes) -> None:
         """Apply bytes received from the remote program.
@@ -106,6 +108,7 @@ class Flood(Parser):
             if self._stale:
                 self._render_raw_screen()
             self._raw_screen = None
+            self._raw_line = None
         super().process(text)
 
     def _apply(self, text: str, checked: int, keep_tail: bool = False) -> None:
@@ -138,8 +141,38 @@ class Flood(Parser):
             self._backlog_size = len(rest)
             if end < len(text) and text[end] == "\x1b":
                 self._partial = text[end:]
-        else:
+        elif end < len(text) or not self._draw_partial_line(rest):
             self.process(rest)
+
+    def _draw_partial_line(self, rest: str) -> bool:
+        """Draw plain text that ends without CR LF on the fresh bottom row left by a
+        flood step, keeping that state; False if it would wrap (then it is parsed)."""
+        if self._raw_screen is None:
+            return False
+        text, start = rest, self.pen
+        if self._raw_line is not None:
+            text, start = self._raw_line[0] + rest, self._raw_line[1]
+        visible = SGR_PARAMS.sub("", text)
+        if visible.isascii():
+            width = len(visible)
+            fits = width < self.cols
+        else:
+            width = text_width(visible)
+            fits = width < self.cols - 1
+        if not fits:
+            return False
+        self._raw_line = (text, start)
+        self.set_pen(pen_after(start, text))
+        self.cx = width
+        self.wrap_pending = False
+        printed = [ch for ch in visible if char_width(ch)]
+        if printed:
+            self.last_char = printed[-1]
+        if not self._stale:
+            y = self.rows - 1
+            self.chars[y], self.attrs[y] = render_cells(text, start, False, self.cols)
+        self._dirty.add(self.rows - 1)
+        return True
 
     def _fast_ok(self) -> bool:
         return (
@@ -169,9 +202,14 @@ class Flood(Parser):
             if len(lines) - i < rows:
                 self.process("".join(line + "\r\n" for line in lines[i:]))
                 return
+        pen = self.pen
+        if old_rows is not None and self._raw_line is not None:
+            # The partial line already drawn on the bottom row is the first line's start.
+            lines = [self._raw_line[0] + lines[0], *lines[1:]]
+            pen = self._raw_line[1]
+            self._raw_line = None
         # Each line fills at least one row: older lines cannot reach the scrollback.
         useful = self.history.limit + rows
-        pen = self.pen
         if len(lines) - i > useful:
             pen = pen_after_lines(pen, lines[i : len(lines) - useful])
             i = len(lines) - useful
@@ -224,8 +262,13 @@ class Flood(Parser):
             c, a = render_cells(raw, start, cont, cols)
             new_chars.append(c)
             new_attrs.append(a)
-        new_chars.append([" "] * cols)
-        new_attrs.append([self._raw_fill] * cols)
+        if self._raw_line is not None:
+            c, a = render_cells(self._raw_line[0], self._raw_line[1], False, cols)
+            new_chars.append(c)
+            new_attrs.append(a)
+        else:
+            new_chars.append([" "] * cols)
+            new_attrs.append([self._raw_fill] * cols)
         self.chars[:] = new_chars
         self.attrs[:] = new_attrs
         self._stale = False
