@@ -328,7 +328,11 @@ async def _load_in_cluster() -> tuple[Any, Any, str, str | None]:
 
     configuration = type.__call__(Configuration)
     try:
-        load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        load_incluster_config(  # type: ignore[no-untyped-call]
+            client_configuration=configuration,
+            token_filename=str(SERVICE_ACCOUNT_DIR / "token"),
+            cert_filename=str(SERVICE_ACCOUNT_DIR / "ca.crt"),
+        )
     except Exception as exc:
         raise ConfigError(
             f"Running in a pod, but its service account could not be loaded: {exc}; "
