@@ -65,3 +65,48 @@ async def test_a_wrong_token_is_one_sentence(api_sandbox: Any, tmp_path: Path) -
     assert f"The API server {api_sandbox.url} (context 'admin') rejected the credentials" in str(
         caught.value
     )
+
+
+def exec_kubeconfig(api_sandbox: Any, tmp_path: Path, tokens: list[str]) -> Path:
+    """A kubeconfig whose user runs an exec plugin handing out `tokens` one per call."""
+    import json
+    import sys
+
+    state = tmp_path / "calls"
+    state.write_text("0")
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(
+        "import json, pathlib\n"
+        f"state = pathlib.Path({str(state)!r})\n"
+        "n = int(state.read_text())\n"
+        "state.write_text(str(n + 1))\n"
+        f"tokens = {tokens!r}\n"
+        "print(json.dumps({'apiVersion': 'client.authentication.k8s.io/v1', "
+        "'kind': 'ExecCredential', 'status': {'token': tokens[min(n, len(tokens) - 1)]}}))\n"
+    )
+    config = json.loads(api_sandbox.kubeconfig_path.read_text())
+    for user in config["users"]:
+        user["user"] = {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1",
+                "command": sys.executable,
+                "args": [str(plugin)],
+                "interactiveMode": "Never",
+            }
+        }
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps(config))
+    return path
+
+
+async def test_exec_plugin_credentials_are_refreshed_after_a_401(
+    api_sandbox: Any, tmp_path: Path
+) -> None:
+    kubeconfig = exec_kubeconfig(api_sandbox, tmp_path, ["stale", api_sandbox.admin_token])
+    client = await connect(kubeconfig=str(kubeconfig))
+    try:
+        pods = await client.request("GET", "/api/v1/namespaces/default/pods")
+    finally:
+        await client.close()
+    assert pods["kind"] == "PodList"
+    assert (tmp_path / "calls").read_text() == "2"
