@@ -23,7 +23,13 @@ from typing import Any
 import aiohttp
 
 from retina_tui import __version__
-from retina_tui.errors import ClusterUnreachableError, ConfigError, ForbiddenError, NotFoundError
+from retina_tui.errors import (
+    ClusterUnreachableError,
+    ConfigError,
+    ForbiddenError,
+    NotFoundError,
+    RetinaTuiError,
+)
 from retina_tui.kube.errors import status_error, transport_error
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -230,38 +236,45 @@ class KubeClient:
         self, path: str, params: Params | None, protocols: Iterable[str]
     ) -> aiohttp.ClientWebSocketResponse:
         """Open an exec/attach style WebSocket; the negotiated subprotocol is `.protocol`."""
-        headers = await self._headers(None)
-        try:
-            return await self._session.ws_connect(
-                self.server + path,
-                params=_params(params),
-                protocols=tuple(protocols),
-                headers=headers,
-                server_hostname=self._target.server_hostname,
-                proxy=self._target.proxy,
-                max_msg_size=0,
-                autoping=True,
-                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+        for attempt in range(2):
+            headers = await self._headers(None)
+            try:
+                return await self._session.ws_connect(
+                    self.server + path,
+                    params=_params(params),
+                    protocols=tuple(protocols),
+                    headers=headers,
+                    server_hostname=self._target.server_hostname,
+                    proxy=self._target.proxy,
+                    max_msg_size=0,
+                    autoping=True,
+                    timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
+                )
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status == 401 and attempt == 0 and await self._target.credentials.refresh():
+                    continue
+                raise self._handshake_error(exc, path) from exc
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                raise self._fail(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _handshake_error(self, exc: aiohttp.WSServerHandshakeError, path: str) -> RetinaTuiError:
+        if exc.status == 404:
+            return NotFoundError(
+                f"The API server {self.server} found nothing to attach to at {path}.",
+                status=404,
+                reason="NotFound",
             )
-        except aiohttp.WSServerHandshakeError as exc:
-            if exc.status == 404:
-                raise NotFoundError(
-                    f"The API server {self.server} found nothing to attach to at {path}.",
-                    status=404,
-                    reason="NotFound",
-                ) from exc
-            if exc.status == 403:
-                raise ForbiddenError(
-                    f"The API server {self.server} (context {self.context!r}) refused the "
-                    f"stream at {path}; ask for permission to create pods/attach.",
-                    status=403,
-                    reason="Forbidden",
-                ) from exc
-            raise status_error(
-                exc.status, exc.message, server=self.server, context=self.context, path=path
-            ) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise self._fail(exc) from exc
+        if exc.status == 403:
+            return ForbiddenError(
+                f"The API server {self.server} (context {self.context!r}) refused the "
+                f"stream at {path}; ask for permission to create pods/attach.",
+                status=403,
+                reason="Forbidden",
+            )
+        return status_error(
+            exc.status, exc.message, server=self.server, context=self.context, path=path
+        )
 
     async def close(self) -> None:
         await self._session.close()
