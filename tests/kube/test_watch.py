@@ -251,3 +251,28 @@ async def test_since_skips_the_first_list(tmp_path: Path) -> None:
             await client.close()
     assert change == Change("MODIFIED", pod("a", "31"))
     assert api.requests[0]["resourceVersion"] == "30"
+
+
+async def test_a_large_list_is_read_page_by_page(tmp_path: Path) -> None:
+    async def on_list(request: web.Request) -> web.StreamResponse:
+        assert request.query["limit"] == "500"
+        if "continue" not in request.query:
+            page = pod_list("70", "a", "b")
+            page["metadata"]["continue"] = "next-page"
+            return web.json_response(page)
+        assert request.query["continue"] == "next-page"
+        return web.json_response(pod_list("70", "c"))
+
+    async def on_watch(request: web.Request) -> web.StreamResponse:
+        return await stream_events(request, [], hold=True)
+
+    async with serve(FakeApi(on_list, on_watch)) as api:
+        client = await client_for(api, tmp_path)
+        gen = watch_objects(client, "/api/v1/pods")
+        try:
+            (snapshot,) = await take(1, gen)
+        finally:
+            await gen.aclose()
+            await client.close()
+    assert [p["metadata"]["name"] for p in snapshot.items] == ["a", "b", "c"]
+    assert snapshot.resource_version == "70"
