@@ -99,11 +99,22 @@ class Parser(Screen):
             kind = m.lastindex
             if kind == 3:
                 params, inter, final = m.group(1, 2, 3)
-                if final == "m" and not inter:
-                    if not params or params[0] not in "<=>?":
-                        pen = sgr(self.pen, params)
-                        self.pen = pen
-                        self.bce = DEFAULT if pen.bg is None else erase_attr(pen)
+                if inter or (params and params[0] in "<=>?"):
+                    self._csi(params, inter, final)
+                elif final == "m":
+                    pen = sgr(self.pen, params)
+                    self.pen = pen
+                    self.bce = DEFAULT if pen.bg is None else erase_attr(pen)
+                elif final == "H" and not self.origin:
+                    # The commonest sequences of full-screen programs, inlined.
+                    a = _ints(params)
+                    row = (a[0] or 1) - 1 if a else 0
+                    col = (a[1] or 1) - 1 if len(a) > 1 else 0
+                    self.cy = row if row < self.rows else self.rows - 1
+                    self.cx = col if col < self.cols else self.cols - 1
+                    self.wrap_pending = False
+                elif final == "K":
+                    self.erase_in_line(_ints(params)[0] if params else 0)
                 else:
                     self._csi(params, inter, final)
             elif kind == 11:

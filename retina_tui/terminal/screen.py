@@ -83,7 +83,25 @@ class Screen:
 
     def print_text(self, s: str) -> None:
         if s.isascii():
-            self.print_narrow(s.translate(DEC_GRAPHICS) if self.graphics else s)
+            if self.graphics:
+                s = s.translate(DEC_GRAPHICS)
+            x = self.cx
+            end = x + len(s)
+            if end < self.cols and not self.wrap_pending and not self.insert:
+                # Common case, inlined: the text fits on the cursor's row.
+                y = self.cy
+                row = self.chars[y]
+                if x and row[x] == "":
+                    row[x - 1] = " "
+                row[x:end] = s
+                self.attrs[y][x:end] = [self.pen] * len(s)
+                if row[end] == "":
+                    row[end] = " "
+                self._dirty.add(y)
+                self.cx = end
+                self.last_char = s[-1]
+            else:
+                self.print_narrow(s)
             return
         if self.graphics:
             s = s.translate(DEC_GRAPHICS)
