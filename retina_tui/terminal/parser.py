@@ -92,10 +92,10 @@ class Parser(Screen):
         pos = 0
         print_text = self.print_text
         for m in TOKEN.finditer(text):
-            start = m.start()
+            start, stop = m.span()
             if start != pos:
                 print_text(text[pos:start])
-            pos = m.end()
+            pos = stop
             kind = m.lastindex
             if kind == 3:
                 params, inter, final = m.group(1, 2, 3)
