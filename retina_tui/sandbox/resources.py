@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from retina_tui.sandbox import admission, pods, protobuf, tables
+from retina_tui.sandbox import admission, fields, pods, protobuf, tables
 from retina_tui.sandbox.discovery import ResourceInfo
 from retina_tui.sandbox.errors import ApiError, already_exists, bad_request, conflict, not_found
 from retina_tui.sandbox.httputil import bytes_response, json_response, read_json
@@ -168,6 +168,7 @@ class ResourceHandlers:
     ) -> web.Response:
         """POST a new object."""
         body = admission.decode_object(info.name, info.kind, await _read_object(request, info))
+        warnings = fields.validate(info.name, info.kind, body, request.query.get("fieldValidation"))
         dry_run = _dry_run(request)
         kind = body.get("kind")
         if kind is not None and kind != info.kind:
@@ -207,9 +208,9 @@ class ResourceHandlers:
                 raise already_exists(info.name, meta["name"], info.group)
             meta.setdefault("name", (meta.get("generateName") or "") + "dryrun")
             meta["creationTimestamp"] = now_iso()
-            return json_response(body, status=201)
+            return _warn(json_response(body, status=201), warnings)
         created = self.store.create(info.name, body)
-        return bytes_response(self.store.encoded(info.name, created), status=201)
+        return _warn(bytes_response(self.store.encoded(info.name, created), status=201), warnings)
 
     async def update(
         self,
@@ -231,6 +232,9 @@ class ResourceHandlers:
         else:
             candidate = await _read_object(request, info)
         candidate = admission.decode_object(info.name, info.kind, candidate)
+        warnings = fields.validate(
+            info.name, info.kind, candidate, request.query.get("fieldValidation")
+        )
         dry_run = _dry_run(request)
         meta = candidate.get("metadata")
         if not isinstance(meta, dict):
@@ -245,9 +249,9 @@ class ResourceHandlers:
             raise conflict(info.name, name, info.group)
         new = self._merge_update(info, current, candidate, subresource)
         if dry_run:
-            return json_response(new)
+            return _warn(json_response(new), warnings)
         stored = self.store.replace(info.name, new)
-        return bytes_response(self.store.encoded(info.name, stored))
+        return _warn(bytes_response(self.store.encoded(info.name, stored)), warnings)
 
     def _merge_update(
         self, info: ResourceInfo, current: Obj, candidate: Obj, subresource: str
@@ -392,6 +396,14 @@ class ResourceHandlers:
             name = ns["metadata"]["name"]
             if not self.store.list("pods", name):
                 self.store.remove("namespaces", None, name)
+
+
+def _warn(response: web.Response, warnings: list[str]) -> web.Response:
+    """Attach API warnings (kubectl prints them as `Warning: ...`)."""
+    for text in warnings:
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers.add("Warning", f'299 - "{escaped}"')
+    return response
 
 
 def _table_response(body: bytes) -> web.Response:

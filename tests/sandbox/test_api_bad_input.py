@@ -218,3 +218,20 @@ async def test_json_patch_errors_are_statuses(admin_api: Any) -> None:
         )
         assert answer.status in (400, 422), answer.text
         assert answer.body["kind"] == "Status"
+
+
+async def test_unknown_fields_follow_field_validation(admin_api: Any) -> None:
+    body = pod_body("typo")
+    body["spec"]["containers"][0]["imagee"] = "busybox"
+    body["spec"]["hostNetwrk"] = True
+    strict = await admin_api.post(PODS, body, params={"fieldValidation": "Strict"})
+    assert_status(strict, 400, "BadRequest")
+    assert strict.body["message"] == (
+        'Pod in version "v1" cannot be handled as a Pod: strict decoding error: '
+        'unknown field "spec.hostNetwrk", unknown field "spec.containers[0].imagee"'
+    )
+    warned = await admin_api.post(PODS, body)
+    assert warned.status == 201
+    assert warned.headers["Warning"] == '299 - "unknown field \\"spec.hostNetwrk\\""'
+    bogus = await admin_api.post(PODS, pod_body("x"), params={"fieldValidation": "Loose"})
+    assert_status(bogus, 400, "BadRequest")

@@ -314,3 +314,22 @@ def test_psa_refuses_a_node_debug_pod_in_a_baseline_namespace(sandbox_cluster: A
         'violates PodSecurity "baseline:latest": host namespaces (hostNetwork=true, '
         'hostPID=true, hostIPC=true), hostPath volumes (volume "host-root")'
     ) in result.stderr
+
+
+def test_kubectl_create_with_a_typo_is_refused_strictly(
+    sandbox_cluster: Any, tmp_path: Any
+) -> None:
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "typo"},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "imagePullPolicyy": "x"}]},
+    }
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps(manifest))
+    result = sandbox_cluster.kubectl("create", "-f", str(path))
+    assert result.returncode == 1
+    assert 'strict decoding error: unknown field "spec.containers[0].imagePullPolicyy"' in (
+        result.stderr
+    )
+    assert sandbox_cluster.kubectl("get", "pod", "typo").returncode == 1
