@@ -67,6 +67,7 @@ class Flood(Parser):
         is next read; anything that could ask for a reply or change a mode is applied
         before feed returns. Each call does work bounded by its data plus APPLY_THRESHOLD.
         """
+        data = bytes(data)  # bytearray and memoryview too
         text = self._decoder.decode(data)
         if not text:
             return

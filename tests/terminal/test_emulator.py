@@ -320,3 +320,11 @@ def test_scrollback_keeps_many_distinct_colours(monkeypatch: pytest.MonkeyPatch)
     assert len(runs) == 39
     for i, line in enumerate(runs):
         assert line == [(f"red {i}", Attr(fg=(i, 0, 0))), ("!", Attr(fg=(i, 0, 0), bg=4))]
+
+
+def test_feed_accepts_bytearray_and_memoryview() -> None:
+    term = Terminal(10, 2)
+    term.feed(bytearray(b"ab"))
+    term.feed(memoryview(b"cd\x1b[1mE"))
+    assert screen(term)[0] == "abcdE"
+    assert attr_at(term, 4, 0) == Attr(bold=True)
