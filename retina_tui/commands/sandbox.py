@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -66,6 +67,7 @@ def sandbox(
     SIGUSR1 drops every open exec/attach stream (the processes keep running), which is
     how clients' reconnection is exercised.
     """
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     from retina_tui.sandbox import SandboxOptions, run_sandbox
     from retina_tui.sandbox.sandbox import default_rootfs
 
@@ -93,31 +95,33 @@ def sandbox(
     async def serve() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        drops: set[asyncio.Task[None]] = set()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+        drops: set[asyncio.Task[object]] = set()
+        kubelets: list[Any] = []
+
+        def drop_streams() -> None:
+            for kubelet in kubelets:
+                task = asyncio.create_task(kubelet.drop_streams(), name="sandbox-drop-streams")
+                drops.add(task)
+                task.add_done_callback(drops.discard)
+
+        signals = {signal.SIGINT: stop.set, signal.SIGTERM: stop.set, signal.SIGUSR1: drop_streams}
+        for signum, handler in signals.items():
+            loop.add_signal_handler(signum, handler)
         try:
             async with run_sandbox(options) as running:
-                kubelet = running.kubelet
-
-                def drop_streams() -> None:
-                    if kubelet is not None:
-                        task = asyncio.create_task(kubelet.drop_streams(), name="sandbox-drop")
-                        drops.add(task)
-                        task.add_done_callback(drops.discard)
-
-                loop.add_signal_handler(signal.SIGUSR1, drop_streams)
+                if running.kubelet is not None:
+                    kubelets.append(running.kubelet)
                 click.echo(
                     f"Sandbox cluster serving at {running.url}; kubeconfig in "
                     f"{running.kubeconfig_path}: try `kubectl --kubeconfig "
                     f"{running.kubeconfig_path} get pods -A` (Ctrl-C stops it).",
                 )
                 await stop.wait()
-                loop.remove_signal_handler(signal.SIGUSR1)
+                kubelets.clear()
                 if drops:
                     await asyncio.wait(drops)
         finally:
-            for signum in (signal.SIGINT, signal.SIGTERM):
+            for signum in signals:
                 loop.remove_signal_handler(signum)
 
     asyncio.run(serve())

@@ -179,35 +179,39 @@ def test_duplicate_container_names_are_refused_by_the_server(
 
 
 def test_debug_adds_an_ephemeral_container(sandbox_cluster: Any) -> None:
-    result = sandbox_cluster.kubectl(
-        "debug",
-        "client",
-        "-n",
-        "shop",
+    sandbox_cluster.kubectl(
+        "run",
+        "debuggee",
         "--image=busybox:1.36",
-        "--target=client",
-        "--container=probe",
+        "--restart=Never",
+        "-n",
+        "default",
         "--",
         "sleep",
-        "5",
+        "3600",
+        check=True,
     )
-    assert result.returncode == 0, result.stderr
-    pod = json.loads(
-        sandbox_cluster.kubectl("get", "pod", "client", "-n", "shop", "-o", "json").stdout
-    )
-    probe = [c for c in pod["spec"]["ephemeralContainers"] if c["name"] == "probe"]
-    assert probe and probe[0]["targetContainerName"] == "client"
-    again = sandbox_cluster.kubectl(
-        "debug",
-        "client",
-        "-n",
-        "shop",
-        "--image=busybox:1.36",
-        "--container=probe",
-        "--",
-        "true",
-    )
-    assert again.returncode != 0
+    try:
+        result = sandbox_cluster.kubectl(
+            "debug",
+            "debuggee",
+            "--image=busybox:1.36",
+            "--target=debuggee",
+            "--container=probe",
+            "--",
+            "sleep",
+            "5",
+        )
+        assert result.returncode == 0, result.stderr
+        pod = json.loads(sandbox_cluster.kubectl("get", "pod", "debuggee", "-o", "json").stdout)
+        probe = [c for c in pod["spec"]["ephemeralContainers"] if c["name"] == "probe"]
+        assert probe and probe[0]["targetContainerName"] == "debuggee"
+        again = sandbox_cluster.kubectl(
+            "debug", "debuggee", "--image=busybox:1.36", "--container=probe", "--", "true"
+        )
+        assert again.returncode != 0
+    finally:
+        sandbox_cluster.kubectl("delete", "pod", "debuggee", "--wait=false")
 
 
 def test_restricted_context_debug_is_forbidden(sandbox_cluster: Any) -> None:
