@@ -542,12 +542,6 @@ class RetinaApp(App[None]):
             pane.marked = True
         workspace.broadcast = not workspace.broadcast
 
-    def on_workspace_broadcast_changed(self, event: Workspace.BroadcastChanged) -> None:
-        if event.on:
-            self.notify(f"Broadcast ON: typing goes to {event.targets} sessions.", timeout=3)
-        else:
-            self.notify("Broadcast off.", timeout=2)
-
 
 def make_app(
     settings: Settings,

@@ -157,9 +157,12 @@ class Workspace(Vertical):
             shown = list(self.split)
         else:
             shown = [active]
-        for child in [self.browser, *self.panes]:
+        children = [self.browser, *self.panes]
+        # The divider goes on whichever of the two comes second on screen (DOM order).
+        second = max(shown, key=children.index) if len(shown) == 2 else None
+        for child in children:
             child.set_class(child in shown, "-shown")
-            child.set_class(len(shown) == 2 and child is shown[1], "-split-second")
+            child.set_class(child is second, "-split-second")
         self.query_one("#panes").set_class(self.stacked, "-stacked")
         focus_target = active if active is not None else None
         if focus_target is None:

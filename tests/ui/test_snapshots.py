@@ -97,3 +97,77 @@ def test_help_snapshot(snap_compare: Any, still_cluster: tuple[ThreadedSandbox, 
         await pilot.pause(0.2)
 
     assert snap_compare(_app(still_cluster), terminal_size=SIZE, run_before=help_screen)
+
+
+@pytest.fixture(scope="module")
+def shell_cluster() -> Iterator[tuple[ThreadedSandbox, float]]:
+    threaded = ThreadedSandbox(SandboxOptions(network="host", pods=3))
+    threaded.start()
+    try:
+        now = threaded.call(_fix_names)
+        yield threaded, now
+    finally:
+        threaded.stop()
+
+
+async def _open(pilot: Pilot[Any], namespace: str, name: str) -> None:
+    app = pilot.app
+    assert isinstance(app, RetinaApp)
+    app.workspace.show("browser")
+    key = app.browser.find_pod(namespace, name)
+    assert key is not None
+    app.browser.pods.move_cursor_to(key)
+    count = len(app.workspace.panes)
+    await pilot.press("s")
+    for _ in range(600):
+        panes = app.workspace.panes
+        if len(panes) > count and "#" in "\n".join(panes[-1].terminal.terminal.display_text()):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)
+
+
+async def _type(pilot: Pilot[Any], text: str, expect: str) -> None:
+    app = pilot.app
+    assert isinstance(app, RetinaApp)
+    pane = app.workspace.focused_pane
+    assert pane is not None
+    await pilot.press(*text, "enter")
+    for _ in range(200):
+        if expect in "\n".join(pane.terminal.terminal.display_text()):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)
+
+
+def test_session_tab_snapshot(
+    snap_compare: Any, shell_cluster: tuple[ThreadedSandbox, float]
+) -> None:
+    async def session(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await _open(pilot, "shop", "web")
+        await _type(pilot, "echo hi", "\nhi")
+
+    assert snap_compare(_app(shell_cluster), terminal_size=SIZE, run_before=session)
+
+
+def test_split_view_snapshot(
+    snap_compare: Any, shell_cluster: tuple[ThreadedSandbox, float]
+) -> None:
+    async def split(pilot: Pilot[Any]) -> None:
+        await _loaded(pilot)
+        await _open(pilot, "shop", "web")
+        await _open(pilot, "shop", "client")
+        await pilot.press("ctrl+b", "percent_sign")
+        await pilot.pause(0.3)
+        await _type(pilot, "echo right", "\nright")
+        await pilot.press("ctrl+b", "m", "ctrl+b", "w", "ctrl+b", "m", "ctrl+b", "y")
+        app = pilot.app
+        assert isinstance(app, RetinaApp)
+        for _ in range(100):
+            if app.workspace.broadcast and all(p.broadcasting for p in app.workspace.panes):
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.5)
+
+    assert snap_compare(_app(shell_cluster), terminal_size=SIZE, run_before=split)
