@@ -203,3 +203,24 @@ async def test_unknown_prompt_command_is_a_notification(browse_sandbox: Sandbox)
         await pilot.pause(0.1)
         assert any("Unknown command" in n.message for n in app._notifications)
         await pilot.press("q")
+
+
+async def test_command_palette_offers_every_action(browse_sandbox: Sandbox) -> None:
+    from textual.command import CommandPalette
+
+    from retina_tui.ui.browser import Browser
+    from retina_tui.ui.keys import APP_BINDINGS
+
+    app = app_for(browse_sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        titles = [title for title, _, _ in app.palette_actions()]
+        for binding in [*APP_BINDINGS, *Browser.BINDINGS]:
+            assert any(binding.description in title for title in titles)  # type: ignore[union-attr]
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette), "the palette")
+        await pilot.press(*"nodes")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.browser.view == "nodes", "the nodes view")
+        await pilot.press("q")

@@ -178,3 +178,32 @@ async def test_quitting_ends_every_session_and_deletes_node_pods(live_sandbox: S
         await wait_until(pilot, lambda: not app.is_running, "the app to exit", 30)
     assert debug_pods(live_sandbox) == []
     assert app.exit_report == ""
+
+
+async def test_forbidden_session_is_explained_not_a_crash(live_sandbox: Sandbox) -> None:
+    from retina_tui.config import Settings
+    from retina_tui.ui.app import ClusterTarget, make_app
+
+    target = ClusterTarget(kubeconfig=str(live_sandbox.kubeconfig_path), context="restricted")
+    app = make_app(Settings(), target=target)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        key = app.browser.find_pod("shop", "web")
+        assert key is not None
+        app.browser.pods.move_cursor_to(key)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: bool(app.workspace.panes), "the tab")
+        pane = app.workspace.panes[0]
+        await wait_until(pilot, lambda: pane.has_class("-failed"), "the failure")
+        status = str(pane.query_one(".pane-status").render())
+        await wait_until(
+            pilot,
+            lambda: any(pane.title in n.message for n in app._notifications),
+            "a notification",
+        )
+        assert "restricted" in status or "not allowed" in status or "forbidden" in status.lower()
+        assert app.is_running
+        await pilot.press("ctrl+b", "x")
+        await wait_until(pilot, lambda: not app.workspace.panes, "the tab to close")
+        await pilot.press("q")
+    assert debug_pods(live_sandbox) == []
