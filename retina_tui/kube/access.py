@@ -13,6 +13,7 @@ from retina_tui.errors import ForbiddenError, KubeApiError
 from retina_tui.kube.client import KubeClient
 
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+ALLOWED_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,13 @@ class Permission:
 
 
 async def allowed(client: KubeClient, permission: Permission) -> bool | None:
-    """Whether the user has `permission`; None when the server will not say."""
+    """Whether the user has `permission`; None when the server will not say.
+
+    A granted permission is remembered for ALLOWED_SECONDS, so that opening several
+    sessions in a row does not ask again; a refusal is always asked afresh.
+    """
+    if client.recall(("access", permission)):
+        return True
     attributes = {
         "verb": permission.verb,
         "resource": permission.resource,
@@ -55,7 +62,10 @@ async def allowed(client: KubeClient, permission: Permission) -> bool | None:
         if error.status in (403, 404):
             return None
         raise
-    return bool((answer.get("status") or {}).get("allowed"))
+    granted = bool((answer.get("status") or {}).get("allowed"))
+    if granted:
+        client.remember(("access", permission), True, ALLOWED_SECONDS)
+    return granted
 
 
 async def missing_permissions(client: KubeClient, needed: list[Permission]) -> list[Permission]:

@@ -14,7 +14,8 @@ import datetime
 import json
 import os
 import ssl
-from collections.abc import AsyncIterator, Iterable, Mapping
+import time
+from collections.abc import AsyncIterator, Hashable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,18 @@ class KubeClient:
             connector=aiohttp.TCPConnector(limit=0, ssl=target.ssl),
             headers={"User-Agent": USER_AGENT},
         )
+        self._memo: dict[Hashable, tuple[float, Any]] = {}
+
+    def recall(self, key: Hashable) -> Any:
+        """A value kept with `remember` that has not expired yet, else None."""
+        found = self._memo.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def remember(self, key: Hashable, value: Any, seconds: float) -> None:
+        """Keep an answer that rarely changes (an access review, a node) for a while."""
+        self._memo[key] = (time.monotonic() + seconds, value)
 
     def _fail(self, exc: BaseException) -> ClusterUnreachableError:
         return transport_error(exc, server=self.server, context=self.context)

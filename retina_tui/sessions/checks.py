@@ -14,12 +14,19 @@ from retina_tui.errors import ForbiddenError, KubeApiError, NotFoundError, Sessi
 from retina_tui.kube.client import KubeClient
 
 OS_LABEL = "kubernetes.io/os"
+NODE_SECONDS = 60.0
 PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 _PSA_RE = re.compile(r'violates PodSecurity "(?P<level>[a-z]+)(?::[^"]*)?":\s*(?P<what>.*)')
 
 
 async def get_node(client: KubeClient, name: str) -> dict[str, Any] | None:
-    """The node, or None when the user may not read nodes; NotFoundError when it is absent."""
+    """The node, or None when the user may not read nodes; NotFoundError when it is absent.
+
+    Only its existence and operating system matter here, so it is remembered a while.
+    """
+    remembered: dict[str, Any] | None = client.recall(("node", name))
+    if remembered is not None:
+        return remembered
     try:
         node: dict[str, Any] = await client.request("GET", f"/api/v1/nodes/{name}")
     except NotFoundError:
@@ -31,6 +38,7 @@ async def get_node(client: KubeClient, name: str) -> dict[str, Any] | None:
         ) from None
     except ForbiddenError:
         return None
+    client.remember(("node", name), node, NODE_SECONDS)
     return node
 
 

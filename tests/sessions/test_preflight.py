@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from retina_tui.errors import ForbiddenError
+from retina_tui.kube.access import Permission, allowed
 from retina_tui.kube.client import KubeClient, connect
 from retina_tui.sessions.node import NodeSession
 from retina_tui.sessions.pod import PodSession
@@ -35,6 +36,7 @@ async def partial(tmp_path: Path) -> AsyncIterator[tuple[KubeClient, list[str]]]
 
     async def review(request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        changes.append("review")
         attrs = body["spec"]["resourceAttributes"]
         key = (attrs["verb"], attrs["resource"], attrs.get("subresource", ""))
         return web.json_response({**body, "status": {"allowed": key not in DENIED}})
@@ -79,7 +81,8 @@ async def test_a_refused_patch_names_the_missing_permission(
         "Context 'dev' may not patch pods/ephemeralcontainers in namespace ns, which a pod "
         "debug session needs"
     )
-    assert len(changes) == 1
+    assert changes.count("review") == 2  # attach (granted), then patch (refused)
+    assert len(changes) == 3
 
 
 async def test_a_refused_dry_run_names_the_missing_permission_before_any_create(
@@ -91,4 +94,16 @@ async def test_a_refused_dry_run_names_the_missing_permission_before_any_create(
     assert "may not create pods in namespace ns, which a node debug session needs" in str(
         caught.value
     )
-    assert changes == ["POST /api/v1/namespaces/ns/pods dryRun=All"]
+    assert [c for c in changes if c != "review"] == ["POST /api/v1/namespaces/ns/pods dryRun=All"]
+
+
+async def test_granted_permissions_are_remembered_refusals_are_not(
+    partial: tuple[KubeClient, list[str]],
+) -> None:
+    client, changes = partial
+    granted = Permission("create", "pods", "attach", "ns")
+    refused = Permission("create", "pods", "", "ns")
+    assert await allowed(client, granted) and await allowed(client, granted)
+    assert await allowed(client, refused) is False
+    assert await allowed(client, refused) is False
+    assert changes == ["review", "review", "review"]
