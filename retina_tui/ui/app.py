@@ -165,6 +165,10 @@ class RetinaApp(App[None]):
                 self.context_name = client.context
                 self.browser.start(client, self.namespace_choice)
                 self.connected.set()
+                self.set_timer(
+                    self.settings.ui.connect_timeout_seconds,
+                    lambda: self._check_answered(client),
+                )
                 try:
                     await self._reconnect.wait()
                 finally:
@@ -174,6 +178,13 @@ class RetinaApp(App[None]):
             self.connected.clear()
             self.client = None
             await client.close()
+
+    def _check_answered(self, client: KubeClient) -> None:
+        if self.client is client and not self.browser.answered:
+            self._show_unreachable(
+                f"The API server {client.server} (context {client.context}) did not answer "
+                f"within {self.settings.ui.connect_timeout_seconds:g} seconds; still trying."
+            )
 
     def _supervisor_problem(self, message: str) -> None:
         self.notify(message, severity="warning", timeout=8)

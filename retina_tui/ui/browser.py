@@ -139,6 +139,7 @@ class Browser(ReportsWorkerFailures, Vertical):
         self._details_timer: Timer | None = None
         self._status_timer: Timer | None = None
         self._pods_loaded = False
+        self._nodes_loaded = False
         self.context_name = ""
 
     def compose(self) -> ComposeResult:
@@ -162,6 +163,7 @@ class Browser(ReportsWorkerFailures, Vertical):
         self.client = client
         self.context_name = client.context
         self._pods_loaded = False
+        self._nodes_loaded = False
         self.set_reactive(Browser.namespace, namespace)
         self._watch_pods()
         self._watch_nodes()
@@ -172,6 +174,11 @@ class Browser(ReportsWorkerFailures, Vertical):
         for group in ("watch-pods", "watch-nodes", "details"):
             self.workers.cancel_group(self, group)
         self.client = None
+
+    @property
+    def answered(self) -> bool:
+        """Whether the API server has answered a list since `start`."""
+        return self._pods_loaded or self._nodes_loaded
 
     @property
     def pods_loaded(self) -> bool:
@@ -264,6 +271,7 @@ class Browser(ReportsWorkerFailures, Vertical):
         assert self.client is not None
         async for event in watch_objects(self.client, "/api/v1/nodes", on_retry=self._retry):
             if isinstance(event, Snapshot):
+                self._nodes_loaded = True
                 self._node_objs = {n["metadata"]["name"]: n for n in event.items}
                 self.nodes.replace_all(
                     node_row(n, self._node_pods[name]) for name, n in self._node_objs.items()
