@@ -17,7 +17,7 @@ from retina_tui.terminal.lines import ERASED_CELL, SGR_SPLIT, RawLine
 # What the fast path cannot compute: controls other than CR, LF (ESC is checked apart),
 # escapes other than SGR, a CR not followed by LF, an LF not preceded by CR. Each pattern
 # starts with a literal or a class, so `re` scans for it at C speed.
-_BAD_CONTROL = re.compile(r"[\x00-\x09\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
+_BAD_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f-\x9f]")
 _BAD_ESCAPE = re.compile(r"\x1b(?!\[[0-9;:]*m)")
 _BARE_CR = re.compile(r"\r(?!\n)")
 _BARE_LF = re.compile(r"\n(?<!\r\n)")
@@ -25,7 +25,7 @@ SGR_PARAMS = re.compile(r"\x1b\[([0-9;:]*)m")
 _RESET = re.compile(r"0*(?:;|\Z)")
 
 
-_C0_OTHER = bytes(set(range(0x20)) - {0x0A, 0x0D, 0x1B} | {0x7F})
+_C0_OTHER = bytes(set(range(0x20)) - {0x09, 0x0A, 0x0D, 0x1B} | {0x7F})
 _NOT_C0_OTHER = bytes(b for b in range(256) if b not in _C0_OTHER)
 _C1 = re.compile(rb"\xc2[\x80-\x9f]")
 
@@ -99,6 +99,8 @@ def split_line(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
     Each row is (raw text, pen at its start, continuation flag); SGR sequences met
     while the cursor waits to wrap belong to the next row. Returns the pen at the end.
     """
+    if "\t" in line:
+        return _split_with_tabs(line, pen, cols, out)
     if line.isascii():
         if "\x1b" not in line:
             for k in range(0, len(line), cols):
@@ -181,6 +183,53 @@ def _split_ascii(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
             params = parts[i + 1]
             (held if col >= cols else cur).append(f"\x1b[{params}m")
             pen = sgr(pen, params)
+    cur.extend(held)
+    out.append(("".join(cur), start, cont, cols))
+    return pen
+
+
+def next_tab(col: int, cols: int) -> int:
+    """Where HT moves the cursor with the default tab stops (every 8 columns)."""
+    if col >= cols:
+        return cols - 1
+    return min((col // 8 + 1) * 8, cols - 1)
+
+
+def _split_with_tabs(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
+    """split_line, one character at a time, for lines with tabs (default stops)."""
+    cur: list[str] = []
+    held: list[str] = []
+    col = 0
+    start = full_pen = pen
+    cont = False
+    for i, part in enumerate(SGR_SPLIT.split(line)):
+        if i % 2:
+            (held if col >= cols else cur).append(f"\x1b[{part}m")
+            pen = sgr(pen, part)
+            continue
+        for ch in part:
+            if ch == "\t":
+                # HT never wraps; from a pending wrap it stays in the last column.
+                col = next_tab(col, cols)
+                cur.extend(held)
+                held = []
+                cur.append(ch)
+                continue
+            w = char_width(ch)
+            if w == 0:
+                cur.append(ch)
+                continue
+            if col >= cols or (w == 2 and col == cols - 1):
+                if col < cols:
+                    cur.append(ERASED_CELL)
+                    full_pen = pen
+                out.append(("".join(cur), start, cont, cols))
+                cur, held = held, []
+                start, cont, col = full_pen, True, 0
+            cur.append(ch)
+            col += w
+            if col >= cols:
+                full_pen = pen
     cur.extend(held)
     out.append(("".join(cur), start, cont, cols))
     return pen

@@ -154,6 +154,8 @@ class Flood(Parser):
         if self._raw_line is not None:
             text, start = self._raw_line[0] + rest, self._raw_line[1]
         visible = SGR_PARAMS.sub("", text)
+        if "\t" in visible:
+            return False
         if visible.isascii():
             width = len(visible)
             fits = width < self.cols
@@ -184,6 +186,7 @@ class Flood(Parser):
             and not self.lnm
             and not self.graphics
             and not self.alternate_screen
+            and self.tabstops == set(range(8, self.cols, 8))
         )
 
     def _pass_lines(self, lines: list[str]) -> None:
@@ -218,7 +221,7 @@ class Flood(Parser):
         segs: list[RawLine] = []
         append = segs.append
         for line in lines[i:]:
-            if not line.isascii():
+            if not line.isascii() or "\t" in line:
                 pen = split_line(line, pen, cols, segs)
             elif len(line) <= cols:
                 append((line, pen, False, cols))

@@ -37,27 +37,39 @@ def render_cells(raw: str, pen: Attr, cont: bool, cols: int) -> tuple[list[str],
             continue
         if not part:
             continue
-        if part.isascii() and ERASED_CELL not in part:
+        if part.isascii() and ERASED_CELL not in part and "\t" not in part:
             n = min(len(part), cols - x)
+            if n <= 0:
+                continue
+            if x and chars[x] == "":
+                chars[x - 1] = " "
             chars[x : x + n] = part[:n]
             attrs[x : x + n] = [pen] * n
             x += n
+            if x < cols and chars[x] == "":
+                chars[x] = " "
             continue
         for ch in part:
             w = char_width(ch)
-            if ch == ERASED_CELL and x < cols:
+            if ch == "\t":
+                # Default tab stops (the flood path is only taken with those).
+                x = cols - 1 if x >= cols else min((x // 8 + 1) * 8, cols - 1)
+            elif ch == ERASED_CELL and x < cols:
                 chars[x] = " "
                 attrs[x] = erase_attr(pen)
                 x += 1
-            elif w == 1 and x < cols:
+            elif w and x + w <= cols:
+                # After a tab a character may land on half of a wide one: blank the rest.
+                if x and chars[x] == "":
+                    chars[x - 1] = " "
+                if x + w < cols and chars[x + w] == "":
+                    chars[x + w] = " "
                 chars[x] = ch
                 attrs[x] = pen
-                x += 1
-            elif w == 2 and x + 1 < cols:
-                chars[x] = ch
-                chars[x + 1] = ""
-                attrs[x] = attrs[x + 1] = pen
-                x += 2
+                if w == 2:
+                    chars[x + 1] = ""
+                    attrs[x + 1] = pen
+                x += w
             elif w == 0 and x:
                 j = x - 1 if chars[x - 1] else x - 2
                 chars[j] += ch

@@ -34,6 +34,8 @@ PIECES = st.sampled_from(
         "e\u0301",
         "é",
         "─",
+        "\t",
+        "a\tb",
     ]
 )
 LINE = st.lists(PIECES, max_size=12).map("".join)
@@ -54,7 +56,9 @@ def state(term: Terminal) -> object:
     cols=st.integers(4, 30),
     rows=st.integers(1, 4),
     scrollback=st.integers(0, 40),
-    prelude=st.sampled_from(["", "prompt$ ", "\x1b[3;5Hmid", "\x1b[44mblue\r\n\x1b[2J"]),
+    prelude=st.sampled_from(
+        ["", "prompt$ ", "\x1b[3;5Hmid", "\x1b[44mblue\r\n\x1b[2J", "\x1b[5G\x1bH\r", "\x1b[3g"]
+    ),
     lines=st.lists(LINE, min_size=12, max_size=120),
     tail=LINE,
     cuts=st.lists(
