@@ -351,6 +351,8 @@ class Parser(Screen):
             self.mouse_sgr = on
         elif mode == 2004:
             self.bracketed_paste = on
+        elif mode == 1004:
+            self.focus_events = on
         elif mode == 1048:
             if on:
                 self.save_cursor()

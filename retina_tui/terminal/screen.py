@@ -61,6 +61,7 @@ class Screen:
         self.bracketed_paste = False
         self.mouse_mode = 0
         self.mouse_sgr = False
+        self.focus_events = False
         self.cursor_visible = True
         self.tabstops = set(range(8, cols, 8))
         self.charsets = ["B", "B"]

@@ -292,10 +292,11 @@ def test_osc_52_and_other_strings_never_reach_replies_or_screen() -> None:
     assert replies == []
 
 
-def test_mouse_mode_x10() -> None:
+def test_mouse_mode_x10_and_focus_events() -> None:
     term = Terminal()
-    term.feed(b"\x1b[?9h")
+    term.feed(b"\x1b[?9h\x1b[?1004h")
     assert term.mouse_mode == 9
+    assert term.focus_events
     term.feed(b"\x1b[?1000h\x1b[?1000l")
     assert term.mouse_mode == 0
 
