@@ -309,6 +309,44 @@ def _has_stdin() -> bool:
     return True
 
 
+class ClipboardFilter:
+    """Drops OSC 52 (set or read the clipboard) from remote output, across chunk borders.
+
+    The remote shell's bytes go to the local terminal as they are, as with `kubectl
+    attach`, except this one sequence: a container must not be able to read or replace
+    what the user copied.
+    """
+
+    LIMIT = 1 << 20
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, data: bytes) -> bytes:
+        data, self._pending = self._pending + data, b""
+        out = bytearray()
+        start = 0
+        while (osc := data.find(b"\x1b]", start)) >= 0:
+            out += data[start:osc]
+            found = ((data.find(b"\x07", osc), 1), (data.find(b"\x1b\\", osc + 2), 2))
+            end = min((at + size for at, size in found if at >= 0), default=-1)
+            if end < 0:
+                if len(data) - osc < self.LIMIT:
+                    self._pending = data[osc:]
+                elif not data.startswith(b"\x1b]52;", osc):
+                    out += data[osc:]
+                return bytes(out)
+            if not data.startswith(b"\x1b]52;", osc):
+                out += data[osc:end]
+            start = end
+        if data.endswith(b"\x1b"):
+            out += data[start:-1]
+            self._pending = b"\x1b"
+        else:
+            out += data[start:]
+        return bytes(out)
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -322,7 +360,8 @@ def _write_all(fd: int, data: bytes) -> None:
 async def _drive(session: Session) -> int:
     """Start the session, then bridge it to the local terminal until it ends."""
     out_fd = sys.stdout.fileno()
-    session.on_output = lambda data: _write_all(out_fd, data)
+    clipboard = ClipboardFilter()
+    session.on_output = lambda data: _write_all(out_fd, clipboard.feed(data))
     in_fd = sys.stdin.fileno() if _has_stdin() else -1
     interactive = in_fd >= 0 and os.isatty(in_fd)
     if interactive:
