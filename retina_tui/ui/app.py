@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -105,7 +105,7 @@ class RetinaApp(App[None]):
         ) or ALL_NAMESPACES
         self.client: KubeClient | None = None
         self.instance_id: str | None = None
-        self.ensure_lease: Callable[[str], Any] | None = None
+        self.ensure_lease: Callable[[str], Awaitable[None]] | None = None
         self.browser = Browser(clock=clock, id="browser")
         self.workspace = Workspace(self.browser)
         self.exit_report = ""
@@ -302,7 +302,12 @@ class RetinaApp(App[None]):
             timeout_seconds=debug.timeout_seconds,
             active_deadline_seconds=debug.active_deadline_seconds,
         )
-        return NodeSession(self.client, node_spec, instance_id=self.instance_id)
+        return NodeSession(
+            self.client,
+            node_spec,
+            instance_id=self.instance_id,
+            before_create=self.ensure_lease,
+        )
 
     def open_session(
         self, choice: SessionChoice, pod: PodRef | None, node: str | None

@@ -59,6 +59,18 @@ async def test_node_session_from_a_pod_and_close_deletes_its_pod(live_sandbox: S
         assert pane.title == f"node {node}"
         await running(pilot, pane)
         await wait_until(pilot, lambda: len(debug_pods(live_sandbox)) == 1, "the node pod")
+        # The app's supervisor holds a Lease where its node pod lives, so no reaper takes it.
+        from retina_tui.supervisor import lease_name
+
+        pod = next(
+            p
+            for p in live_sandbox.store.list("pods")
+            if p["metadata"]["name"] == debug_pods(live_sandbox)[0]
+        )
+        assert app.instance_id is not None
+        assert pod["metadata"]["labels"]["retina-tui.io/instance"] == app.instance_id
+        namespace = pod["metadata"]["namespace"]
+        assert live_sandbox.store.get("leases", namespace, lease_name(app.instance_id))
         await type_line(pilot, "hostname")
         await wait_until(pilot, lambda: f"\n{node}" in screen_text(pane), "the node's name")
         await pilot.press("ctrl+b", "x")
