@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import select
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -348,12 +349,16 @@ class ClipboardFilter:
 
 
 def _write_all(fd: int, data: bytes) -> None:
+    """Write everything; a terminal that went away (SIGHUP follows) just loses output."""
     view = memoryview(data)
     while view:
         try:
             written = os.write(fd, view)
         except BlockingIOError:
+            select.select([], [fd], [], 1.0)
             continue
+        except OSError:
+            return
         view = view[written:]
 
 
