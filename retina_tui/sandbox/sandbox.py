@@ -23,7 +23,9 @@ from aiohttp import web
 from retina_tui.sandbox import certs, kubeconfig, seed
 from retina_tui.sandbox.auth import Authenticator
 from retina_tui.sandbox.churn import Churn
-from retina_tui.sandbox.server import ApiServer, KubeletLike
+from retina_tui.sandbox.kubelet import Kubelet
+from retina_tui.sandbox.network import Network, default_run_prefix
+from retina_tui.sandbox.server import ApiServer
 from retina_tui.sandbox.store import Store
 
 DEBUG_IMAGE = "ghcr.io/retina-tui/debug"
@@ -61,8 +63,8 @@ class Sandbox:
     kubeconfig_path: Path
     url: str
     store: Store
-    kubelet: Any
-    network: Any
+    kubelet: Kubelet | None
+    network: Network
     server: ApiServer
     authenticator: Authenticator
     ca_pem: bytes | None
@@ -81,14 +83,12 @@ class Sandbox:
 @asynccontextmanager
 async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sandbox]:
     """Start the sandbox; yields it once it serves and its kubeconfig exists."""
-    from retina_tui.sandbox.network import Network, default_run_prefix
-
     options = options or SandboxOptions()
     names = seed.node_names(options.nodes)
     temp_dir: Path | None = None
     store = Store()
     network = await Network.create(options.network, names, default_run_prefix())
-    kubelet: Any = None
+    kubelet: Kubelet | None = None
     runner: web.AppRunner | None = None
     churn: Churn | None = None
     server: ApiServer | None = None
@@ -102,12 +102,10 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
             windows_nodes=options.windows_nodes,
         )
         if options.kubelet:
-            from retina_tui.sandbox.kubelet import Kubelet
-
             kubelet = Kubelet(store, network, options)
             await kubelet.start()
         authenticator = Authenticator()
-        server = ApiServer(store, authenticator, _as_kubelet(kubelet))
+        server = ApiServer(store, authenticator, kubelet)
         await server.start()
         runner = web.AppRunner(
             server.make_app(), handler_cancellation=True, access_log=None, shutdown_timeout=1.0
@@ -173,10 +171,6 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
                 shutil.rmtree(temp_dir, ignore_errors=True)
             elif options.kubeconfig_out is not None:
                 options.kubeconfig_out.unlink(missing_ok=True)
-
-
-def _as_kubelet(kubelet: Any) -> KubeletLike | None:
-    return kubelet if kubelet is not None else None
 
 
 def _bound_port(runner: web.AppRunner) -> int:
