@@ -298,8 +298,9 @@ def _phase_printer() -> Callable[[Phase], None]:
 def _stderr_line(text: str) -> None:
     raw = os.isatty(sys.stdin.fileno()) if _has_stdin() else False
     end = "\r\n" if raw else "\n"
-    sys.stderr.write(text + end)
-    sys.stderr.flush()
+    with contextlib.suppress(OSError):
+        sys.stderr.write(text + end)
+        sys.stderr.flush()
 
 
 def _has_stdin() -> bool:
