@@ -1,5 +1,5 @@
-"""The screen model: cell buffers (main and alternate), cursor, modes and the operations
-that escape sequences perform on them, following xterm (and tmux where xterm is vague).
+"""The screen operations: what escape sequences do to the cell buffers, cursor and modes,
+following xterm (and tmux where xterm is vague).
 
 Each row is a list of one-cell strings plus a parallel list of interned Attr; the right
 half of a wide character is the empty string. Runs of text are written with one slice
@@ -8,77 +8,13 @@ assignment, never cell by cell.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from retina_tui.terminal.attrs import DEFAULT, Attr, erase_attr
+from retina_tui.terminal.attrs import DEFAULT
+from retina_tui.terminal.buffers import SavedCursor, ScreenState
 from retina_tui.terminal.charsets import DEC_GRAPHICS, char_width
-from retina_tui.terminal.history import History
 
 
-@dataclass(slots=True)
-class SavedCursor:
-    x: int
-    y: int
-    pen: Attr
-    origin: bool
-    wrap_pending: bool
-    charsets: tuple[str, str]
-    gl: int
-
-
-class Screen:
+class Screen(ScreenState):
     """Buffers, cursor and modes, with the primitive operations of a VT/xterm screen."""
-
-    def __init__(self, cols: int, rows: int, scrollback: int) -> None:
-        self.cols = max(2, cols)
-        self.rows = max(1, rows)
-        self.history = History(scrollback)
-        self._dirty: set[int] = set()
-        self._all_dirty = True
-        self.title = ""
-        self._reset_screen()
-
-    def _reset_screen(self) -> None:
-        cols, rows = self.cols, self.rows
-        self.pen = DEFAULT
-        self.bce = DEFAULT
-        self.chars: list[list[str]] = [[" "] * cols for _ in range(rows)]
-        self.attrs: list[list[Attr]] = [[DEFAULT] * cols for _ in range(rows)]
-        self._main = (self.chars, self.attrs)
-        self._alt: tuple[list[list[str]], list[list[Attr]]] | None = None
-        self.alternate_screen = False
-        self.cx = 0
-        self.cy = 0
-        self.wrap_pending = False
-        self.top = 0
-        self.bottom = rows - 1
-        self.autowrap = True
-        self.origin = False
-        self.insert = False
-        self.lnm = False
-        self.application_cursor = False
-        self.application_keypad = False
-        self.bracketed_paste = False
-        self.mouse_mode = 0
-        self.mouse_sgr = False
-        self.focus_events = False
-        self.cursor_visible = True
-        self.tabstops = set(range(8, cols, 8))
-        self.charsets = ["B", "B"]
-        self.gl = 0
-        self.graphics = False
-        self._saved: dict[bool, SavedCursor] = {}
-        self.last_char = " "
-        self._all_dirty = True
-
-    # -- pen and charsets ---------------------------------------------------------------
-
-    def set_pen(self, pen: Attr) -> None:
-        self.pen = pen
-        self.bce = erase_attr(pen)
-
-    def _update_charset(self) -> None:
-        self.graphics = self.charsets[self.gl] == "0"
 
     # -- printing -----------------------------------------------------------------------
 
