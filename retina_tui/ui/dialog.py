@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from retina_tui.config import DebugSettings
+from retina_tui.sessions.specs import parse_capabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,18 +31,6 @@ class SessionChoice:
     mount_host_fs: bool = False
     host_fs_write: bool = False
     host_pid: bool = False
-
-
-def parse_caps(text: str) -> tuple[str, ...]:
-    """`net_admin, NET_RAW` -> ("NET_ADMIN", "NET_RAW"); empty or "none" -> ()."""
-    if text.strip().lower() in ("", "none"):
-        return ()
-    caps: list[str] = []
-    for part in text.replace(" ", ",").split(","):
-        name = part.strip().upper().removeprefix("CAP_")
-        if name and name not in caps:
-            caps.append(name)
-    return tuple(caps)
 
 
 class SessionDialog(ModalScreen[SessionChoice | None]):
@@ -132,7 +121,7 @@ class SessionDialog(ModalScreen[SessionChoice | None]):
             SessionChoice(
                 kind=kind,
                 image=self.query_one("#image", Input).value.strip() or self.debug.image,
-                capabilities=parse_caps(self.query_one("#capabilities", Input).value),
+                capabilities=parse_capabilities(self.query_one("#capabilities", Input).value),
                 target=target if isinstance(target, str) and kind == "pod" else None,
                 mount_host_fs=self.query_one("#host-fs", Checkbox).value,
                 host_fs_write=self.query_one("#host-fs-write", Checkbox).value,

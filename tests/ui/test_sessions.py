@@ -219,3 +219,37 @@ async def test_forbidden_session_is_explained_not_a_crash(live_sandbox: Sandbox)
         await wait_until(pilot, lambda: not app.workspace.panes, "the tab to close")
         await pilot.press("q")
     assert debug_pods(live_sandbox) == []
+
+
+async def test_dialog_sets_host_filesystem_pid_and_capabilities(live_sandbox: Sandbox) -> None:
+    from textual.widgets import Checkbox, Input
+
+    app = app_for(live_sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.browser.nodes.cursor_key is not None, "a node")
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionDialog), "the dialog")
+        dialog = app.screen
+        assert dialog.query_one("#image", Input).value == app.settings.debug.image
+        dialog.query_one("#capabilities", Input).value = "net_admin"
+        dialog.query_one("#host-fs", Checkbox).value = True
+        dialog.query_one("#host-pid", Checkbox).value = True
+        await pilot.click("#open")
+        await wait_until(pilot, lambda: bool(app.workspace.panes), "the node tab")
+        await running(pilot, app.workspace.panes[0])
+        pod = next(
+            p
+            for p in live_sandbox.store.list("pods")
+            if p["metadata"]["name"] in debug_pods(live_sandbox)
+        )
+        spec = pod["spec"]
+        assert spec["hostPID"] is True
+        container = spec["containers"][0]
+        assert container["securityContext"]["capabilities"]["add"] == ["NET_ADMIN"]
+        mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+        assert mounts["/host"].get("readOnly") is True
+        await pilot.press("ctrl+b", "q")
+        await wait_until(pilot, lambda: not app.is_running, "the app to exit", 30)
+    assert debug_pods(live_sandbox) == []
