@@ -9,6 +9,9 @@ restartPolicy, restarted after a CrashLoopBackOff delay. Ephemeral containers ne
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -22,6 +25,8 @@ from retina_tui.sandbox.store import now_iso
 
 BACKOFF_START: Final = 10.0
 BACKOFF_MAX: Final = 300.0
+ROOT_POLLS: Final = 400
+ROOT_POLL_INTERVAL: Final = 0.005
 
 
 class ContainerRunner:
@@ -43,6 +48,7 @@ class ContainerRunner:
         self.start_delay = start_delay
         self.unpullable = unpullable
         self.rootfs = rootfs
+        self.scratch: Path | None = None
 
     def _event(
         self, rt: PodRuntime, entry: ContainerRuntime, reason: str, message: str, *, warn: bool
@@ -131,6 +137,8 @@ class ContainerRunner:
             self._event(rt, entry, "Failed", f"Error: {message}", warn=True)
             entry.started.set()
             return 128
+        if runtime.rootfs_for(entry.image, self.rootfs) is not None:
+            await _entered_root(process)
         entry.process = process
         entry.state = {"running": {"startedAt": started}}
         entry.started.set()
@@ -159,7 +167,28 @@ class ContainerRunner:
         command = argv if argv is not None else runtime.container_command(container, env, root)
         prefix = self.network.exec_prefix(rt.node, None if rt.host_network else rt.key)
         hostname = rt.node if rt.host_network else rt.name
-        return runtime.launch(command, env=env, hostname=hostname, netns_prefix=prefix, root=root)
+        return runtime.launch(
+            command,
+            env=env,
+            hostname=hostname,
+            netns_prefix=prefix,
+            root=root,
+            scratch=self._scratch() if root is not None else None,
+            mounts=runtime.host_mounts(rt.pod, container),
+        )
+
+    def _scratch(self) -> Path:
+        """A directory on which each rootfs container mounts its own private tmpfs."""
+        if self.scratch is None:
+            self.scratch = Path(tempfile.mkdtemp(prefix="retina-tui-rootfs-"))
+        return self.scratch
+
+    def close(self) -> None:
+        """Remove the scratch directory (always empty as seen from the host)."""
+        if self.scratch is not None:
+            with contextlib.suppress(OSError):
+                self.scratch.rmdir()
+            self.scratch = None
 
     async def _start_process(self, rt: PodRuntime, entry: ContainerRuntime) -> Process:
         spec = entry.spec
@@ -174,3 +203,15 @@ class ContainerRunner:
             name=f"{rt.key}/{entry.name}",
             kill_session_on_exit=True,
         )
+
+
+async def _entered_root(process: Process) -> None:
+    """Wait until a rootfs container has chrooted, so that an exec can enter it."""
+    link = Path(f"/proc/{process.pid}/root")
+    for _ in range(ROOT_POLLS):
+        try:
+            if os.readlink(link) != "/" or not process.running:
+                return
+        except OSError:
+            return
+        await asyncio.sleep(ROOT_POLL_INTERVAL)

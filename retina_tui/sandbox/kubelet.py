@@ -86,6 +86,7 @@ class Kubelet:
         await asyncio.gather(
             *(self._teardown(rt, STOP_GRACE) for rt in runtimes), return_exceptions=True
         )
+        self.runner.close()
         while self._tasks:
             tasks = list(self._tasks)
             for task in tasks:
@@ -352,6 +353,9 @@ class Kubelet:
                 plan = self.runner.launch(rt, entry.spec, argv)
             except runtime.ImageNotRunnable as error:
                 raise SpawnError(runtime.exec_error_message(str(error))) from None
+            target = entry.process
+            if target is not None and target.running and runtime.is_root():
+                plan = runtime.enter(target.pid, argv, plan.env)
             env = dict(plan.env)
             if params.tty:
                 env.setdefault("TERM", "xterm")

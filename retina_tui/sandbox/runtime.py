@@ -2,9 +2,11 @@
 
 Nothing is pulled. A container's command/args run as given; without them the "image
 default" is a local shell. An image name mapped to a root filesystem (`options.rootfs`)
-runs chrooted into it (root only), with /proc, /sys and /dev mounted in a private mount
-namespace that vanishes with the process. As root every process also gets its own UTS
-namespace so the shell prompt shows the pod's (or, for hostNetwork, the node's) hostname.
+runs chrooted into it (root only) over a writable layer of its own (a tmpfs overlay), with
+hostPath volumes, /proc, /sys and /dev mounted in a mount namespace that vanishes with the
+process. An exec into a running container enters its namespaces and root (nsenter), so it
+sees what the container sees. As root every process also gets its own UTS namespace so
+the shell prompt shows the pod's (or, for hostNetwork, the node's) hostname.
 """
 
 from __future__ import annotations
@@ -19,11 +21,27 @@ from pathlib import Path
 from typing import Any, Final
 
 STANDARD_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-ENTER_ROOTFS: Final = (
-    'root=$1; shift; hostname "$1" 2>/dev/null; shift; '
-    'mount -t proc proc "$root/proc" && mount --rbind /dev "$root/dev" && '
-    'mount -t sysfs sysfs "$root/sys" && exec chroot "$root" "$@"'
-)
+# Inside a private mount namespace: a tmpfs-backed overlay gives the container a writable
+# root of its own (the shared root filesystem is never written), hostPath volumes are bound
+# in (read-only when asked), then /proc, /dev and /sys, then chroot. Arguments: scratch dir,
+# root filesystem, hostname, (source, target, rw|ro)... "--" command...
+ENTER_ROOTFS: Final = """
+scratch=$1 lower=$2; hostname "$3" 2>/dev/null; shift 3
+root=$lower
+if mount -t tmpfs tmpfs "$scratch" && mkdir "$scratch/u" "$scratch/w" "$scratch/r" &&
+   mount -t overlay overlay -o "lowerdir=$lower,upperdir=$scratch/u,workdir=$scratch/w" "$scratch/r"
+then root=$scratch/r; fi
+while [ "$1" != "--" ]; do
+  if [ -d "$1" ] && mkdir -p "$root$2" 2>/dev/null && mount --rbind "$1" "$root$2"; then
+    [ "$3" = ro ] && mount -o remount,bind,ro "$root$2"
+  fi
+  shift 3
+done
+shift
+mount -t proc proc "$root/proc" && mount --rbind /dev "$root/dev" &&
+  mount -t sysfs sysfs "$root/sys" && exec chroot "$root" "$@"
+exit 126
+"""
 SET_HOSTNAME: Final = 'hostname "$1" 2>/dev/null; shift; exec "$@"'
 _VAR_REF: Final = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
@@ -128,6 +146,37 @@ def container_command(container: Obj, env: Mapping[str, str], root: Path | None)
     return argv or default_shell(root, bool(container.get("tty")))
 
 
+@dataclass(frozen=True, slots=True)
+class HostMount:
+    """A hostPath volume mounted into a container."""
+
+    source: str
+    target: str
+    read_only: bool
+
+
+def host_mounts(pod: Obj, container: Obj) -> list[HostMount]:
+    """The container's volumeMounts of hostPath volumes (directories only)."""
+    volumes = {
+        v.get("name"): (v.get("hostPath") or {}).get("path")
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if isinstance(v, dict)
+    }
+    mounts = []
+    for mount in container.get("volumeMounts") or []:
+        source = volumes.get(mount.get("name"))
+        target = str(mount.get("mountPath") or "")
+        if source and target.startswith("/"):
+            mounts.append(HostMount(str(source), target, bool(mount.get("readOnly"))))
+    return mounts
+
+
+def enter(pid: int, argv: Sequence[str], env: dict[str, str]) -> Launch:
+    """Run `argv` inside the namespaces and root of a running container process, as exec does."""
+    prefix = ["nsenter", "--target", str(pid), "--mount", "--uts", "--net", "--root", "--wd"]
+    return Launch([*prefix, "--", *argv], env, "/")
+
+
 def launch(
     argv: Sequence[str],
     *,
@@ -135,6 +184,8 @@ def launch(
     hostname: str,
     netns_prefix: Sequence[str],
     root: Path | None,
+    scratch: Path | None = None,
+    mounts: Sequence[HostMount] = (),
 ) -> Launch:
     """Wrap `argv` to run in the right network namespace, hostname and root filesystem.
 
@@ -149,8 +200,11 @@ def launch(
         )
     wrapped = list(netns_prefix)
     if root is not None:
-        wrapped += ["unshare", "--mount", "--uts", "--propagation", "private", "--"]
-        wrapped += ["sh", "-c", ENTER_ROOTFS, "enter", str(root), hostname]
+        wrapped += ["unshare", "--mount", "--uts", "--propagation", "slave", "--"]
+        wrapped += ["sh", "-c", ENTER_ROOTFS, "enter", str(scratch or "/mnt"), str(root), hostname]
+        for mount in mounts:
+            wrapped += [mount.source, mount.target, "ro" if mount.read_only else "rw"]
+        wrapped.append("--")
     elif is_root() and hostname:
         wrapped += ["unshare", "--uts", "--", "sh", "-c", SET_HOSTNAME, "set-hostname", hostname]
     return Launch(wrapped + list(argv), env, "/")

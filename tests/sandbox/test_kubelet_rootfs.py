@@ -89,3 +89,29 @@ async def test_image_with_a_rootfs_runs_inside_it(api_sandbox: Any, admin_api: A
     missing = await exec_in(api_sandbox, "default", "boxed", "python3", "-V")
     assert missing.status is not None
     assert 'exec: "python3": executable file not found in $PATH' in missing.status.message
+
+
+async def test_rootfs_container_writes_its_own_layer_and_sees_host_paths(
+    api_sandbox: Any, admin_api: Any, tmp_path: Path
+) -> None:
+    shared = tmp_path / "node-files"
+    shared.mkdir()
+    (shared / "hello").write_text("from-the-node\n")
+    body = pod_body("layered", volumes=[{"name": "host", "hostPath": {"path": str(shared)}}])
+    body["spec"]["containers"][0].update(
+        image=f"{IMAGE}:1.0",
+        volumeMounts=[{"name": "host", "mountPath": "/host", "readOnly": True}],
+    )
+    assert (await admin_api.post(PODS, body)).status == 201
+    await wait_pod(
+        api_sandbox.store, "default", "layered", lambda p: container_state(p, "main") == "running"
+    )
+    wrote = await exec_in(api_sandbox, "default", "layered", "sh", "-c", "echo kept > /etc/written")
+    assert wrote.status is not None and wrote.status.success, wrote
+    script = 'read a < /etc/written; read b < /host/hello; echo "$a $b"; '
+    script += "echo nope > /host/other || echo read-only"
+    read = await exec_in(api_sandbox, "default", "layered", "sh", "-c", script)
+    assert read.stdout.decode().splitlines() == ["kept from-the-node", "read-only"]
+    rootfs = next(iter(api_sandbox.kubelet.runner.rootfs.values()))
+    assert not (rootfs / "etc" / "written").exists()
+    assert not (shared / "other").exists()
