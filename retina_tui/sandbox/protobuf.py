@@ -177,13 +177,23 @@ def decode_message(name: str, data: bytes) -> dict[str, Any]:
     return result
 
 
-def decode_pod(body: bytes) -> dict[str, Any]:
-    """A protobuf Pod (in its `k8s\\0` envelope) as the equivalent JSON object."""
+DECODABLE = ("Pod", "Namespace")
+
+
+def decode_object(kind: str, body: bytes) -> dict[str, Any]:
+    """A protobuf Pod or Namespace (in its `k8s\\0` envelope) as the equivalent JSON object."""
+    if kind not in DECODABLE:
+        raise bad_request(f"protobuf: {kind} objects are only accepted as JSON")
     if not body.startswith(MAGIC):
         raise bad_request("protobuf: missing k8s envelope")
     envelope = fields(body[len(MAGIC) :])
+    sent_kind = _strings(_message(envelope, 1), {2: "kind"}).get("kind", kind)
+    if sent_kind != kind:
+        raise bad_request(
+            f"the kind in the data ({sent_kind}) does not match the expected kind ({kind})"
+        )
     raw = (envelope.get(2) or [b""])[-1]
-    pod = decode_message("Pod", _bytes(raw))
-    pod["apiVersion"] = "v1"
-    pod["kind"] = "Pod"
-    return pod
+    obj = decode_message(kind, _bytes(raw))
+    obj["apiVersion"] = "v1"
+    obj["kind"] = kind
+    return obj

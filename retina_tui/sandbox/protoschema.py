@@ -1,10 +1,11 @@
 """Field numbers of the core/v1 protobuf messages the sandbox has to read.
 
-kubectl's typed clients (`kubectl debug node/...`, `kubectl debug --copy-to`) post pods
-as `application/vnd.kubernetes.protobuf` and never fall back to JSON, so the server
-decodes them. Each message maps a field number to (JSON name, kind); kinds are the
-scalar kinds below, another message's name, `map:<kind>` (a map<string, kind>),
-`inline:<message>` (an embedded struct whose fields join the parent), with `[]` for
+kubectl's typed clients (`kubectl debug node/...`, `kubectl debug --copy-to`, `kubectl
+create namespace`) post pods and namespaces as `application/vnd.kubernetes.protobuf` and
+never fall back to JSON, so the server decodes them. Each message maps a field number
+to (JSON name, kind); kinds are the scalar kinds below, another message's name,
+`map:<kind>` (a map<string, kind>), `inline:<message>` (an embedded struct whose fields
+join the parent), with `[]` for
 repeated fields and `?` for pointer fields whose zero value is meaningful. Fields not
 listed here are skipped.
 """
@@ -16,6 +17,12 @@ Schema = dict[int, Field]
 
 MESSAGES: dict[str, Schema] = {
     "Pod": {1: ("metadata", "ObjectMeta"), 2: ("spec", "PodSpec"), 3: ("status", "skip")},
+    "Namespace": {
+        1: ("metadata", "ObjectMeta"),
+        2: ("spec", "NamespaceSpec"),
+        3: ("status", "skip"),
+    },
+    "NamespaceSpec": {1: ("finalizers", "string[]")},
     "ObjectMeta": {
         1: ("name", "string"),
         2: ("generateName", "string"),

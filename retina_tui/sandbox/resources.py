@@ -415,10 +415,11 @@ def _table_response(body: bytes) -> web.Response:
 async def _read_object(request: web.Request, info: ResourceInfo) -> Any:
     """The body of a create or update: JSON, or protobuf for pods (as kubectl debug sends)."""
     media = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
-    if media == PROTOBUF and info.name == "pods":
-        return protobuf.decode_pod(await request.read())
+    decodable = info.kind in protobuf.DECODABLE
+    if media == PROTOBUF and decodable:
+        return protobuf.decode_object(info.kind, await request.read())
     if media not in ("application/json", "", "*/*"):
-        accepted = "application/json" + (f", {PROTOBUF}" if info.name == "pods" else "")
+        accepted = "application/json" + (f", {PROTOBUF}" if decodable else "")
         raise ApiError(
             415,
             "UnsupportedMediaType",

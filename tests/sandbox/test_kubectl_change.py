@@ -337,3 +337,54 @@ def test_kubectl_create_with_a_typo_is_refused_strictly(
         result.stderr
     )
     assert sandbox_cluster.kubectl("get", "pod", "typo").returncode == 1
+
+
+def test_namespace_lifecycle_with_restricted_pod_security(sandbox_cluster: Any) -> None:
+    created = sandbox_cluster.kubectl("create", "namespace", "team")
+    assert created.returncode == 0, created.stderr
+    try:
+        labelled = sandbox_cluster.kubectl(
+            "label", "namespace", "team", "pod-security.kubernetes.io/enforce=restricted"
+        )
+        assert labelled.returncode == 0, labelled.stderr
+        refused = sandbox_cluster.kubectl("run", "x", "-n", "team", "--image=busybox:1.36")
+        assert refused.returncode != 0
+        assert (
+            'pods "x" is forbidden: violates PodSecurity "restricted:latest": '
+            "allowPrivilegeEscalation != false"
+        ) in refused.stderr
+    finally:
+        deleted = sandbox_cluster.kubectl("delete", "namespace", "team", timeout=90)
+    assert deleted.returncode == 0, deleted.stderr
+    assert sandbox_cluster.kubectl("get", "namespace", "team").returncode == 1
+
+
+def test_cordon_marks_the_node_and_stops_scheduling(sandbox_cluster: Any) -> None:
+    assert sandbox_cluster.kubectl("cordon", "node-3").returncode == 0
+    try:
+        nodes = sandbox_cluster.kubectl("get", "node", "node-3").stdout
+        assert "Ready,SchedulingDisabled" in nodes
+        for index in range(3):
+            sandbox_cluster.kubectl(
+                "run",
+                f"placed-{index}",
+                "--image=busybox:1.36",
+                "--restart=Never",
+                "--",
+                "sleep",
+                "3600",
+                check=True,
+            )
+        placed = sandbox_cluster.kubectl(
+            "get",
+            "pods",
+            "-o",
+            "jsonpath={.items[*].spec.nodeName}",
+            "-l",
+            "run",
+        ).stdout.split()
+        assert len(placed) == 3 and "node-3" not in placed
+    finally:
+        sandbox_cluster.kubectl("uncordon", "node-3")
+        for index in range(3):
+            sandbox_cluster.kubectl("delete", "pod", f"placed-{index}", "--wait=false")
