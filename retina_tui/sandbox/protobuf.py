@@ -177,7 +177,7 @@ def decode_message(name: str, data: bytes) -> dict[str, Any]:
     return result
 
 
-DECODABLE = ("Pod", "Namespace")
+DECODABLE = ("Pod", "Namespace", "DeleteOptions")
 
 
 def decode_object(kind: str, body: bytes) -> dict[str, Any]:

@@ -23,6 +23,13 @@ MESSAGES: dict[str, Schema] = {
         3: ("status", "skip"),
     },
     "NamespaceSpec": {1: ("finalizers", "string[]")},
+    "DeleteOptions": {
+        1: ("gracePeriodSeconds", "int?"),
+        2: ("preconditions", "Preconditions"),
+        4: ("propagationPolicy", "string"),
+        5: ("dryRun", "string[]"),
+    },
+    "Preconditions": {1: ("uid", "string"), 2: ("resourceVersion", "string")},
     "ObjectMeta": {
         1: ("name", "string"),
         2: ("generateName", "string"),

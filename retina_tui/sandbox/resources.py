@@ -321,7 +321,10 @@ class ResourceHandlers:
         """DELETE an object; pods go through Terminating unless the grace period is 0."""
         current = self._existing(info, namespace, name)
         options: Any = {}
-        if request.can_read_body:
+        media = request.headers.get("Content-Type", "").split(";")[0].strip()
+        if request.can_read_body and media == PROTOBUF:
+            options = protobuf.decode_object("DeleteOptions", await request.read())
+        elif request.can_read_body:
             raw = await request.read()
             if raw.strip():
                 try:
