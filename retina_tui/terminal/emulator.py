@@ -39,7 +39,7 @@ class Terminal(Flood):
         rows = max(1, rows)
         if (cols, rows) == (self.cols, self.rows):
             return
-        self.flush()
+        self.sync()
         self._raw_screen = None
         self._raw_line = None
         self._sync_buffer()
@@ -138,7 +138,7 @@ class Terminal(Flood):
 
     def row_runs(self, y: int) -> list[tuple[str, Attr]]:
         """Row ``y`` as runs of text with one attribute (wide characters take two cells)."""
-        self.flush()
+        self.sync()
         return row_runs(self.chars[y], self.attrs[y])
 
     def history_runs(self, i: int) -> list[tuple[str, Attr]]:
@@ -148,5 +148,5 @@ class Terminal(Flood):
 
     def display_text(self) -> list[str]:
         """The screen as plain strings, one per row."""
-        self.flush()
+        self.sync()
         return ["".join(row) for row in self.chars]

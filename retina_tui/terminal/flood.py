@@ -89,10 +89,14 @@ class Flood(Parser):
         self._apply(self._take_backlog() + text, checked)
 
     def flush(self) -> None:
-        """Bring the screen up to date: apply held-back text, render deferred rows."""
+        """Apply held-back text now (cells left by a flood step are rendered on read)."""
         if self._backlog:
             text = self._take_backlog()
             self._apply(text, len(text))
+
+    def sync(self) -> None:
+        """Bring everything up to date, cells included (readers of cells call this)."""
+        self.flush()
         if self._stale:
             self._render_raw_screen()
 

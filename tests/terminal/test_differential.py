@@ -163,7 +163,7 @@ def run(pair: Pair, ops: list[tuple[str, str]]) -> None:
 
 def assert_same(pair: Pair) -> None:
     ours, screen = pair.ours, pair.screen
-    ours.flush()
+    ours.sync()
     context = b"".join(pair.sent)
     for y in range(pair.rows):
         line = screen.buffer[y]

@@ -14,7 +14,7 @@ def screen(term: Terminal) -> list[str]:
 
 
 def attr_at(term: Terminal, x: int, y: int) -> Attr:
-    term.flush()
+    term.sync()
     return term.attrs[y][x]
 
 
@@ -54,7 +54,7 @@ def test_wide_char_takes_two_cells_and_combining_mark_joins_previous_cell() -> N
     term.feed("a中b".encode())
     assert term.cursor_x == 4
     term.feed("e\u0301x".encode())
-    term.flush()
+    term.sync()
     assert term.chars[0][:7] == ["a", "中", "", "b", "e\u0301", "x", " "]
     assert term.row_runs(0)[0][0].startswith("a中be\u0301x")
 

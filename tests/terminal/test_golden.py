@@ -25,7 +25,7 @@ Cells = list[list[tuple[str, Attr]]]
 
 
 def cells(term: Terminal) -> Cells:
-    term.flush()
+    term.sync()
     return [list(zip(term.chars[y], term.attrs[y], strict=True)) for y in range(term.rows)]
 
 
