@@ -9,9 +9,11 @@ deletes it; a failed delete is reported, never swallowed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,6 +45,7 @@ from retina_tui.sessions.specs import (
     security_context,
     shell_env,
 )
+from retina_tui.sessions.wait import container_state
 
 DELETE_WAIT_SECONDS = 20.0
 HOST_VOLUME = "host-filesystem"
@@ -146,6 +149,46 @@ async def delete_pod(
         await events.aclose()
 
 
+@dataclass(frozen=True, slots=True)
+class NodeShell:
+    """A retina-tui node debug pod found in the cluster."""
+
+    namespace: str
+    pod: str
+    node: str
+    running: bool
+    instance: str
+    session: str
+    pod_object: dict[str, Any] = field(compare=False, repr=False)
+
+
+async def find_node_shells(client: KubeClient, namespace: str | None = None) -> list[NodeShell]:
+    """retina-tui node pods (in `namespace`, or all namespaces), to take over with `attach_to`."""
+    path = f"/api/v1/namespaces/{namespace}/pods" if namespace else "/api/v1/pods"
+    answer = await client.request(
+        "GET", path, params={"labelSelector": f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"}
+    )
+    shells = []
+    for pod in answer.get("items") or []:
+        meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+        labels = meta.get("labels") or {}
+        if meta.get("deletionTimestamp") or not spec.get("nodeName"):
+            continue
+        state = container_state(pod, NODE_CONTAINER, ephemeral=False)
+        shells.append(
+            NodeShell(
+                namespace=str(meta.get("namespace", "")),
+                pod=str(meta.get("name", "")),
+                node=str(spec.get("nodeName", "")),
+                running=state.kind == "running",
+                instance=str(labels.get(INSTANCE_LABEL, "")),
+                session=str(labels.get(SESSION_LABEL, "")),
+                pod_object=pod,
+            )
+        )
+    return shells
+
+
 class NodeSession(Session):
     """A debug shell in a host-network pod on a node."""
 
@@ -179,6 +222,9 @@ class NodeSession(Session):
 
     async def _prepare(self) -> None:
         spec = self.spec
+        if spec.attach_to:
+            await self._take_over(spec.attach_to)
+            return
         needed = [
             Permission("delete", "pods", "", spec.namespace),
             Permission("create", "pods", "attach", spec.namespace),
@@ -199,6 +245,34 @@ class NodeSession(Session):
         # Marked before the request: a create whose answer is lost is still cleaned up.
         self._created = True
         await self._create(path, manifest, dry_run=False)
+
+    async def _take_over(self, name: str) -> None:
+        spec = self.spec
+        shells = {
+            shell.pod: shell
+            for shell in await find_node_shells(self.client, spec.namespace)
+            if shell.running
+        }
+        if name not in shells:
+            raise SessionError(
+                f"There is no running retina-tui node pod {spec.namespace}/{name}; start a "
+                "new node session instead."
+            )
+        self.pod = name
+        self._created = True
+        self._pod_seen = shells[name].pod_object
+        if shells[name].instance != self.instance_id:
+            # Move it under this instance's Lease, so no reaper takes it while in use.
+            if self.before_create is not None:
+                await self.before_create(spec.namespace)
+            body = {"metadata": {"labels": {INSTANCE_LABEL: self.instance_id}}}
+            with contextlib.suppress(RetinaTuiError):
+                self._pod_seen = await self.client.request(
+                    "PATCH",
+                    f"/api/v1/namespaces/{spec.namespace}/pods/{name}",
+                    body=body,
+                    content_type="application/merge-patch+json",
+                )
 
     def _create_permission(self) -> Permission:
         return Permission("create", "pods", "", self.spec.namespace)

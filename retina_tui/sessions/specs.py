@@ -108,7 +108,11 @@ class PodSessionSpec:
 
 @dataclass(frozen=True, slots=True)
 class NodeSessionSpec:
-    """A host-network debug pod pinned to a node, in the debug namespace."""
+    """A host-network debug pod pinned to a node, in the debug namespace.
+
+    `attach_to` names an existing node pod of retina-tui to re-attach to; the session
+    then owns it and deletes it when it ends.
+    """
 
     node: str
     namespace: str
@@ -123,6 +127,8 @@ class NodeSessionSpec:
     timeout_seconds: float = 60.0
     active_deadline_seconds: int = 12 * 3600
     extra_labels: dict[str, str] = field(default_factory=dict)
+    attach_to: str | None = None
+    """A running retina-tui node pod (in `namespace`) to take over instead of creating one."""
 
     @property
     def title(self) -> str:

@@ -10,7 +10,7 @@ import pytest
 from retina_tui.errors import NotFoundError
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.watch import Change, watch_objects
-from retina_tui.sessions.node import NodeSession
+from retina_tui.sessions.node import NodeSession, find_node_shells
 from retina_tui.sessions.pod import PodSession, find_pod_shells, pod_shells
 from retina_tui.sessions.session import Session
 from retina_tui.sessions.specs import MANAGED_BY_LABEL, NodeSessionSpec, PodSessionSpec
@@ -261,3 +261,31 @@ async def wait_terminated(kube: KubeClient, pod: str, container: str) -> None:
                     return
     finally:
         await events.aclose()
+
+
+async def test_a_restarted_ui_takes_over_its_node_pod(kube: KubeClient) -> None:
+    screen = Screen()
+    first = node_session(kube, screen, await linux_node(kube))
+    await first.start()
+    try:
+        mark = await prompt(first, screen)
+        await run_line(first, screen, "MARK=no''de", mark)
+        shells = [s for s in await find_node_shells(kube) if s.pod == first.pod]
+        assert shells and shells[0].running and shells[0].session == first.session_id
+        again = Screen()
+        second = NodeSession(
+            kube,
+            NodeSessionSpec(node=shells[0].node, namespace=POD_NS, attach_to=first.pod),
+            instance_id="newinstance",
+            on_output=again.on_output,
+        )
+        await second.start()
+        mark = len(again.data)
+        await second.write(b"echo $MARK\r")
+        await again.expect(b"node", since=mark)
+        pod = await kube.request("GET", f"/api/v1/namespaces/{POD_NS}/pods/{first.pod}")
+        assert pod["metadata"]["labels"]["retina-tui.io/instance"] == "newinstance"
+        await second.close()
+    finally:
+        await first.close()
+    assert await debug_pods(kube) == []
