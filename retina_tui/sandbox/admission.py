@@ -13,6 +13,7 @@ from typing import Any
 
 from retina_tui.sandbox import psa
 from retina_tui.sandbox.errors import ApiError, bad_request, field_cause, invalid
+from retina_tui.sandbox.schemas import SCHEMAS, SIMPLE, MapOf
 
 Obj = dict[str, Any]
 Schema = Any
@@ -32,101 +33,6 @@ LABEL_MESSAGE = (
 )
 
 
-class MapOf:
-    """Schema of a JSON object whose values all have one schema (labels, nodeSelector)."""
-
-    def __init__(self, value: Schema) -> None:
-        self.value = value
-
-
-STRINGS = [str]
-SECURITY_CONTEXT: Obj = {
-    "privileged": bool,
-    "capabilities": {"add": STRINGS, "drop": STRINGS},
-    "runAsUser": int,
-    "runAsGroup": int,
-    "runAsNonRoot": bool,
-    "allowPrivilegeEscalation": bool,
-    "readOnlyRootFilesystem": bool,
-    "procMount": str,
-    "seccompProfile": {"type": str, "localhostProfile": str},
-    "appArmorProfile": {"type": str, "localhostProfile": str},
-}
-CONTAINER: Obj = {
-    "name": str,
-    "image": str,
-    "command": STRINGS,
-    "args": STRINGS,
-    "workingDir": str,
-    "ports": [{"containerPort": int, "hostPort": int, "protocol": str, "name": str}],
-    "env": [{"name": str, "value": str}],
-    "stdin": bool,
-    "stdinOnce": bool,
-    "tty": bool,
-    "imagePullPolicy": str,
-    "securityContext": SECURITY_CONTEXT,
-    "targetContainerName": str,
-    "volumeMounts": [{"name": str, "mountPath": str, "readOnly": bool}],
-    "terminationMessagePath": str,
-    "terminationMessagePolicy": str,
-    "resources": dict,
-}
-METADATA: Obj = {
-    "name": str,
-    "generateName": str,
-    "namespace": str,
-    "labels": MapOf(str),
-    "annotations": MapOf(str),
-    "resourceVersion": str,
-    "finalizers": STRINGS,
-}
-POD: Obj = {
-    "apiVersion": str,
-    "kind": str,
-    "metadata": METADATA,
-    "spec": {
-        "containers": [CONTAINER],
-        "initContainers": [CONTAINER],
-        "ephemeralContainers": [CONTAINER],
-        "nodeName": str,
-        "nodeSelector": MapOf(str),
-        "hostNetwork": bool,
-        "hostPID": bool,
-        "hostIPC": bool,
-        "shareProcessNamespace": bool,
-        "restartPolicy": str,
-        "terminationGracePeriodSeconds": int,
-        "activeDeadlineSeconds": int,
-        "serviceAccountName": str,
-        "automountServiceAccountToken": bool,
-        "dnsPolicy": str,
-        "hostname": str,
-        "priority": int,
-        "securityContext": {
-            "runAsUser": int,
-            "runAsGroup": int,
-            "runAsNonRoot": bool,
-            "seccompProfile": {"type": str, "localhostProfile": str},
-        },
-        "volumes": [{"name": str, "hostPath": {"path": str, "type": str}, "emptyDir": dict}],
-        "tolerations": [
-            {"key": str, "operator": str, "value": str, "effect": str, "tolerationSeconds": int}
-        ],
-    },
-    "status": dict,
-}
-SIMPLE: Obj = {"apiVersion": str, "kind": str, "metadata": METADATA}
-LEASE: Obj = {
-    **SIMPLE,
-    "spec": {
-        "holderIdentity": str,
-        "leaseDurationSeconds": int,
-        "leaseTransitions": int,
-        "acquireTime": str,
-        "renewTime": str,
-    },
-}
-SCHEMAS: dict[str, Obj] = {"pods": POD, "leases": LEASE}
 _GO_TYPES = {str: "string", bool: "bool", int: "int64", dict: "object"}
 
 

@@ -36,7 +36,9 @@ def default_container(container: Obj) -> None:
 
 def default_pod(pod: Obj) -> None:
     """Fill in a new pod's defaults in place and reset its status."""
-    spec = pod.setdefault("spec", {})
+    if not isinstance(pod.get("spec"), dict):
+        pod["spec"] = {}
+    spec = pod["spec"]
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("dnsPolicy", "ClusterFirst")
     spec.setdefault("terminationGracePeriodSeconds", 30)

@@ -200,9 +200,12 @@ class ResourceHandlers:
             admission.admit_pod_security(ns, body)
             pods.schedule(self.store, body)
         elif info.name == "namespaces":
-            body.setdefault("spec", {"finalizers": ["kubernetes"]})
+            if not isinstance(body.get("spec"), dict):
+                body["spec"] = {"finalizers": ["kubernetes"]}
             body["status"] = {"phase": "Active"}
-            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
+            if not isinstance(meta.get("labels"), dict):
+                meta["labels"] = {}
+            meta["labels"]["kubernetes.io/metadata.name"] = meta.get("name", "")
         if dry_run:
             if meta.get("name") and self.store.get(info.name, namespace, meta["name"]):
                 raise already_exists(info.name, meta["name"], info.group)
