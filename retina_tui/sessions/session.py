@@ -28,13 +28,24 @@ MAX_PENDING_INPUT = 64 * 1024
 REATTACH_GIVE_UP_SECONDS = 60.0
 EXIT_SETTLE_SECONDS = 1.0
 CLOSE_GRACE_SECONDS = 2.0
+CLOSED = -1
+"""What wait() returns for a session that close() ended before its shell exited."""
 
 
 async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
-    """Stop a task: cancel it, then wait until it has finished its cleanup."""
+    """Stop a task: cancel it, then wait until it has finished its cleanup.
+
+    The task's own cancellation (and a RetinaTuiError it ends with) is absorbed; a
+    cancellation of the caller while it waits is not.
+    """
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, RetinaTuiError):
+    try:
         await task
+    except asyncio.CancelledError:
+        if not task.done():
+            raise
+    except RetinaTuiError:
+        pass
 
 
 class Session(ABC):
@@ -125,14 +136,16 @@ class Session(ABC):
             for task in self._side_tasks:
                 await task
         except BaseException as error:
-            for task in self._side_tasks:
-                await cancel_and_wait(task)
             try:
-                await self._fail_start(error)
+                for task in self._side_tasks:
+                    await cancel_and_wait(task)
             finally:
-                if self._stream is not None:
-                    await self._stream.close()
-                    self._stream = None
+                try:
+                    await self._fail_start(error)
+                finally:
+                    if self._stream is not None:
+                        await self._stream.close()
+                        self._stream = None
             raise
         self._set_phase(Phase("running"))
         self._pump = asyncio.create_task(self._run(stream), name=f"session {self.title}")
@@ -177,12 +190,18 @@ class Session(ABC):
             yield chunk
 
     async def wait(self) -> int:
-        """The remote exit code once the session ended; cancelling it ends the session."""
+        """The remote exit code once the session ended, CLOSED if close() ended it first.
+
+        Cancelling wait() ends the session (and removes what it created) before the
+        cancellation completes.
+        """
         if self._pump is None:
             raise SessionError(f"The session {self.title} was not started.")
         try:
             return await asyncio.shield(self._pump)
         except asyncio.CancelledError:
+            if self._closing and self._pump.done():
+                return CLOSED
             await cancel_and_wait(self._pump)
             raise
 
@@ -195,8 +214,14 @@ class Session(ABC):
             return
         if not pump.done():
             await self._end_shell()
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError, RetinaTuiError):
+            try:
                 await asyncio.wait_for(asyncio.shield(pump), CLOSE_GRACE_SECONDS)
+            except asyncio.CancelledError:
+                if not pump.done():  # close() itself was cancelled: still end the session
+                    await cancel_and_wait(pump)
+                    raise
+            except Exception:
+                pass  # how the shell ended is for wait() to report
             if not pump.done():
                 await cancel_and_wait(pump)
         if self._cleanup_error is not None:

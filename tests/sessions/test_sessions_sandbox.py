@@ -12,7 +12,7 @@ from retina_tui.kube.client import KubeClient
 from retina_tui.kube.watch import Change, watch_objects
 from retina_tui.sessions.node import NodeSession, find_node_shells
 from retina_tui.sessions.pod import PodSession, find_pod_shells, pod_shells
-from retina_tui.sessions.session import Session
+from retina_tui.sessions.session import CLOSED, Session
 from retina_tui.sessions.specs import MANAGED_BY_LABEL, NodeSessionSpec, PodSessionSpec
 from retina_tui.sessions.wait import container_state
 from tests.sessions.conftest import Screen, prompt, run_line
@@ -288,4 +288,15 @@ async def test_a_restarted_ui_takes_over_its_node_pod(kube: KubeClient) -> None:
         await second.close()
     finally:
         await first.close()
+    assert await debug_pods(kube) == []
+
+
+async def test_close_ends_a_waiting_wait_with_closed(kube: KubeClient) -> None:
+    screen = Screen()
+    session = node_session(kube, screen, await linux_node(kube))
+    await session.start()
+    waiter = asyncio.create_task(session.wait(), name="node session wait")
+    await prompt(session, screen)
+    await session.close()
+    assert await asyncio.wait_for(waiter, 30) == CLOSED
     assert await debug_pods(kube) == []
