@@ -49,7 +49,8 @@ class Terminal(Flood):
             self._alt = self._resize_buffer(*self._alt, cols, rows, keep_history=False)
         self.chars, self.attrs = self._alt if self.alternate_screen and self._alt else self._main
         if cols > self.cols:
-            self.tabstops.update(range(self.cols - self.cols % 8 + 8, cols, 8))
+            # New columns get the default stops, every 8 from the first multiple of 8.
+            self.tabstops.update(range(-(-self.cols // 8) * 8, cols, 8))
         self.tabstops = {t for t in self.tabstops if t < cols}
         self.cols, self.rows = cols, rows
         self.cx = min(self.cx, cols - 1)

@@ -329,3 +329,11 @@ def test_feed_accepts_bytearray_and_memoryview() -> None:
     term.feed(memoryview(b"cd\x1b[1mE"))
     assert screen(term)[0] == "abcdE"
     assert attr_at(term, 4, 0) == Attr(bold=True)
+
+
+def test_growing_wider_adds_default_tab_stops() -> None:
+    term = Terminal(80, 2)
+    term.resize(120, 2)
+    term.feed(b"\x1b[1;79H\tx\tx")
+    assert term.display_text()[0][80] == "x"
+    assert term.display_text()[0][88] == "x"
