@@ -275,7 +275,8 @@ def add_synthetic_pods(
             },
             node_name=node_name,
         )
-        synthetic_status(obj, node_ip(node_name), index + 1)
+        # The store's next resourceVersion is unique across every pod ever created.
+        synthetic_status(obj, node_ip(node_name), int(store.resource_version) + 1)
         store.create("pods", obj)
 
 
