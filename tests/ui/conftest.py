@@ -71,8 +71,7 @@ async def open_pod_session(pilot: Pilot[None], app: RetinaApp, ns: str, name: st
     app.workspace.show("browser")
     app.browser.view = "pods"
     await pilot.pause()
-    key = app.browser.find_pod(ns, name)
-    assert key is not None, f"{ns}/{name} is not in the table"
+    key = await pod_running(pilot, app, ns, name)
     assert app.browser.pods.move_cursor_to(key)
     before = len(app.workspace.panes)
     await pilot.press("s")
@@ -80,6 +79,20 @@ async def open_pod_session(pilot: Pilot[None], app: RetinaApp, ns: str, name: st
     pane = app.workspace.panes[-1]
     await running(pilot, pane)
     return pane
+
+
+async def pod_running(pilot: Pilot[None], app: RetinaApp, ns: str, name: str) -> str:
+    """Wait until the table shows the pod Running (the kubelet starts pods a bit later)."""
+
+    def status() -> str:
+        key = app.browser.find_pod(ns, name)
+        row = app.browser.pods.get_row(key) if key else None
+        return row.cells[3] if row else ""
+
+    await wait_until(pilot, lambda: status() == "Running", f"{ns}/{name} to run", 45)
+    key = app.browser.find_pod(ns, name)
+    assert key is not None
+    return key
 
 
 async def running(pilot: Pilot[None], pane: SessionPane) -> None:

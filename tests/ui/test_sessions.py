@@ -12,6 +12,7 @@ from tests.ui.conftest import (
     app_for,
     loaded,
     open_pod_session,
+    pod_running,
     running,
     screen_text,
     type_line,
@@ -152,8 +153,7 @@ async def test_unpullable_image_shows_the_reason_in_the_tab(live_sandbox: Sandbo
     app = app_for(live_sandbox)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
-        key = app.browser.find_pod("shop", "web")
-        assert key is not None
+        key = await pod_running(pilot, app, "shop", "web")
         app.browser.pods.move_cursor_to(key)
         await pilot.press("o")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionDialog), "the dialog")
@@ -200,8 +200,7 @@ async def test_forbidden_session_is_explained_not_a_crash(live_sandbox: Sandbox)
     app = make_app(Settings(), target=target)
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
-        key = app.browser.find_pod("shop", "web")
-        assert key is not None
+        key = await pod_running(pilot, app, "shop", "web")
         app.browser.pods.move_cursor_to(key)
         await pilot.press("s")
         await wait_until(pilot, lambda: bool(app.workspace.panes), "the tab")
