@@ -114,7 +114,12 @@ async def _open(pilot: Pilot[Any], namespace: str, name: str) -> None:
     app = pilot.app
     assert isinstance(app, RetinaApp)
     app.workspace.show("browser")
-    key = app.browser.find_pod(namespace, name)
+    for _ in range(600):  # the kubelet starts the seeded pods a little after the API
+        key = app.browser.find_pod(namespace, name)
+        row = app.browser.pods.get_row(key) if key else None
+        if row is not None and row.cells[3] == "Running":
+            break
+        await pilot.pause(0.05)
     assert key is not None
     app.browser.pods.move_cursor_to(key)
     count = len(app.workspace.panes)
