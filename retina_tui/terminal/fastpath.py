@@ -12,7 +12,7 @@ import re
 
 from retina_tui.terminal.attrs import DEFAULT, Attr, sgr
 from retina_tui.terminal.charsets import char_width
-from retina_tui.terminal.lines import ERASED_CELL, SGR_SPLIT, RawLine
+from retina_tui.terminal.lines import ERASED_CELL, SGR_SPLIT, RawLine, RowSource
 
 # What the fast path cannot compute: controls other than CR, LF (ESC is checked apart),
 # escapes other than SGR, a CR not followed by LF, an LF not preceded by CR. Each pattern
@@ -93,7 +93,7 @@ def pen_after(pen: Attr, raw: str) -> Attr:
     return pen
 
 
-def split_line(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
+def split_line(line: str, pen: Attr, cols: int, out: list[RawLine] | list[RowSource]) -> Attr:
     """Append the rows that ``line`` fills (auto-wrapped at ``cols``) to ``out``.
 
     Each row is (raw text, pen at its start, continuation flag); SGR sequences met
@@ -157,7 +157,7 @@ def split_line(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
     return pen
 
 
-def _split_ascii(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
+def _split_ascii(line: str, pen: Attr, cols: int, out: list[RawLine] | list[RowSource]) -> Attr:
     """split_line for ASCII text with SGR sequences: one cell per character."""
     parts = SGR_SPLIT.split(line)
     cur: list[str] = []
@@ -195,7 +195,7 @@ def next_tab(col: int, cols: int) -> int:
     return min((col // 8 + 1) * 8, cols - 1)
 
 
-def _split_with_tabs(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Attr:
+def _split_with_tabs(line: str, pen: Attr, cols: int, out: list[RawLine] | list[RowSource]) -> Attr:
     """split_line, one character at a time, for lines with tabs (default stops)."""
     cur: list[str] = []
     held: list[str] = []
@@ -233,3 +233,21 @@ def _split_with_tabs(line: str, pen: Attr, cols: int, out: list[RawLine]) -> Att
     cur.extend(held)
     out.append(("".join(cur), start, cont, cols))
     return pen
+
+
+def resolve_rows(sources: list[RowSource]) -> list[RawLine]:
+    """The raw rows of row sources, splitting each wrapped line once."""
+    out: list[RawLine] = []
+    split: dict[int, list[RawLine]] = {}
+    for src in sources:
+        if len(src) == 4:
+            out.append(src)
+            continue
+        line, pen, index, cols, _ = src
+        rows = split.get(id(line))
+        if rows is None:
+            rows = []
+            split_line(line, pen, cols, rows)
+            split[id(line)] = rows
+        out.append(rows[index])
+    return out

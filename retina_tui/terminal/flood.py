@@ -20,10 +20,11 @@ from retina_tui.terminal.fastpath import (
     first_not_simple,
     pen_after,
     pen_after_lines,
+    resolve_rows,
     split_line,
     urgent,
 )
-from retina_tui.terminal.lines import RawLine, render_cells
+from retina_tui.terminal.lines import RowSource, render_cells
 from retina_tui.terminal.parser import Parser
 
 # Plain text is held back until the screen is read or this much is waiting; then the
@@ -54,7 +55,7 @@ class Flood(Parser):
         # After a flood step: the rows above the cursor's fresh bottom row, as raw rows
         # (None once anything else may have changed the screen), and whether the cells
         # still have to be rendered from them.
-        self._raw_screen: list[RawLine] | None = None
+        self._raw_screen: list[RowSource] | None = None
         self._raw_fill = self.pen
         self._stale = False
         # The partial line drawn on that bottom row (raw text, pen at its start), if any.
@@ -222,7 +223,7 @@ class Flood(Parser):
             pen = pen_after_lines(pen, lines[i : len(lines) - useful])
             i = len(lines) - useful
             old_rows = []
-        segs: list[RawLine] = []
+        segs: list[RowSource] = []
         append = segs.append
         for line in lines[i:]:
             if not line.isascii() or "\t" in line:
@@ -231,11 +232,17 @@ class Flood(Parser):
                 append((line, pen, False, cols))
                 if "\x1b" in line:
                     pen = pen_after(pen, line)
-            elif len(SGR_PARAMS.sub("", line)) <= cols:
-                append((line, pen, False, cols))
-                pen = pen_after(pen, line)
             else:
-                pen = split_line(line, pen, cols, segs)
+                width = len(SGR_PARAMS.sub("", line)) if "\x1b" in line else len(line)
+                if width <= cols:
+                    append((line, pen, False, cols))
+                else:
+                    # One character per cell: the rows are known without splitting, which
+                    # waits until a row is shown.
+                    for index in range(-(-width // cols)):
+                        append((line, pen, index, cols, 0))
+                if "\x1b" in line:
+                    pen = pen_after(pen, line)
         # The screen above the fresh bottom row, then each new row, scrolls up in turn:
         # all but the last rows - 1 of them leave for the scrollback.
         keep = rows - 1
@@ -266,7 +273,7 @@ class Flood(Parser):
         cols = self.cols
         new_chars: list[list[str]] = []
         new_attrs: list[list[Attr]] = []
-        for raw, start, cont, _ in self._raw_screen:
+        for raw, start, cont, _ in resolve_rows(self._raw_screen):
             c, a = render_cells(raw, start, cont, cols)
             new_chars.append(c)
             new_attrs.append(a)

@@ -12,7 +12,8 @@ from collections import deque
 from operator import is_not
 
 from retina_tui.terminal.attrs import DEFAULT, Attr
-from retina_tui.terminal.lines import RawLine, render_cells
+from retina_tui.terminal.fastpath import resolve_rows
+from retina_tui.terminal.lines import RowSource, render_cells
 
 # Scrollback entries hold no object references, only strings and numbers, so the garbage
 # collector does not have to walk them: attributes are numbered in a palette.
@@ -20,7 +21,9 @@ from retina_tui.terminal.lines import RawLine, render_cells
 Compact = tuple[str, tuple[int, ...]]
 # A raw row (see lines.RawLine) with its pen as a palette index.
 Raw = tuple[str, int, bool, int]
-Entry = Compact | Raw
+# A row of a wrapped line (see lines.LazyRow) with the pen as a palette index.
+Lazy = tuple[str, int, int, int, int]
+Entry = Compact | Raw | Lazy
 PALETTE_LIMIT = 65_536
 
 
@@ -101,16 +104,19 @@ class History:
             offset += len(text)
         return ("".join(text for text, _ in runs), tuple(codes))
 
-    def push_raw(self, lines: list[RawLine]) -> None:
+    def push_raw(self, rows: list[RowSource]) -> None:
         if not self.limit:
             return
         encoded: list[Entry] = []
         known = self._codes.get
-        for raw, pen, cont, cols in lines[-self.limit :]:
-            code = known(id(pen))
+        for src in rows[-self.limit :]:
+            code = known(id(src[1]))
             if code is None:
-                code = self._code(pen)
-            encoded.append((raw, code, cont, cols))
+                code = self._code(src[1])
+            if len(src) == 4:
+                encoded.append((src[0], code, src[2], src[3]))
+            else:
+                encoded.append((src[0], code, src[2], src[3], 0))
         self._lines.extend(encoded)
 
     def clear(self) -> None:
@@ -119,7 +125,7 @@ class History:
     def runs(self, i: int) -> list[tuple[str, Attr]]:
         entry = self._lines[i]
         runs = self._decode(entry)
-        if len(entry) == 4:
+        if len(entry) != 2:
             # Rendered once; kept compact from now on (this also drops trailing blanks).
             self._lines[i] = self._compact(runs)
         return runs
@@ -129,6 +135,10 @@ class History:
         if len(entry) == 4:
             raw, code, cont, cols = entry
             return row_runs(*render_cells(raw, palette[code], cont, cols))
+        if len(entry) == 5:
+            line, code, index, cols, _ = entry
+            ((raw, pen, cont, _),) = resolve_rows([(line, palette[code], index, cols, 0)])
+            return row_runs(*render_cells(raw, pen, cont, cols))
         text, codes = entry
         bounds = [*codes[2::2], len(text)]
         return [

@@ -12,6 +12,10 @@ SGR_SPLIT = re.compile(r"\x1b\[([0-9;:]*)m")
 # A row kept as raw text: (text with SGR sequences, pen at its start, whether it was
 # scrolled in by an auto-wrap rather than by a line feed, width of the screen).
 RawLine = tuple[str, Attr, bool, int]
+# Row ``index`` of a whole line that wraps into several rows, split only when shown:
+# (line, pen at the line's start, index, width of the screen, 0).
+LazyRow = tuple[str, Attr, int, int, int]
+RowSource = RawLine | LazyRow
 # Stands in a raw row for a cell erased with the pen's background.
 ERASED_CELL = "\x00"
 
