@@ -120,7 +120,8 @@ class DetailsPanel(Widget):
 
     DEFAULT_CSS = """
     DetailsPanel {
-        width: 42%;
+        width: 36;
+        max-width: 40%;
         height: 1fr;
         border-left: vkey $primary 50%;
         padding: 0 1;
