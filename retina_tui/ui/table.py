@@ -115,6 +115,9 @@ class VirtualTable(ScrollView, can_focus=True):
         # Rows that pass the filter, ascending by (sort key, uid); a descending sort
         # reads it backwards. Adds and removes are bisections, never a full sort.
         self._order: list[tuple[Any, str]] = []
+        # What is painted: `_order` as of the last repaint. Cursor moves and line
+        # refreshes index this, so keys never wait for a repaint of rows that came or went.
+        self._shown: list[tuple[Any, str]] = []
         self._widths = [len(label) + 2 for label in self.columns]
         self._widths_version = 0
         self._filter = ""
@@ -163,22 +166,24 @@ class VirtualTable(ScrollView, can_focus=True):
         return not self._filter or self._filter in row.haystack
 
     def _key_at(self, index: int) -> str | None:
-        if not 0 <= index < len(self._order):
+        shown = self._shown
+        if not 0 <= index < len(shown):
             return None
         if self._sort_reverse:
-            index = len(self._order) - 1 - index
-        return self._order[index][1]
+            index = len(shown) - 1 - index
+        return shown[index][1]
 
     def index_of(self, key: str) -> int | None:
-        """Display index of the row `key`, or None when it is not shown."""
+        """Display index of the row `key` on screen, or None when it is not shown."""
         row = self._rows.get(key)
         if row is None:
             return None
+        shown = self._shown
         entry = self._entry(row)
-        i = bisect_left(self._order, entry)
-        if i >= len(self._order) or self._order[i] != entry:
+        i = bisect_left(shown, entry)
+        if i >= len(shown) or shown[i] != entry:
             return None
-        return len(self._order) - 1 - i if self._sort_reverse else i
+        return len(shown) - 1 - i if self._sort_reverse else i
 
     def _insert(self, row: Row) -> None:
         if self._passes(row):
@@ -274,32 +279,33 @@ class VirtualTable(ScrollView, can_focus=True):
         self._structure_changed(now=True)
 
     def _structure_changed(self, now: bool = False) -> None:
-        """Rows came or went: follow the cursor's row; repaint at most a few times a second.
+        """Rows came or went: repaint at most a few times a second.
 
         A churning cluster adds and removes rows all the time, and each one shifts every
         line below it; repainting the whole table on each event would starve the keys.
         """
-        index = self.index_of(self._cursor_key) if self._cursor_key is not None else None
-        if index is None:
-            index = max(0, min(self._cursor, len(self._order) - 1))
-        self._cursor = index
-        self._cursor_key = self._key_at(index)
         if now or not self.is_mounted:
             self._flush()
         elif self._flush_timer is None:
             self._flush_timer = self.set_timer(STRUCTURE_REPAINT, self._flush)
 
     def _flush(self) -> None:
-        """Repaint after rows came or went (before a key moves the cursor, too)."""
+        """Show the current order, keeping the cursor on its row, and repaint."""
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
+        self._shown = list(self._order)
+        index = self.index_of(self._cursor_key) if self._cursor_key is not None else None
+        if index is None:
+            index = max(0, min(self._cursor, len(self._shown) - 1))
+        self._cursor = index
+        self._cursor_key = self._key_at(index)
         self.refresh()
         self._apply_layout()
 
     def _apply_layout(self) -> None:
         width = sum(self._widths) + GAP * len(self._widths)
-        self.virtual_size = Size(width, len(self._order) + 1)
+        self.virtual_size = Size(width, len(self._shown) + 1)
         self._scroll_cursor_into_view()
         self._post_highlight()
 
@@ -308,17 +314,18 @@ class VirtualTable(ScrollView, can_focus=True):
     def move_cursor_to(self, key: str) -> bool:
         """Put the cursor on the row `key` if it is shown."""
         index = self.index_of(key)
+        if index is None and self._flush_timer is not None:
+            self._flush()  # the row may have come since the last repaint
+            index = self.index_of(key)
         if index is None:
             return False
         self._set_cursor(index)
         return True
 
     def _set_cursor(self, index: int) -> None:
-        if self._flush_timer is not None:
-            self._flush()  # the screen must show the order the cursor moves in
-        if not self._order:
+        if not self._shown:
             return
-        index = max(0, min(index, len(self._order) - 1))
+        index = max(0, min(index, len(self._shown) - 1))
         old = self._cursor
         self._cursor = index
         self._cursor_key = self._key_at(index)
@@ -351,7 +358,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._set_cursor(0)
 
     def action_last(self) -> None:
-        self._set_cursor(len(self._order) - 1)
+        self._set_cursor(len(self._shown) - 1)
 
     def action_select(self) -> None:
         if self._cursor_key is not None:
