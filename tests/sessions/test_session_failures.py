@@ -196,3 +196,26 @@ async def test_psa_namespace_refuses_added_capabilities_in_a_pod_session(
     )
     await session.start()
     await session.close()
+
+
+async def test_a_failed_delete_is_reported_not_swallowed(
+    kube: KubeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session = NodeSession(kube, NodeSessionSpec(node=await linux_node(kube), namespace="default"))
+    await session.start()
+    real_request = kube.request
+
+    async def refuse_deletes(method: str, path: str, **kwargs: Any) -> Any:
+        if method == "DELETE":
+            raise ForbiddenError("pods is forbidden: deletes are off today", status=403)
+        return await real_request(method, path, **kwargs)
+
+    monkeypatch.setattr(kube, "request", refuse_deletes)
+    with pytest.raises(SessionError) as caught:
+        await session.close()
+    monkeypatch.undo()
+    assert str(caught.value).startswith(f"Could not delete the debug pod default/{session.pod}")
+    assert f"kubectl delete pod -n default {session.pod}" in str(caught.value)
+    assert session.phase.kind == "failed"
+    assert await debug_pods(kube) == [session.pod]
+    await kube.request("DELETE", f"/api/v1/namespaces/default/pods/{session.pod}")
