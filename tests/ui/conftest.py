@@ -31,7 +31,7 @@ def app_for(sandbox: Sandbox, settings: Settings | None = None, **kwargs: object
 
 
 async def wait_until(
-    pilot: Pilot[None], predicate: Callable[[], bool], what: str, limit: float = 15.0
+    pilot: Pilot[None], predicate: Callable[[], bool], what: str, limit: float = 30.0
 ) -> None:
     """Let the app run until `predicate()` holds; fail after a generous timeout."""
     loop = asyncio.get_running_loop()
