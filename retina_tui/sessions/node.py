@@ -192,6 +192,8 @@ async def find_node_shells(client: KubeClient, namespace: str | None = None) -> 
 class NodeSession(Session):
     """A debug shell in a host-network pod on a node."""
 
+    close_grace_seconds = 0.0  # deleting the pod is what ends the shell
+
     def __init__(
         self,
         client: KubeClient,

@@ -51,6 +51,9 @@ async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
 class Session(ABC):
     """A shell in a container, driven by a UI or the CLI without knowing Kubernetes."""
 
+    close_grace_seconds: float = CLOSE_GRACE_SECONDS
+    """How long close() lets the shell end by itself before it stops the session."""
+
     def __init__(
         self,
         client: KubeClient,
@@ -202,7 +205,7 @@ class Session(ABC):
         except asyncio.CancelledError:
             if self._closing and self._pump.done():
                 return CLOSED
-            await cancel_and_wait(self._pump)
+            await self._stop_pump()
             raise
 
     async def close(self) -> None:
@@ -212,22 +215,41 @@ class Session(ABC):
         if pump is None:
             await self._run_cleanup()
             return
-        if not pump.done():
+        if not pump.done() and self.close_grace_seconds > 0:
             await self._end_shell()
             try:
-                await asyncio.wait_for(asyncio.shield(pump), CLOSE_GRACE_SECONDS)
+                await asyncio.wait_for(asyncio.shield(pump), self.close_grace_seconds)
             except asyncio.CancelledError:
                 if not pump.done():  # close() itself was cancelled: still end the session
-                    await cancel_and_wait(pump)
+                    await self._stop_pump()
                     raise
             except Exception:
                 pass  # how the shell ended is for wait() to report
-            if not pump.done():
-                await cancel_and_wait(pump)
+        if not pump.done():
+            await self._stop_pump()
         if self._cleanup_error is not None:
             raise self._cleanup_error
 
     # ---- internals --------------------------------------------------------------------
+
+    async def _stop_pump(self) -> None:
+        """Cancel the pump; if it was cancelled before it ever ran, finish in its place."""
+        assert self._pump is not None
+        await cancel_and_wait(self._pump)
+        if self._ended:
+            return
+        if self._stream is not None:
+            await self._stream.close()
+            self._stream = None
+        try:
+            await self._run_cleanup()
+        except RetinaTuiError as error:
+            self._cleanup_error = error
+            self._set_phase(Phase("failed", str(error)))
+        else:
+            self._set_phase(Phase("exited", "closed", None))
+        finally:
+            self._finish_output()
 
     def _set_phase(self, phase: Phase) -> None:
         self.phase = phase
