@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -29,6 +28,8 @@ from retina_tui.ui.browser import ALL_NAMESPACES, Browser, PodRef
 from retina_tui.ui.dialog import SessionChoice, SessionDialog
 from retina_tui.ui.failures import WorkerFailed
 from retina_tui.ui.keys import APP_BINDINGS, help_sections, keymap_from_settings
+from retina_tui.ui.opening import build_session
+from retina_tui.ui.palette import ActionCommands
 from retina_tui.ui.screens import HelpScreen, PickerScreen, PromptScreen, UnreachableScreen
 from retina_tui.ui.session_pane import SessionPane
 from retina_tui.ui.workspace import Workspace
@@ -53,31 +54,6 @@ class DemoTarget:
 
     network: str = "auto"
     churn: float = 0.2
-
-
-class ActionCommands(Provider):
-    """Command palette entries for every action of the app."""
-
-    async def discover(self) -> Hits:
-        app = self.app
-        assert isinstance(app, RetinaApp)
-        for title, help_text, action in app.palette_actions():
-            yield DiscoveryHit(title, self._runner(action), help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        app = self.app
-        assert isinstance(app, RetinaApp)
-        matcher = self.matcher(query)
-        for title, help_text, action in app.palette_actions():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), self._runner(action), help=help_text)
-
-    def _runner(self, action: str) -> Callable[[], Any]:
-        async def run() -> None:
-            await self.app.run_action(action)
-
-        return run
 
 
 class RetinaApp(App[None]):
@@ -270,41 +246,14 @@ class RetinaApp(App[None]):
 
     def build_session(self, choice: SessionChoice, pod: PodRef | None, node: str | None) -> Session:
         """A pod or node session for `choice` (not started)."""
-        from retina_tui.sessions.node import NodeSession
-        from retina_tui.sessions.pod import PodSession
-        from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec
-
         if self.client is None:
             raise SessionError("Not connected to a cluster yet; wait for the tables to load.")
-        debug = self.settings.debug
-        if choice.kind == "pod":
-            assert pod is not None
-            spec = PodSessionSpec(
-                namespace=pod.namespace,
-                pod=pod.name,
-                target=choice.target,
-                image=choice.image,
-                capabilities=choice.capabilities,
-                idle_logout_seconds=debug.idle_logout_seconds,
-                timeout_seconds=debug.timeout_seconds,
-            )
-            return PodSession(self.client, spec, instance_id=self.instance_id)
-        assert node is not None
-        node_spec = NodeSessionSpec(
-            node=node,
-            namespace=debug.namespace or self.client.namespace,
-            image=choice.image,
-            capabilities=choice.capabilities,
-            mount_host_fs=choice.mount_host_fs,
-            host_fs_write=choice.host_fs_write,
-            host_pid=choice.host_pid,
-            idle_logout_seconds=debug.idle_logout_seconds,
-            timeout_seconds=debug.timeout_seconds,
-            active_deadline_seconds=debug.active_deadline_seconds,
-        )
-        return NodeSession(
+        return build_session(
             self.client,
-            node_spec,
+            self.settings.debug,
+            choice,
+            pod,
+            node,
             instance_id=self.instance_id,
             before_create=self.ensure_lease,
         )
