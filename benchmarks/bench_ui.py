@@ -91,12 +91,13 @@ async def key_latencies(app: Any) -> tuple[list[float], list[float]]:
 
     table = app.browser.pods
     painted = asyncio.Event()
-    target: list[int] = [-1]
+    before: list[str | None] = [None]
     original = table.render_line
 
     def render_line(y: int) -> Any:
+        # Painted: the line under the cursor is drawn, and the cursor has left its row.
         strip = original(y)
-        if int(table.scroll_offset.y) + y - 1 == target[0]:
+        if int(table.scroll_offset.y) + y - 1 == table._cursor and table.cursor_key != before[0]:
             painted.set()
         return strip
 
@@ -105,7 +106,7 @@ async def key_latencies(app: Any) -> tuple[list[float], list[float]]:
     cpu = []
     for i in range(KEYS):
         key = "j" if (i // 50) % 2 == 0 else "k"
-        target[0] = table._cursor + (1 if key == "j" else -1)
+        before[0] = table.cursor_key
         painted.clear()
         start = time.perf_counter()
         cpu_start = time.process_time()

@@ -7,6 +7,7 @@ the pods' JSON: 10,000 full pod objects would cost far more memory than the UI m
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -215,6 +216,9 @@ class Browser(ReportsWorkerFailures, Vertical):
                     self._remember(row.key, pod)
                     rows.append(row)
                 self.pods.replace_all(rows)
+                # Tens of thousands of rows live as long as the app: keep the cyclic
+                # collector from walking them again on every full collection.
+                gc.freeze()
                 self._pods_loaded = True
                 self._nodes_changed()
                 self.post_message(self.SnapshotLoaded("pods", len(rows)))
