@@ -294,8 +294,9 @@ class RetinaApp(App[None]):
                 raise result
             if isinstance(result, BaseException):
                 failures.append(f"{pane.title}: {result}")
-        for pane in panes:
-            await self.workspace.remove_pane(pane)
+        if self.is_running:  # while Textual shuts down, its widgets go with it
+            for pane in panes:
+                await self.workspace.remove_pane(pane)
         if failures:
             self.exit_report = "Some debug pods may remain: " + " ".join(failures)
             self.notify(self.exit_report, severity="error", timeout=15)

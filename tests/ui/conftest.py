@@ -42,6 +42,16 @@ async def wait_until(
         await pilot.pause(0.05)
 
 
+async def quit_app(pilot: Pilot[None], app: RetinaApp, *keys: str) -> None:
+    """Press the quit keys, then let the app end its sessions and exit by itself.
+
+    Leaving `run_test` while the app is still closing sessions would tear its widgets
+    down underneath that work; a person's quit always runs to the end.
+    """
+    await pilot.press(*keys)
+    await wait_until(pilot, lambda: app.return_code is not None, "the app to quit", 60.0)
+
+
 async def loaded(pilot: Pilot[None], app: RetinaApp) -> None:
     """Wait until the pods and nodes tables hold the cluster's lists."""
     await wait_until(pilot, lambda: app.browser.pods_loaded, "the pods list")

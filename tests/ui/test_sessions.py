@@ -13,6 +13,7 @@ from tests.ui.conftest import (
     loaded,
     open_pod_session,
     pod_running,
+    quit_app,
     running,
     screen_text,
     type_line,
@@ -42,7 +43,7 @@ async def test_pod_session_runs_what_is_typed(live_sandbox: Sandbox) -> None:
         await wait_until(pilot, lambda: "\nhi" in screen_text(pane), "hi in the terminal")
         status = str(pane.query_one(".pane-status").render())
         assert "running" in status
-        await pilot.press("ctrl+b", "q")
+        await quit_app(pilot, app, "ctrl+b", "q")
     assert debug_pods(live_sandbox) == []
 
 
@@ -78,7 +79,7 @@ async def test_node_session_from_a_pod_and_close_deletes_its_pod(live_sandbox: S
         await wait_until(pilot, lambda: not app.workspace.panes, "the tab to close")
         await wait_until(pilot, lambda: debug_pods(live_sandbox) == [], "the node pod to go")
         assert app.workspace.tabs.active == "browser"
-        await pilot.press("q")
+        await quit_app(pilot, app, "q")
 
 
 async def test_split_two_sessions_and_switch_panes(live_sandbox: Sandbox) -> None:
@@ -107,7 +108,7 @@ async def test_split_two_sessions_and_switch_panes(live_sandbox: Sandbox) -> Non
         await pilot.pause(0.2)
         assert app.workspace.split is None
         assert not second.display
-        await pilot.press("ctrl+b", "q")
+        await quit_app(pilot, app, "ctrl+b", "q")
 
 
 async def test_broadcast_types_into_every_marked_session(live_sandbox: Sandbox) -> None:
@@ -146,7 +147,7 @@ async def test_broadcast_types_into_every_marked_session(live_sandbox: Sandbox) 
         await asyncio.sleep(0.5)
         others = [pane for pane in panes if pane is not focused]
         assert all("only-here" not in screen_text(pane) for pane in others)
-        await pilot.press("ctrl+b", "q")
+        await quit_app(pilot, app, "ctrl+b", "q")
 
 
 async def test_unpullable_image_shows_the_reason_in_the_tab(live_sandbox: Sandbox) -> None:
@@ -172,7 +173,7 @@ async def test_unpullable_image_shows_the_reason_in_the_tab(live_sandbox: Sandbo
         )
         note = next(n.message for n in app._notifications if pane.title in n.message)
         assert status.removeprefix("failed: ") in note  # the same words in both places
-        await pilot.press("ctrl+b", "q")
+        await quit_app(pilot, app, "ctrl+b", "q")
 
 
 async def test_quitting_ends_every_session_and_deletes_node_pods(live_sandbox: Sandbox) -> None:
@@ -186,7 +187,7 @@ async def test_quitting_ends_every_session_and_deletes_node_pods(live_sandbox: S
         await running(pilot, app.workspace.panes[0])
         await open_pod_session(pilot, app, "shop", "web")
         assert len(debug_pods(live_sandbox)) == 1
-        await pilot.press("ctrl+b", "q")
+        await quit_app(pilot, app, "ctrl+b", "q")
         await wait_until(pilot, lambda: not app.is_running, "the app to exit", 30)
     assert debug_pods(live_sandbox) == []
     assert app.exit_report == ""
@@ -216,7 +217,7 @@ async def test_forbidden_session_is_explained_not_a_crash(live_sandbox: Sandbox)
         assert app.is_running
         await pilot.press("ctrl+b", "x")
         await wait_until(pilot, lambda: not app.workspace.panes, "the tab to close")
-        await pilot.press("q")
+        await quit_app(pilot, app, "q")
     assert debug_pods(live_sandbox) == []
 
 
@@ -249,6 +250,6 @@ async def test_dialog_sets_host_filesystem_pid_and_capabilities(live_sandbox: Sa
         assert container["securityContext"]["capabilities"]["add"] == ["NET_ADMIN"]
         mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
         assert mounts["/host"].get("readOnly") is True
-        await pilot.press("ctrl+b", "q")
+        await quit_app(pilot, app, "ctrl+b", "q")
         await wait_until(pilot, lambda: not app.is_running, "the app to exit", 30)
     assert debug_pods(live_sandbox) == []
