@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
 
 from retina_tui.config import Settings
@@ -45,11 +46,22 @@ async def wait_until(
 async def quit_app(pilot: Pilot[None], app: RetinaApp, *keys: str) -> None:
     """Press the quit keys, then let the app end its sessions and exit by itself.
 
-    Leaving `run_test` while the app is still closing sessions would tear its widgets
-    down underneath that work; a person's quit always runs to the end.
+    The last key is posted like a driver posts it, not through `pilot.press`: the pilot
+    waits for the animator to settle after each key, and an app that shows a toast and
+    then exits stops its animator before the toast settles, so that wait would never end.
+    Leaving `run_test` while the app still closes sessions would tear its widgets down
+    underneath that work; a person's quit always runs to the end.
     """
-    await pilot.press(*keys)
-    await wait_until(pilot, lambda: app.return_code is not None, "the app to quit", 60.0)
+    *first, last = keys
+    if first:
+        await pilot.press(*first)
+    app.post_message(events.Key(last, last if len(last) == 1 else None))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60.0
+    while app.return_code is None:
+        if loop.time() > deadline:
+            raise AssertionError("timed out waiting for the app to quit")
+        await asyncio.sleep(0.05)
 
 
 async def loaded(pilot: Pilot[None], app: RetinaApp) -> None:
