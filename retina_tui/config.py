@@ -10,9 +10,12 @@ import os
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from retina_tui.errors import ConfigError
+from retina_tui.validation.capabilities import check_capabilities
+from retina_tui.validation.image import image_problem
+from retina_tui.validation.names import label_problem
 
 DEFAULT_IMAGE = "docker.io/nicolaka/netshoot:v0.13"
 DEFAULT_CAPABILITIES = ("NET_ADMIN", "NET_RAW")
@@ -39,6 +42,27 @@ class DebugSettings(_Section):
     idle_logout_seconds: int = Field(
         3600, ge=0, description="TMOUT for debug shells; 0 disables the idle logout."
     )
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        problem = image_problem(value)
+        if problem is not None:
+            raise ValueError(f"{value!r} is not an image reference: {problem}")
+        return value
+
+    @field_validator("capabilities")
+    @classmethod
+    def _capabilities(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return check_capabilities(value)
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        problem = None if value is None else label_problem(value)
+        if problem is not None:
+            raise ValueError(f"{value!r} is not a namespace name: {problem}")
+        return value
 
 
 class SupervisorSettings(_Section):
@@ -132,7 +156,8 @@ def load_settings(path: Path | None) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(
-            f"The configuration file {path} is invalid at {where}: {first['msg']}; "
+            f"The configuration file {path} is invalid at {where}: {message}; "
             "fix that value or remove it to use the default."
         ) from exc

@@ -44,6 +44,14 @@ class KubeApiError(RetinaTuiError):
         self.reason = reason
 
 
+class UnexpectedReplyError(KubeApiError):
+    """The API server answered, but not with what a Kubernetes API server sends.
+
+    An HTML login page, text that is not JSON, an empty body, or an object whose fields
+    have the wrong types. Asking again gets the same answer, so it is never transient.
+    """
+
+
 class NotFoundError(KubeApiError):
     """A pod, node or namespace does not exist."""
 

@@ -1,19 +1,67 @@
 """`retina-tui` with no subcommand: open the cluster browser on a kubeconfig context.
 
 Textual and the Kubernetes client are imported inside the command body so that
-`retina-tui --help` stays fast.
+`retina-tui --help` stays fast. The options shared by every subcommand live here, each
+checked as it is parsed.
 """
 
 from __future__ import annotations
 
+from typing import IO, Any
+
 import click
 
+from retina_tui.validation.names import label_problem
+
+
+class UsageProblem(click.UsageError):
+    """A command-line value that is refused: one `retina-tui: ...` line, exit 2."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"retina-tui: {self.message}", err=True)
+
+
+def _not_blank(what: str, instead: str) -> Any:
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise UsageProblem(f"{what} is empty; {instead}.")
+        return value
+
+    return check
+
+
+def _namespace(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    problem = label_problem(value)
+    if problem is not None:
+        raise UsageProblem(
+            f"-n/--namespace {value!r} is not a namespace name: {problem}; fix it or omit it."
+        )
+    return value
+
+
 KUBECONFIG_OPTION = click.option(
-    "--kubeconfig", type=click.Path(dir_okay=False), default=None, help="Path to a kubeconfig."
+    "--kubeconfig",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Path to a kubeconfig.",
+    callback=_not_blank("--kubeconfig", "name a kubeconfig file, or omit it to use KUBECONFIG"),
 )
-CONTEXT_OPTION = click.option("--context", default=None, help="Kubeconfig context to use.")
+CONTEXT_OPTION = click.option(
+    "--context",
+    default=None,
+    help="Kubeconfig context to use.",
+    callback=_not_blank(
+        "--context", "name a context of the kubeconfig, or omit it to use the current one"
+    ),
+)
 NAMESPACE_OPTION = click.option(
-    "-n", "--namespace", default=None, help="Namespace to show first (all namespaces if unset)."
+    "-n",
+    "--namespace",
+    default=None,
+    help="Namespace to show first (all namespaces if unset).",
+    callback=_namespace,
 )
 CONFIG_OPTION = click.option(
     "--config",
@@ -21,6 +69,7 @@ CONFIG_OPTION = click.option(
     type=click.Path(dir_okay=False),
     default=None,
     help="Configuration file (default: config.toml in the user config directory).",
+    callback=_not_blank("--config", "name a configuration file, or omit it to use the default"),
 )
 
 
@@ -35,9 +84,16 @@ def run_tui(
     from pathlib import Path
 
     from retina_tui.config import load_settings, resolve_config_path
-    from retina_tui.ui.app import ClusterTarget, make_app
+    from retina_tui.kube.kubeconfig import check_kubeconfig
 
-    settings = load_settings(resolve_config_path(Path(config_path) if config_path else None))
+    path = resolve_config_path(Path(config_path) if config_path else None)
+    settings = load_settings(path)
+    check_kubeconfig(kubeconfig)
+
+    from retina_tui.ui.app import ClusterTarget, make_app
+    from retina_tui.ui.keys import check_key_settings
+
+    check_key_settings(settings.ui.keys, path if path.exists() else None)
     app = make_app(
         settings,
         target=ClusterTarget(kubeconfig=kubeconfig, context=context, namespace=namespace),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import os
 import ssl
 import time
@@ -31,13 +32,20 @@ from retina_tui.errors import (
     NotFoundError,
     RetinaTuiError,
 )
-from retina_tui.kube.errors import status_error, transport_error
+from retina_tui.kube.errors import (
+    credential_plugin_error,
+    status_error,
+    transport_error,
+    unexpected_reply,
+)
+from retina_tui.kube.kubeconfig import check_kubeconfig, kubeconfig_paths
 
-DEFAULT_KUBECONFIG = "~/.kube/config"
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 IN_CLUSTER_CONTEXT = "in-cluster"
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
 USER_AGENT = f"retina-tui/{__version__}"
+
+_NOT_JSON = object()
 
 Params = Mapping[str, str | int | bool] | Iterable[tuple[str, str | int | bool]]
 
@@ -53,32 +61,10 @@ def _params(params: Params | None) -> list[tuple[str, str]]:
     return out
 
 
-def kubeconfig_paths(kubeconfig: str | None) -> list[Path]:
-    """The kubeconfig files in effect: the flag, else $KUBECONFIG, else ~/.kube/config."""
-    raw = kubeconfig or os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG
-    return [Path(part).expanduser() for part in raw.split(os.pathsep) if part]
-
-
 def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]:
     """Context names of the merged kubeconfig files and the current one (first file wins)."""
-    import yaml  # type: ignore[import-untyped]
-
-    names: list[str] = []
-    current: str | None = None
-    for path in kubeconfig_paths(kubeconfig):
-        if not path.exists():
-            continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"Could not read the kubeconfig {path}: {exc}; fix it.") from exc
-        for entry in data.get("contexts") or []:
-            name = entry.get("name")
-            if isinstance(name, str) and name not in names:
-                names.append(name)
-        if current is None and data.get("current-context"):
-            current = str(data["current-context"])
-    return names, current
+    merged = check_kubeconfig(kubeconfig)
+    return merged.contexts, merged.current
 
 
 class _Credentials:
@@ -91,6 +77,13 @@ class _Credentials:
     def _uses_exec(self) -> bool:
         user = getattr(self._loader, "_user", None)
         return user is not None and "exec" in user
+
+    def plugin(self) -> str | None:
+        """The exec plugin's command, when the user authenticates with one."""
+        user = getattr(self._loader, "_user", None)
+        if user is None or "exec" not in user:
+            return None
+        return str((user["exec"] or {}).get("command") or "")
 
     async def headers(self) -> dict[str, str]:
         expiry = getattr(self._loader, "exec_plugin_expiry", None)
@@ -154,9 +147,13 @@ class KubeClient:
         return transport_error(exc, server=self.server, context=self.context)
 
     async def _headers(self, content_type: str | None) -> dict[str, str]:
+        credentials = self._target.credentials
         try:
-            headers = await self._target.credentials.headers()
+            headers = await credentials.headers()
         except Exception as exc:
+            plugin = credentials.plugin()
+            if plugin is not None:
+                raise credential_plugin_error(exc, plugin, self.context) from exc
             raise ClusterUnreachableError(
                 f"Could not get credentials for the API server {self.server} (context "
                 f"{self.context!r}): {exc}; check the user of this context in the kubeconfig."
@@ -174,8 +171,12 @@ class KubeClient:
         params: Params | None = None,
         body: Any = None,
         content_type: str = "application/json",
-    ) -> Any:
-        """One API call; the decoded JSON answer, or an error from `retina_tui.errors`."""
+    ) -> dict[str, Any]:
+        """One API call; the JSON object answered, or an error from `retina_tui.errors`.
+
+        A 2xx answer that is not a JSON object (an HTML login page, text, an empty body,
+        a JSON array or null) is an UnexpectedReplyError naming the server and the call.
+        """
         data = None if body is None else json.dumps(body).encode()
         for attempt in range(2):
             headers = await self._headers(content_type if data is not None else None)
@@ -192,24 +193,57 @@ class KubeClient:
                 ) as response:
                     raw = await response.read()
                     status = response.status
+                    content_kind = response.content_type
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 raise self._fail(exc) from exc
-            if status == 401 and attempt == 0 and await self._target.credentials.refresh():
+            if status == 401 and attempt == 0 and await self._refresh():
                 continue
             if status >= 400:
                 raise status_error(
                     status, raw, server=self.server, context=self.context, method=method, path=path
                 )
-            return json.loads(raw) if raw else None
+            return self._decode(method, path, status, raw, content_kind)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _refresh(self) -> bool:
+        credentials = self._target.credentials
+        try:
+            return await credentials.refresh()
+        except Exception as exc:
+            raise credential_plugin_error(exc, credentials.plugin() or "", self.context) from exc
+
+    def _decode(
+        self, method: str, path: str, status: int, raw: bytes, content_kind: str
+    ) -> dict[str, Any]:
+        """The JSON object of a 2xx answer; UnexpectedReplyError for anything else."""
+        if status == 204 and not raw:
+            return {}
+        try:
+            value = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            value = _NOT_JSON
+        if isinstance(value, dict):
+            return value
+        raise unexpected_reply(
+            self.server,
+            self.context,
+            f"{method} {path}",
+            status,
+            raw,
+            content_kind,
+            value,
+            was_json=value is not _NOT_JSON,
+        )
 
     @asynccontextmanager
     async def stream_lines(
         self, path: str, *, params: Params | None = None, read_timeout: float | None = None
-    ) -> AsyncIterator[AsyncIterator[bytes]]:
+    ) -> AsyncIterator[AsyncIterator[tuple[bytes, bool]]]:
         """A long GET (a watch) whose body is read line by line.
 
-        `read_timeout` is the inactivity deadline: no bytes for that long is a failure.
+        Each line comes with whether it was complete: the last bytes of a stream that
+        ended without a newline may be a cut-off event. `read_timeout` is the inactivity
+        deadline: no bytes for that long is a failure.
         """
         headers = await self._headers(None)
         timeout = aiohttp.ClientTimeout(total=None, connect=10, sock_read=read_timeout)
@@ -234,16 +268,16 @@ class KubeClient:
         finally:
             response.close()
 
-    async def _lines(self, response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    async def _lines(self, response: aiohttp.ClientResponse) -> AsyncIterator[tuple[bytes, bool]]:
         pending = b""
         async for chunk in response.content.iter_any():
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 if line.strip():
-                    yield line
+                    yield line, True
         if pending.strip():
-            yield pending
+            yield pending, False
 
     async def websocket(
         self, path: str, params: Params | None, protocols: Iterable[str]
@@ -264,7 +298,7 @@ class KubeClient:
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
                 )
             except aiohttp.WSServerHandshakeError as exc:
-                if exc.status == 401 and attempt == 0 and await self._target.credentials.refresh():
+                if exc.status == 401 and attempt == 0 and await self._refresh():
                     continue
                 raise self._handshake_error(exc, path) from exc
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -317,35 +351,53 @@ def _ssl_context(configuration: Any, server: str, context: str) -> ssl.SSLContex
     return ctx
 
 
+def _quiet_library_logs() -> None:
+    """kubernetes_asyncio logs what it then raises; the error is shown once, by us."""
+    library = logging.getLogger("kubernetes_asyncio")
+    if not any(isinstance(handler, logging.NullHandler) for handler in library.handlers):
+        library.addHandler(logging.NullHandler())
+    library.propagate = False
+
+
 async def _load_kubeconfig(
-    paths: list[Path], context: str | None
+    kubeconfig: str | None, context: str | None
 ) -> tuple[Any, Any, str, str | None]:
     from kubernetes_asyncio.client.configuration import Configuration
     from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
-    shown = os.pathsep.join(str(path) for path in paths)
-    merged = KubeConfigMerger(shown).config
-    if merged is None:
-        raise ConfigError(f"The kubeconfig {shown} is empty; fix it or pass --kubeconfig.")
-    names = [str(entry["name"]) for entry in merged.value.get("contexts") or []]
-    name = context or merged.value.get("current-context")
+    checked = check_kubeconfig(kubeconfig)
+    shown = checked.shown
+    if checked.empty:
+        raise ConfigError(
+            f"The kubeconfig {shown} is empty; point --kubeconfig or KUBECONFIG at a "
+            "kubeconfig with a context."
+        )
+    names = checked.contexts
+    name = context or checked.current
     if not name or name not in names:
         what = f"has no context {name!r}" if name else "sets no current-context"
         raise ConfigError(
             f"The kubeconfig {shown} {what}; pick one of {', '.join(names) or '(none)'} "
             "with --context."
         )
+    checked.check_context(name)
+    _quiet_library_logs()
+    user = checked.entries["contexts"][name].get("context", {}).get("user")
+    plugin = ((checked.entries["users"].get(user or "") or {}).get("user") or {}).get("exec")
     try:
+        merged = KubeConfigMerger(shown).config
         loader = KubeConfigLoader(config_dict=merged, config_base_path=None, active_context=name)
         configuration = type.__call__(Configuration)
         await loader.load_and_set(configuration)
     except Exception as exc:
+        if isinstance(plugin, dict) and "process returned" in str(exc):
+            raise credential_plugin_error(exc, str(plugin.get("command") or ""), name) from exc
         raise ConfigError(
-            f"Could not load context {name!r} from the kubeconfig {shown}: {exc}; fix the "
-            "context, its cluster and its user."
+            f"Could not load context {name!r} from the kubeconfig {shown}: "
+            f"{' '.join(str(exc).split())}; fix the context, its cluster and its user."
         ) from exc
-    namespace = (loader.current_context or {}).get("context", {}).get("namespace")
-    return configuration, loader, str(name), namespace
+    namespace = checked.entries["contexts"][name].get("context", {}).get("namespace")
+    return configuration, loader, name, namespace if isinstance(namespace, str) else None
 
 
 async def _load_in_cluster() -> tuple[Any, Any, str, str | None]:
@@ -378,7 +430,7 @@ async def connect(
     paths = kubeconfig_paths(kubeconfig)
     existing = [path for path in paths if path.exists()]
     if existing:
-        configuration, loader, name, ctx_namespace = await _load_kubeconfig(existing, context)
+        configuration, loader, name, ctx_namespace = await _load_kubeconfig(kubeconfig, context)
     elif (
         kubeconfig is None
         and "KUBECONFIG" not in os.environ

@@ -21,7 +21,10 @@ from retina_tui.errors import (
     KubeApiError,
     NotFoundError,
     RetinaTuiError,
+    UnexpectedReplyError,
 )
+
+_PLAIN_HTTP_ANSWER = ("wrong version number", "record layer failure", "packet length too long")
 
 
 class CredentialsRejectedError(ClusterUnreachableError):
@@ -39,6 +42,22 @@ def _strip(text: str) -> str:
 def transport_error(exc: BaseException, *, server: str, context: str) -> ClusterUnreachableError:
     """Map a failure to connect, a TLS failure or a broken connection to one sentence."""
     where = _where(server, context)
+    plain_http = server.startswith("http://")
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError) and any(
+        text in str(exc).lower() for text in _PLAIN_HTTP_ANSWER
+    ):
+        return ClusterUnreachableError(
+            f"{where[0].upper()}{where[1:]} answered the TLS handshake in plain HTTP; use "
+            "http:// in the server URL of the kubeconfig, or check the port."
+        )
+    dropped = isinstance(exc, aiohttp.ServerDisconnectedError) or (
+        isinstance(exc, aiohttp.ClientOSError) and not isinstance(exc, aiohttp.ClientConnectorError)
+    )
+    if plain_http and dropped:
+        return ClusterUnreachableError(
+            f"{where[0].upper()}{where[1:]} closed the connection on a plain-HTTP request, as "
+            "a server that speaks TLS does; use https:// in the server URL of the kubeconfig."
+        )
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
         reason = _strip(str(exc.certificate_error))
         return ClusterUnreachableError(
@@ -115,6 +134,11 @@ def status_error(
             status=code,
             reason=reason,
         )
+    if code == 400 and "HTTP request to an HTTPS server" in message:
+        return ClusterUnreachableError(
+            f"{where[0].upper()}{where[1:]} speaks TLS but was sent plain HTTP; use https:// "
+            "in the server URL of the kubeconfig."
+        )
     request = f" for {method} {path}" if method and path else ""
     return KubeApiError(
         f"{where[0].upper()}{where[1:]} refused the request{request}: {message}.",
@@ -123,8 +147,62 @@ def status_error(
     )
 
 
+def unexpected_reply(
+    server: str,
+    context: str,
+    call: str,
+    status: int,
+    raw: bytes,
+    content_type: str,
+    parsed: object,
+    *,
+    was_json: bool,
+) -> UnexpectedReplyError:
+    """A 2xx answer that is not a JSON object: say what it was instead."""
+    text = raw.lstrip()[:512].lower()
+    if not raw.strip():
+        what = "an empty body"
+    elif "html" in content_type or text.startswith((b"<!doctype html", b"<html", b"<head")):
+        what = "HTML"
+    elif was_json:
+        what = {list: "a JSON array", str: "a JSON string", type(None): "JSON null"}.get(
+            type(parsed), "a bare JSON value"
+        )
+    else:
+        what = "text that is not JSON"
+    return UnexpectedReplyError(
+        f"The API server at {server} (context {context!r}) answered {call} with something "
+        f"that is not a Kubernetes object ({what}, {status}): is this the right server or a "
+        "login proxy?",
+        status=status,
+        reason="UnexpectedReply",
+    )
+
+
+def credential_plugin_error(
+    exc: BaseException, command: str, context: str
+) -> CredentialsRejectedError:
+    """An exec credential plugin failed: its command and the last line of its stderr."""
+    text = str(exc)
+    exit_part, _, stderr = text.partition(". ")
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if text.startswith("exec: process returned"):
+        said = f"exit status {exit_part.rsplit(' ', 1)[-1]}"
+        if lines:
+            said = f"{said}: {lines[-1].rstrip('.')}"
+    else:
+        said = " ".join(text.split()).removeprefix("exec: ").rstrip(".") or type(exc).__name__
+    shown = f"`{command}`" if command else "of the user"
+    return CredentialsRejectedError(
+        f"The credential plugin {shown} of context {context!r} failed ({said}); run it "
+        "yourself to log in again, or fix the user's exec section in the kubeconfig."
+    )
+
+
 def is_transient(error: RetinaTuiError) -> bool:
     """Whether retrying the same request later may succeed."""
+    if isinstance(error, UnexpectedReplyError):
+        return False
     if isinstance(error, CredentialsRejectedError):
         return False
     if isinstance(error, ClusterUnreachableError):

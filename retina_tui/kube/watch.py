@@ -17,9 +17,10 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from retina_tui.errors import KubeApiError, RetinaTuiError
+from retina_tui.errors import KubeApiError, RetinaTuiError, UnexpectedReplyError
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.errors import is_transient, status_error
+from retina_tui.kube.shapes import LIST_FIELDS, expect_items, field_problem, kind_of, origin_of
 
 LIST_PAGE_SIZE = 500
 WATCH_TIMEOUT_SECONDS = 290
@@ -88,7 +89,16 @@ async def list_all(
             if error.status == 410:
                 raise _Expired() from error
             raise
-        items.extend(answer.get("items") or [])
+        origin, call = origin_of(client), f"GET {path}"
+        items.extend(expect_items(answer, "resource", origin=origin, call=call))
+        problem = field_problem(answer, LIST_FIELDS)
+        if problem is not None:
+            raise UnexpectedReplyError(
+                f"The API server at {origin} answered {call} with a list whose {problem}: "
+                "is this the right server or a login proxy?",
+                status=200,
+                reason="UnexpectedReply",
+            )
         metadata = answer.get("metadata") or {}
         token = metadata.get("continue") or ""
         if not token:
@@ -134,17 +144,18 @@ async def watch_objects(
             async with client.stream_lines(
                 path, params=params, read_timeout=inactivity_seconds
             ) as lines:
-                async for line in lines:
+                async for line, complete in lines:
+                    event = _event(client, path, line, complete)
+                    if event is None:
+                        break  # the stream was cut mid-event: watch again from here
                     backoff.reset()
-                    event = json.loads(line)
-                    kind = event.get("type")
-                    obj = event.get("object") or {}
+                    kind, obj = event
                     if kind == "ERROR":
                         raise _event_error(client, obj)
-                    version = (obj.get("metadata") or {}).get("resourceVersion")
+                    version = obj["metadata"].get("resourceVersion")
                     if version:
                         resource_version = str(version)
-                    if kind in ("ADDED", "MODIFIED", "DELETED"):
+                    if kind != "BOOKMARK":
                         yield Change(kind, obj)
         except _Expired:
             resource_version = None
@@ -158,16 +169,54 @@ async def watch_objects(
             if on_retry is not None:
                 on_retry(error, delay)
             await asyncio.sleep(delay)
-        except ValueError as exc:
-            # A line that is not JSON means the stream was cut mid-event: reconnect.
-            delay = backoff.next_delay()
-            if on_retry is not None:
-                on_retry(RetinaTuiError(f"The watch of {path} broke: {exc}."), delay)
-            await asyncio.sleep(delay)
+
+
+EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
+
+
+def _event(
+    client: KubeClient, path: str, line: bytes, complete: bool
+) -> tuple[str, dict[str, Any]] | None:
+    """(type, object) of one watch line; None for the cut-off tail of a broken stream.
+
+    Anything else that is not a watch event is an UnexpectedReplyError: asking again
+    would get the same.
+    """
+    try:
+        event = json.loads(line)
+    except ValueError:
+        if not complete:
+            return None
+        event = _NOT_JSON
+    problem = None
+    if event is _NOT_JSON:
+        problem = "a line that is not JSON"
+    elif not isinstance(event, dict):
+        problem = f"{kind_of(event)} where a watch event belongs"
+    elif event.get("type") not in EVENT_TYPES:
+        problem = f"an event whose type is {event.get('type')!r}, not one of ADDED, MODIFIED, "
+        problem += "DELETED, BOOKMARK or ERROR"
+    elif not isinstance(event.get("object"), dict):
+        problem = f"an event whose object is {kind_of(event.get('object'))}"
+    elif event["type"] != "ERROR" and not isinstance(event["object"].get("metadata"), dict):
+        problem = "an event whose object has no metadata"
+    if problem is not None:
+        raise UnexpectedReplyError(
+            f"The API server at {origin_of(client)} sent something that is not a watch event "
+            f"on GET {path}?watch ({problem}): is this the right server or a login proxy?",
+            status=200,
+            reason="UnexpectedReply",
+        )
+    assert isinstance(event, dict)
+    return str(event["type"]), event["object"]
+
+
+_NOT_JSON: Any = object()
 
 
 def _event_error(client: KubeClient, status: dict[str, Any]) -> Exception:
-    code = int(status.get("code") or 0)
+    raw = status.get("code")
+    code = raw if isinstance(raw, int) and not isinstance(raw, bool) else 0
     if code == 410:
         return _Expired()
     return status_error(code or 500, status, server=client.server, context=client.context)

@@ -6,11 +6,22 @@ configuration file rebinds it through Textual's keymap.
 
 from __future__ import annotations
 
+import difflib
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding, BindingType
+from textual.keys import (
+    KEY_ALIASES,
+    REPLACED_KEYS,
+    Keys,
+    _character_to_key,
+    key_to_character,
+)
 
 from retina_tui.config import KeySettings
+from retina_tui.errors import ConfigError
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -36,6 +47,55 @@ APP_BINDINGS: list[BindingType] = [
         for n in range(10)
     ),
 ]
+
+
+MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+
+
+@cache
+def _named_keys() -> frozenset[str]:
+    """Key names Textual reports that are not one printable character."""
+    names = {key.value.rsplit("+", 1)[-1] for key in Keys}
+    for aliases in KEY_ALIASES.values():
+        names.update(alias.rsplit("+", 1)[-1] for alias in aliases)
+    return frozenset(name for name in names if len(name) > 1 and not name.startswith("<"))
+
+
+def _is_character_name(name: str) -> bool:
+    """`question_mark`, `colon`, `slash`: the name Textual derives from a character."""
+    character = key_to_character(REPLACED_KEYS.get(name, name))
+    return character is not None and _character_to_key(character) == name
+
+
+def key_problem(key: str) -> str | None:
+    """Why `key` (one key, such as `ctrl+q` or `question_mark`) is not a Textual key, or None."""
+    *modifiers, base = key.strip().split("+")
+    for modifier in modifiers:
+        if modifier not in MODIFIERS:
+            return f"{modifier!r} in {key!r} is not a modifier ({', '.join(MODIFIERS)})"
+    if len(base) == 1 and base.isprintable() and not base.isspace():
+        return None
+    if base in _named_keys() or _is_character_name(base):
+        return None
+    if not base:
+        return f"{key!r} has no key after its modifiers" if modifiers else "a key is empty"
+    close = difflib.get_close_matches(base, sorted(_named_keys()), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else "use a character or a name such as f1"
+    return f"{key!r} is not a key Textual knows ({hint})"
+
+
+def check_key_settings(keys: KeySettings, path: Path | None) -> None:
+    """ConfigError naming the file, the setting and the first key that is not a key."""
+    for name, value in keys.model_dump().items():
+        for key in str(value).split(","):
+            problem = key_problem(key)
+            if problem is None:
+                continue
+            where = f"The configuration file {path}" if path else "The configuration"
+            raise ConfigError(
+                f"{where} is invalid at ui.keys.{name}: {problem}; use Textual key names "
+                "such as ctrl+q, f1 or question_mark, several separated by commas."
+            )
 
 
 def keymap_from_settings(keys: KeySettings) -> dict[str, str]:

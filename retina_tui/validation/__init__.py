@@ -1,0 +1,1 @@
+"""Pure checks of what people type: image references, capability names, object names."""

@@ -1,0 +1,48 @@
+"""Kubernetes object names as the API server validates them, checked before any request.
+
+An empty or malformed name is not only a 404 to come: an empty node name turns the node
+read into a list of every node, and an empty namespace falls back to another one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+DNS_LABEL_MAX: Final = 63
+DNS_SUBDOMAIN_MAX: Final = 253
+_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
+LABEL_RE: Final = re.compile(rf"^{_LABEL}$")
+SUBDOMAIN_RE: Final = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+
+
+def subdomain_problem(name: str) -> str | None:
+    """Why `name` cannot name a pod or a node (a DNS-1123 subdomain), or None."""
+    if not name:
+        return "it is empty"
+    if name != name.strip() or not name.strip():
+        return "it is blank or has white space around it"
+    if len(name) > DNS_SUBDOMAIN_MAX:
+        return f"it is longer than {DNS_SUBDOMAIN_MAX} characters"
+    if not SUBDOMAIN_RE.match(name):
+        return (
+            "names are lowercase letters, digits, '-' and '.', starting and ending with a "
+            "letter or digit"
+        )
+    return None
+
+
+def label_problem(name: str) -> str | None:
+    """Why `name` cannot name a namespace or a container (a DNS-1123 label), or None."""
+    if not name:
+        return "it is empty"
+    if name != name.strip() or not name.strip():
+        return "it is blank or has white space around it"
+    if len(name) > DNS_LABEL_MAX:
+        return f"it is longer than {DNS_LABEL_MAX} characters"
+    if not LABEL_RE.match(name):
+        return (
+            "names are lowercase letters, digits and '-', starting and ending with a letter "
+            "or digit"
+        )
+    return None
