@@ -23,8 +23,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from retina_tui.commands.tui import CONFIG_OPTION, CONTEXT_OPTION, KUBECONFIG_OPTION
+from retina_tui.commands.tui import (
+    CONFIG_OPTION,
+    CONTEXT_OPTION,
+    KUBECONFIG_OPTION,
+    UsageProblem,
+    check_namespace,
+)
 from retina_tui.errors import ConfigError, RetinaTuiError
+from retina_tui.validation.image import EXAMPLE, image_problem
+from retina_tui.validation.names import label_problem, subdomain_problem
 
 if TYPE_CHECKING:
     from retina_tui.config import Settings
@@ -39,19 +47,32 @@ POD_TYPES = ("pod", "pods", "po")
 NODE_TYPES = ("node", "nodes", "no")
 
 
+TARGET_HELP = "name a node (NODE or node/NODE) or a pod (pod/NAME)"
+
+
 def parse_target(text: str) -> tuple[str, str]:
-    """`NAME` -> ("node", NAME); `pod/NAME`, `pods/NAME` -> ("pod", NAME); `node/NAME` too."""
+    """`NAME` -> ("node", NAME); `pod/NAME`, `pods/NAME` -> ("pod", NAME); `node/NAME` too.
+
+    The name must be one the API server could hold: an empty one would read the whole
+    node list instead of one node.
+    """
+    if not text.strip():
+        raise UsageProblem(f"The target {text!r} is empty; {TARGET_HELP}.")
     kind, sep, name = text.partition("/")
     if not sep:
-        return "node", text
-    if kind.lower() in POD_TYPES and name:
-        return "pod", name
-    if kind.lower() in NODE_TYPES and name:
-        return "node", name
-    raise click.BadParameter(
-        f"{text!r} is not NODE, node/NODE or pod/NAME; name a node or a pod.",
-        param_hint="TARGET",
-    )
+        kind, name = "node", text
+    elif kind.lower() in POD_TYPES:
+        kind = "pod"
+    elif kind.lower() in NODE_TYPES:
+        kind = "node"
+    else:
+        raise UsageProblem(f"{text!r} is not NODE, node/NODE or pod/NAME; {TARGET_HELP}.")
+    if not name:
+        raise UsageProblem(f"The target {text!r} names no {kind}; {TARGET_HELP}.")
+    problem = subdomain_problem(name)
+    if problem is not None:
+        raise UsageProblem(f"{name!r} cannot be a {kind} name: {problem}; {TARGET_HELP}.")
+    return kind, name
 
 
 def parse_timeout(text: str | None, default: float) -> float:
@@ -75,13 +96,21 @@ def parse_timeout(text: str | None, default: float) -> float:
     except ValueError:
         total = 0.0
     if total <= 0:
-        raise click.BadParameter(f"{text!r} is not a duration such as 60s or 2m.")
+        raise UsageProblem(f"--timeout {text!r} is not a duration such as 60s, 2m or 1m30s.")
     return total
 
 
 def resolve_image(flag: str | None, default: str, environ: dict[str, str] | None = None) -> str:
-    """--image wins; else RETINA_SHELL_IMAGE_REPO/_VERSION (as Retina reads them); else settings."""
-    if flag:
+    """--image wins; else RETINA_SHELL_IMAGE_REPO/_VERSION (as Retina reads them); else settings.
+
+    What the flag or the environment gives must be an image reference (UsageProblem).
+    """
+    if flag is not None:
+        problem = image_problem(flag)
+        if problem is not None:
+            raise UsageProblem(
+                f"--image {flag!r} is not an image reference: {problem}; use one such as {EXAMPLE}."
+            )
         return flag
     env = os.environ if environ is None else environ
     repo = env.get(IMAGE_REPO_ENV, "")
@@ -92,12 +121,40 @@ def resolve_image(flag: str | None, default: str, environ: dict[str, str] | None
     last = default.rsplit("/", 1)[-1]
     if ":" in last:
         base, tag = default.rsplit(":", 1)
-    return f"{repo or base}:{version or tag}"
+    image = f"{repo or base}:{version or tag}"
+    problem = image_problem(image)
+    if problem is not None:
+        names = " and ".join(
+            f"{name}={value!r}"
+            for name, value in ((IMAGE_REPO_ENV, repo), (IMAGE_VERSION_ENV, version))
+            if value
+        )
+        raise UsageProblem(
+            f"The image {image!r} made from {names} is not an image reference: {problem}; "
+            "fix or unset it."
+        )
+    return image
+
+
+def _container(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    problem = None if value is None else label_problem(value)
+    if problem is not None:
+        raise UsageProblem(
+            f"--target {value!r} is not a container name: {problem}; name a container of "
+            "the pod, or omit it."
+        )
+    return value
 
 
 @click.command("shell")
 @click.argument("target")
-@click.option("-n", "--namespace", default=None, help="Namespace of the pod / of node pods.")
+@click.option(
+    "-n",
+    "--namespace",
+    default=None,
+    help="Namespace of the pod / of node pods.",
+    callback=check_namespace,
+)
 @KUBECONFIG_OPTION
 @CONTEXT_OPTION
 @CONFIG_OPTION
@@ -113,7 +170,13 @@ def resolve_image(flag: str | None, default: str, environ: dict[str, str] | None
 @click.option("--apparmor-unconfined", is_flag=True, help="Run without an AppArmor profile.")
 @click.option("--seccomp-unconfined", is_flag=True, help="Run without a seccomp profile.")
 @click.option("--timeout", default=None, help="How long to wait for the shell (e.g. 60s).")
-@click.option("--target", "target_container", default=None, help="Container to target (pods).")
+@click.option(
+    "--target",
+    "target_container",
+    default=None,
+    help="Container to target (pods).",
+    callback=_container,
+)
 def shell(
     target: str,
     namespace: str | None,
@@ -148,7 +211,9 @@ def shell(
         name=name,
         namespace=namespace,
         image=resolve_image(image, debug.image),
-        capabilities=capabilities,
+        capabilities=(
+            _capabilities(capabilities) if capabilities is not None else debug.capabilities
+        ),
         mount=mount_host_filesystem,
         write=allow_host_filesystem_write,
         host_pid=host_pid,
@@ -161,13 +226,22 @@ def shell(
     sys.exit(code)
 
 
+def _capabilities(text: str) -> tuple[str, ...]:
+    from retina_tui.sessions.specs import parse_capabilities
+
+    try:
+        return parse_capabilities(text)
+    except ConfigError as error:
+        raise UsageProblem(f"-c/--capabilities: {error}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class _Options:
     kind: str
     name: str
     namespace: str | None
     image: str
-    capabilities: str | None
+    capabilities: tuple[str, ...]
     mount: bool
     write: bool
     host_pid: bool
@@ -232,14 +306,10 @@ def _build_session(
 ) -> Session:
     from retina_tui.sessions.node import NodeSession
     from retina_tui.sessions.pod import PodSession
-    from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec, parse_capabilities
+    from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec
 
     debug = settings.debug
-    caps = (
-        parse_capabilities(options.capabilities)
-        if options.capabilities is not None
-        else tuple(debug.capabilities)
-    )
+    caps = options.capabilities
     on_phase = _phase_printer()
     if supervisor is None:
         from retina_tui.supervisor.ownership import instance_id_from_env

@@ -14,7 +14,7 @@ import click
 from retina_tui.validation.names import label_problem
 
 
-class UsageProblem(click.UsageError):
+class UsageProblem(click.BadParameter):
     """A command-line value that is refused: one `retina-tui: ...` line, exit 2."""
 
     def show(self, file: IO[Any] | None = None) -> None:
@@ -30,7 +30,7 @@ def _not_blank(what: str, instead: str) -> Any:
     return check
 
 
-def _namespace(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def check_namespace(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
     problem = label_problem(value)
@@ -61,7 +61,7 @@ NAMESPACE_OPTION = click.option(
     "--namespace",
     default=None,
     help="Namespace to show first (all namespaces if unset).",
-    callback=_namespace,
+    callback=check_namespace,
 )
 CONFIG_OPTION = click.option(
     "--config",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from retina_tui.errors import ForbiddenError, KubeApiError
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.shapes import REVIEW_FIELDS, expect_object, origin_of
 
 SSAR_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 ALLOWED_SECONDS = 60.0
@@ -62,7 +63,15 @@ async def allowed(client: KubeClient, permission: Permission) -> bool | None:
         if error.status in (403, 404):
             return None
         raise
-    granted = bool((answer.get("status") or {}).get("allowed"))
+    review = expect_object(
+        answer,
+        "SelfSubjectAccessReview",
+        REVIEW_FIELDS,
+        origin=origin_of(client),
+        call=f"POST {SSAR_PATH}",
+        metadata=False,
+    )
+    granted = bool((review.get("status") or {}).get("allowed"))
     if granted:
         client.remember(("access", permission), True, ALLOWED_SECONDS)
     return granted

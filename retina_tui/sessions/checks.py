@@ -12,6 +12,7 @@ from typing import Any
 
 from retina_tui.errors import ForbiddenError, KubeApiError, NotFoundError, SessionError
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.shapes import NODE_FIELDS, expect_object, origin_of
 
 OS_LABEL = "kubernetes.io/os"
 NODE_SECONDS = 60.0
@@ -27,8 +28,9 @@ async def get_node(client: KubeClient, name: str) -> dict[str, Any] | None:
     remembered: dict[str, Any] | None = client.recall(("node", name))
     if remembered is not None:
         return remembered
+    path = f"/api/v1/nodes/{name}"
     try:
-        node: dict[str, Any] = await client.request("GET", f"/api/v1/nodes/{name}")
+        answer = await client.request("GET", path)
     except NotFoundError:
         raise NotFoundError(
             f"Node {name} not found in context {client.context!r}; list the nodes with "
@@ -38,6 +40,7 @@ async def get_node(client: KubeClient, name: str) -> dict[str, Any] | None:
         ) from None
     except ForbiddenError:
         return None
+    node = expect_object(answer, "node", NODE_FIELDS, origin=origin_of(client), call=f"GET {path}")
     client.remember(("node", name), node, NODE_SECONDS)
     return node
 
@@ -50,17 +53,17 @@ def node_os(node: dict[str, Any] | None) -> str | None:
     value = labels.get(OS_LABEL) or ((node.get("status") or {}).get("nodeInfo") or {}).get(
         "operatingSystem"
     )
-    return str(value) if value else None
+    return value if isinstance(value, str) and value else None
 
 
 def pod_os(pod: dict[str, Any]) -> str | None:
     """The operating system a pod is bound to by spec.os or its nodeSelector, if any."""
     spec = pod.get("spec") or {}
     explicit = (spec.get("os") or {}).get("name")
-    if explicit:
-        return str(explicit)
+    if isinstance(explicit, str) and explicit:
+        return explicit
     selected = (spec.get("nodeSelector") or {}).get(OS_LABEL)
-    return str(selected) if selected else None
+    return selected if isinstance(selected, str) and selected else None
 
 
 def refuse_non_linux(os_name: str | None, what: str) -> None:

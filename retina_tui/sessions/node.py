@@ -18,14 +18,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from retina_tui.errors import (
+    ClusterUnreachableError,
     ForbiddenError,
     KubeApiError,
     NotFoundError,
     RetinaTuiError,
     SessionError,
+    UnexpectedReplyError,
 )
 from retina_tui.kube.access import Permission, explain_forbidden, require
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.shapes import POD_FIELDS, expect_items, expect_object, origin_of
 from retina_tui.kube.watch import Change, watch_objects
 from retina_tui.sessions import checks
 from retina_tui.sessions.session import Session
@@ -50,6 +53,7 @@ from retina_tui.sessions.wait import container_state
 DELETE_WAIT_SECONDS = 20.0
 HOST_VOLUME = "host-filesystem"
 PURPOSE = "a node debug session"
+LEASE_GROUP = "coordination.k8s.io"
 
 
 def node_pod_manifest(
@@ -121,15 +125,15 @@ async def delete_pod(
         "gracePeriodSeconds": 0,
         "propagationPolicy": "Background",
     }
+    unreadable: UnexpectedReplyError | None = None
     try:
         await client.request("DELETE", path, body=body)
     except NotFoundError:
         return
+    except UnexpectedReplyError as error:
+        unreadable = error  # perhaps deleted all the same: the watch below tells
     except RetinaTuiError as error:
-        raise SessionError(
-            f"Could not delete the debug pod {namespace}/{name}: {error} Delete it with "
-            f"`kubectl delete pod -n {namespace} {name}`."
-        ) from error
+        raise _not_deleted(namespace, name, error) from error
     events = watch_objects(
         client, f"/api/v1/namespaces/{namespace}/pods", field_selector=f"metadata.name={name}"
     )
@@ -141,12 +145,19 @@ async def delete_pod(
                         return
                 elif not event.items:
                     return
-    except TimeoutError:
+    except (TimeoutError, RetinaTuiError):
+        if unreadable is not None:
+            raise _not_deleted(namespace, name, unreadable) from unreadable
         return  # accepted and terminating; the kubelet finishes it
-    except RetinaTuiError:
-        return
     finally:
         await events.aclose()
+
+
+def _not_deleted(namespace: str, name: str, error: RetinaTuiError) -> SessionError:
+    return SessionError(
+        f"Could not delete the debug pod {namespace}/{name}: {error} Delete it with "
+        f"`kubectl delete pod -n {namespace} {name}`."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +180,10 @@ async def find_node_shells(client: KubeClient, namespace: str | None = None) -> 
         "GET", path, params={"labelSelector": f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"}
     )
     shells = []
-    for pod in answer.get("items") or []:
+    items = expect_items(
+        answer, "pod", origin=origin_of(client), call=f"GET {path}", fields=POD_FIELDS
+    )
+    for pod in items:
         meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
         labels = meta.get("labels") or {}
         if meta.get("deletionTimestamp") or not spec.get("nodeName"):
@@ -213,6 +227,8 @@ class NodeSession(Session):
         self.container = NODE_CONTAINER
         self.timeout_seconds = spec.timeout_seconds
         self._created = False
+        self._create_unreadable = False
+        """The create may have happened without an answer saying so: look by label too."""
 
     @property
     def title(self) -> str:
@@ -232,8 +248,15 @@ class NodeSession(Session):
             Permission("create", "pods", "attach", spec.namespace),
         ]
         node = await checks.get_node(self.client, spec.node)
-        # `create pods` is proven by the dry run below, which fails first when it is missing.
-        await require(self.client, needed, PURPOSE, checked_by_request=(self._create_permission(),))
+        # `create pods` is proven by the dry run below, which fails first when it is missing;
+        # the Lease by writing it. Both are reviewed when something else is missing, so the
+        # refusal lists everything at once.
+        await require(
+            self.client,
+            needed,
+            PURPOSE,
+            checked_by_request=(self._create_permission(), *self._lease_permissions()),
+        )
         checks.refuse_non_linux(checks.node_os(node), f"Node {spec.node}")
         name = node_pod_name(spec.node)
         manifest = node_pod_manifest(
@@ -268,16 +291,27 @@ class NodeSession(Session):
             if self.before_create is not None:
                 await self.before_create(spec.namespace)
             body = {"metadata": {"labels": {INSTANCE_LABEL: self.instance_id}}}
+            path = f"/api/v1/namespaces/{spec.namespace}/pods/{name}"
             with contextlib.suppress(RetinaTuiError):
-                self._pod_seen = await self.client.request(
-                    "PATCH",
-                    f"/api/v1/namespaces/{spec.namespace}/pods/{name}",
-                    body=body,
-                    content_type="application/merge-patch+json",
+                answer = await self.client.request(
+                    "PATCH", path, body=body, content_type="application/merge-patch+json"
+                )
+                self._pod_seen = expect_object(
+                    answer, "pod", POD_FIELDS, origin=origin_of(self.client), call=f"PATCH {path}"
                 )
 
     def _create_permission(self) -> Permission:
         return Permission("create", "pods", "", self.spec.namespace)
+
+    def _lease_permissions(self) -> tuple[Permission, ...]:
+        """What the cleanup supervisor's Lease needs, when one protects the pod."""
+        if self.before_create is None:
+            return ()
+        namespace = self.spec.namespace
+        return tuple(
+            Permission(verb, "leases", "", namespace, LEASE_GROUP)
+            for verb in ("create", "update", "get")
+        )
 
     async def _create(self, path: str, manifest: dict[str, Any], *, dry_run: bool) -> None:
         spec = self.spec
@@ -299,19 +333,58 @@ class NodeSession(Session):
             raise await explain_forbidden(
                 self.client, [self._create_permission()], PURPOSE, error
             ) from error
+        except UnexpectedReplyError:
+            self._create_unreadable = not dry_run
+            raise
+        except ClusterUnreachableError:
+            self._create_unreadable = not dry_run  # the request may have arrived
+            raise
         except KubeApiError as error:
             if error.status == 422:
                 raise SessionError(
                     f"The API server rejected the node debug pod: {error.message} Check "
                     "--image and --capabilities."
                 ) from error
+            if error.status >= 500:
+                self._create_unreadable = not dry_run
+            raise
+        try:
+            found = expect_object(
+                created, "pod", POD_FIELDS, origin=origin_of(self.client), call=f"POST {path}"
+            )
+        except UnexpectedReplyError:
+            self._create_unreadable = not dry_run
             raise
         if not dry_run:
-            self._pod_seen = created
+            self._pod_seen = found
 
     async def _cleanup(self) -> None:
-        if self._created:
+        if not self._created:
+            return
+        try:
             await delete_pod(self.client, self.spec.namespace, self.pod)
+        finally:
+            if self._create_unreadable:
+                await self._delete_by_label()
+
+    async def _delete_by_label(self) -> None:
+        """Delete every pod carrying this session's label (a create whose answer was lost)."""
+        namespace = self.spec.namespace
+        path = f"/api/v1/namespaces/{namespace}/pods"
+        selector = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{SESSION_LABEL}={self.session_id}"
+        try:
+            answer = await self.client.request("GET", path, params={"labelSelector": selector})
+            pods = expect_items(answer, "pod", origin=origin_of(self.client), call=f"GET {path}")
+        except RetinaTuiError as error:
+            raise SessionError(
+                f"Could not check for debug pods of this session in namespace {namespace}: "
+                f"{error} Delete them with `kubectl delete pod -n {namespace} -l "
+                f"{SESSION_LABEL}={self.session_id}`."
+            ) from error
+        for pod in pods:
+            name = pod["metadata"].get("name")
+            if isinstance(name, str) and name and name != self.pod:
+                await delete_pod(self.client, namespace, name)
 
     async def _end_shell(self) -> None:
         """Closing a node session deletes its pod, which ends the shell."""

@@ -20,14 +20,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from retina_tui.errors import (
+    ClusterUnreachableError,
     ForbiddenError,
     KubeApiError,
     NotFoundError,
     RetinaTuiError,
     SessionError,
+    UnexpectedReplyError,
 )
 from retina_tui.kube.access import Permission, explain_forbidden, require
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.shapes import POD_FIELDS, expect_object, origin_of
 from retina_tui.sessions import checks
 from retina_tui.sessions.session import Session, cancel_and_wait
 from retina_tui.sessions.specs import (
@@ -83,10 +86,9 @@ def ephemeral_container(spec: PodSessionSpec, name: str) -> dict[str, Any]:
 
 async def get_pod(client: KubeClient, namespace: str, name: str) -> dict[str, Any]:
     """The pod, or NotFoundError worded for a person."""
+    path = f"/api/v1/namespaces/{namespace}/pods/{name}"
     try:
-        pod: dict[str, Any] = await client.request(
-            "GET", f"/api/v1/namespaces/{namespace}/pods/{name}"
-        )
+        answer = await client.request("GET", path)
     except NotFoundError:
         raise NotFoundError(
             f"Pod {namespace}/{name} not found in context {client.context!r}; check the name "
@@ -94,7 +96,7 @@ async def get_pod(client: KubeClient, namespace: str, name: str) -> dict[str, An
             status=404,
             reason="NotFound",
         ) from None
-    return pod
+    return expect_object(answer, "pod", POD_FIELDS, origin=origin_of(client), call=f"GET {path}")
 
 
 def pod_shells(pod: dict[str, Any]) -> list[PodShell]:
@@ -106,8 +108,9 @@ def pod_shells(pod: dict[str, Any]) -> list[PodShell]:
         name = str(container.get("name", ""))
         if not name.startswith(CONTAINER_PREFIX):
             continue
+        raw = annotations.get(EPHEMERAL_ANNOTATION_PREFIX + name)
         try:
-            record = json.loads(annotations.get(EPHEMERAL_ANNOTATION_PREFIX + name, "{}"))
+            record = json.loads(raw) if isinstance(raw, str) else {}
         except ValueError:
             record = {}
         state = container_state(pod, name, ephemeral=True)
@@ -177,8 +180,8 @@ class PodSession(Session):
             where = f"Node {node_name} of pod {spec.namespace}/{spec.pod}"
             checks.refuse_non_linux(checks.node_os(node), where)
         name = ephemeral_container_name()
-        await self._add_container(ephemeral_container(spec, name))
         self.container = name
+        await self._add_container(ephemeral_container(spec, name))
         self._added = True
         # Off the critical path: the annotation is written while the container starts.
         self._side_tasks.append(
@@ -221,9 +224,17 @@ class PodSession(Session):
         path = f"/api/v1/namespaces/{spec.namespace}/pods/{spec.pod}/ephemeralcontainers"
         body = {"spec": {"ephemeralContainers": [container]}}
         try:
-            self._pod_seen = await self.client.request(
+            answer = await self.client.request(
                 "PATCH", path, body=body, content_type=STRATEGIC_MERGE
             )
+            self._pod_seen = expect_object(
+                answer, "pod", POD_FIELDS, origin=origin_of(self.client), call=f"PATCH {path}"
+            )
+        except (UnexpectedReplyError, ClusterUnreachableError):
+            # The container may have been added although the answer does not say so: the
+            # cleanup ends its shell if it runs.
+            self._added = True
+            raise
         except NotFoundError:
             raise SessionError(
                 f"Pod {spec.namespace}/{spec.pod} vanished, or this cluster does not support "
@@ -242,6 +253,8 @@ class PodSession(Session):
                     f"The API server rejected the debug container for pod {spec.namespace}/"
                     f"{spec.pod}: {error.message} Check --image, --target and --capabilities."
                 ) from error
+            if error.status >= 500:
+                self._added = True
             raise
 
     async def _record(self, container: str) -> None:

@@ -28,6 +28,9 @@ MAX_PENDING_INPUT = 64 * 1024
 REATTACH_GIVE_UP_SECONDS = 60.0
 EXIT_SETTLE_SECONDS = 1.0
 CLOSE_GRACE_SECONDS = 2.0
+END_INPUT_QUIET_SECONDS = 0.3
+"""At end of input, the EOF character is typed once the shell printed nothing this long."""
+END_INPUT_REPEAT_SECONDS = 1.0
 CLOSED = -1
 """What wait() returns for a session that close() ended before its shell exited."""
 
@@ -77,6 +80,8 @@ class Session(ABC):
         self._pump: asyncio.Task[int] | None = None
         self._queue: asyncio.Queue[bytes | None] | None = None
         self._pending: list[bytes] = []
+        self._last_input = b"\n"
+        self._output_seen = asyncio.Event()
         self._closing = False
         self._cleaned = False
         self._cleanup_error: RetinaTuiError | None = None
@@ -155,6 +160,8 @@ class Session(ABC):
 
     async def write(self, data: bytes) -> None:
         """Send keystrokes; kept and sent after a re-attach while reconnecting."""
+        if data:
+            self._last_input = data[-1:]
         stream = self._stream
         if (
             stream is not None
@@ -167,10 +174,26 @@ class Session(ABC):
             self._pending.append(data)
 
     async def end_input(self) -> None:
-        """No more input (local end of file): the remote tty gets end-of-file too."""
+        """No more input (local end of file): end the remote shell as end-of-file would.
+
+        A tty does not pass a closed stdin on (the kubelet keeps it open unless the
+        container is stdinOnce), and an EOF character typed before the shell reads its
+        line is lost, so it is typed as a person would: at an empty line, once the shell
+        has gone quiet, and again each time it goes quiet, until the session ends.
+        """
         stream = self._stream
-        if stream is not None and not await stream.close_stdin():
-            await stream.send_stdin(b"\x04")
+        if stream is not None:
+            await stream.close_stdin()
+        if self._last_input not in (b"\n", b"\r"):
+            await self.write(b"\n")
+        while not self._ended:
+            self._output_seen.clear()
+            try:
+                await asyncio.wait_for(self._output_seen.wait(), END_INPUT_QUIET_SECONDS)
+            except TimeoutError:
+                if self._stream is not None:
+                    await self.write(b"\x04")
+                    await asyncio.sleep(END_INPUT_REPEAT_SECONDS)
 
     async def resize(self, cols: int, rows: int) -> None:
         """Tell the remote terminal its new size (also remembered for re-attaches)."""
@@ -263,6 +286,7 @@ class Session(ABC):
         self._set_phase(Phase("waiting", detail))
 
     def _emit(self, data: bytes) -> None:
+        self._output_seen.set()
         if self.on_output is not None:
             self.on_output(data)
         if self._queue is not None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from retina_tui.config import DEFAULT_CAPABILITIES, DEFAULT_IMAGE
+from retina_tui.errors import ConfigError
+from retina_tui.validation.capabilities import check_capabilities
 
 PhaseKind = Literal["creating", "waiting", "running", "reconnecting", "exited", "failed"]
 
@@ -59,15 +61,18 @@ def node_pod_name(node: str) -> str:
 
 
 def parse_capabilities(text: str) -> tuple[str, ...]:
-    """`NET_ADMIN,net_raw` -> ("NET_ADMIN", "NET_RAW"); '' or 'none' -> ()."""
+    """`NET_ADMIN,cap_net_raw` -> ("NET_ADMIN", "NET_RAW"); '' or 'none' -> ().
+
+    ConfigError names a part that is not a Linux capability, with the closest name.
+    """
     if text.strip().lower() in ("", "none"):
         return ()
-    caps: list[str] = []
-    for part in text.split(","):
-        name = part.strip().upper().removeprefix("CAP_")
-        if name and name not in caps:
-            caps.append(name)
-    return tuple(caps)
+    try:
+        return check_capabilities([part for part in text.split(",") if part.strip()])
+    except ValueError as error:
+        raise ConfigError(
+            f"{error}; name capabilities such as NET_ADMIN,NET_RAW, or '' to add none."
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

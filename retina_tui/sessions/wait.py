@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from retina_tui.errors import SessionError
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.shapes import POD_FIELDS, expect_object, origin_of
 from retina_tui.kube.watch import Change, watch_objects
 
 FATAL_WAITING_REASONS = frozenset(
@@ -49,24 +50,33 @@ class ContainerState:
         return f"{self.kind}: {self.reason}" if self.reason else self.kind
 
 
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def container_state(pod: dict[str, Any], container: str, *, ephemeral: bool) -> ContainerState:
-    """The state of `container` in `pod` (an ephemeral one when `ephemeral`)."""
+    """The state of `container` in `pod` (an ephemeral one when `ephemeral`).
+
+    Fields of the wrong type read as absent, so a garbled status never raises here.
+    """
     key = "ephemeralContainerStatuses" if ephemeral else "containerStatuses"
-    for status in (pod.get("status") or {}).get(key) or []:
-        if status.get("name") != container:
+    statuses = _mapping(pod.get("status")).get(key)
+    for status in statuses if isinstance(statuses, list) else []:
+        if not isinstance(status, dict) or status.get("name") != container:
             continue
-        state = status.get("state") or {}
+        state = _mapping(status.get("state"))
         if "running" in state:
             return ContainerState("running")
         if "terminated" in state:
-            term = state["terminated"] or {}
+            term = _mapping(state["terminated"])
+            code = term.get("exitCode", 0)
             return ContainerState(
                 "terminated",
                 str(term.get("reason", "")),
                 str(term.get("message", "")),
-                int(term.get("exitCode", 0)),
+                code if isinstance(code, int) else None,
             )
-        waiting = state.get("waiting") or {}
+        waiting = _mapping(state.get("waiting"))
         return ContainerState(
             "waiting", str(waiting.get("reason", "")), str(waiting.get("message", ""))
         )
@@ -116,6 +126,8 @@ async def wait_running(
     naming the last state seen.
     """
     where = f"pod {namespace}/{pod}"
+    call = f"GET /api/v1/namespaces/{namespace}/pods?watch (the {where})"
+    origin = origin_of(client)
     last = ContainerState("absent")
     seen: ContainerState | None = None
     since = None
@@ -147,7 +159,8 @@ async def wait_running(
                             raise SessionError(
                                 f"The {where} disappeared while waiting for its debug shell."
                             )
-                    state = _check(objects[0], container, ephemeral, where)
+                    found = expect_object(objects[0], "pod", POD_FIELDS, origin=origin, call=call)
+                    state = _check(found, container, ephemeral, where)
                     last = state
                     if state != seen:
                         seen = state

@@ -16,7 +16,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from retina_tui.errors import KubeApiError, NotFoundError, RetinaTuiError, SessionError
+from retina_tui.errors import (
+    ForbiddenError,
+    KubeApiError,
+    NotFoundError,
+    RetinaTuiError,
+    SessionError,
+)
+from retina_tui.kube.shapes import LEASE_FIELDS, POD_FIELDS, expect_items, expect_object, origin_of
 from retina_tui.supervisor.api import ApiClient, lease_path, leases_path, pods_path
 from retina_tui.supervisor.ownership import (
     INSTANCE_LABEL,
@@ -115,6 +122,14 @@ class LeaseKeeper:
                 return
             try:
                 await self._write(namespace)
+            except ForbiddenError as error:
+                raise SessionError(
+                    f"No debug pod was created in namespace {namespace}: context "
+                    f"{self._client.context!r} may not write the lease "
+                    f"{lease_name(self.instance_id)} that keeps it from being reaped as an "
+                    "orphan; ask a cluster administrator for create, update and get on leases "
+                    f"(coordination.k8s.io) in namespace {namespace}."
+                ) from error
             except RetinaTuiError as error:
                 raise SessionError(
                     f"No debug pod was created in namespace {namespace}, because the lease "
@@ -168,12 +183,16 @@ class LeaseKeeper:
                     f"{INSTANCE_LABEL}={self.instance_id}"
                 },
             )
+            items = expect_items(
+                answer,
+                "pod",
+                origin=origin_of(self._client),
+                call=f"GET {pods_path(namespace)}",
+                fields=POD_FIELDS,
+            )
         except RetinaTuiError:
             return False
-        return any(
-            not (item.get("metadata") or {}).get("deletionTimestamp")
-            for item in (answer or {}).get("items") or []
-        )
+        return any(not item["metadata"].get("deletionTimestamp") for item in items)
 
     async def _write(self, namespace: str) -> None:
         """Create or renew the Lease.
@@ -183,28 +202,36 @@ class LeaseKeeper:
         this process's back (a reaper that judged it stale) is created again.
         """
         path = lease_path(namespace, lease_name(self.instance_id))
+        origin = origin_of(self._client)
+
+        def lease(answer: Any, call: str) -> dict[str, Any]:
+            return expect_object(answer, "lease", LEASE_FIELDS, origin=origin, call=call)
+
         for _ in range(3):
             current = self._held.get(namespace)
             try:
                 if current is None:
                     try:
-                        current = await self._client.request(
+                        created = await self._client.request(
                             "POST", leases_path(namespace), body=self._body(namespace, None)
                         )
-                        self._held[namespace] = current
+                        self._held[namespace] = lease(created, f"POST {leases_path(namespace)}")
                         return
                     except KubeApiError as error:
                         if error.status != CONFLICT:
                             raise
-                    current = await self._client.request("GET", path)
+                    current = lease(await self._client.request("GET", path), f"GET {path}")
                 try:
-                    self._held[namespace] = await self._client.request(
+                    renewed = await self._client.request(
                         "PUT", path, body=self._body(namespace, current)
                     )
+                    self._held[namespace] = lease(renewed, f"PUT {path}")
                 except KubeApiError as error:
                     if error.status != CONFLICT or isinstance(error, NotFoundError):
                         raise
-                    self._held[namespace] = await self._client.request("GET", path)
+                    self._held[namespace] = lease(
+                        await self._client.request("GET", path), f"GET {path}"
+                    )
                 return
             except NotFoundError:
                 self._held.pop(namespace, None)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from retina_tui.errors import ForbiddenError, NotFoundError, RetinaTuiError
+from retina_tui.kube.shapes import LEASE_FIELDS, POD_FIELDS, expect_items, origin_of
 from retina_tui.supervisor.api import ApiClient, lease_path, leases_path, pod_path, pods_path
 from retina_tui.supervisor.ownership import MANAGED_SELECTOR
 from retina_tui.supervisor.reconcile import Deletion, plan_deletions
@@ -49,9 +50,13 @@ class ReapResult:
     namespaces: list[str] | None = None
 
 
-def _items(answer: Any) -> list[dict[str, Any]]:
-    items = (answer or {}).get("items") or []
-    return [item for item in items if isinstance(item, dict)]
+_SHAPES = {"leases": ("lease", LEASE_FIELDS), "pods": ("pod", POD_FIELDS)}
+
+
+def _items(client: ApiClient, answer: Any, path: str) -> list[dict[str, Any]]:
+    """The items of a list answer, each shaped like the objects read from it."""
+    kind, fields = _SHAPES.get(path.rsplit("/", 1)[-1], ("namespace", {"metadata.name": str}))
+    return expect_items(answer, kind, origin=origin_of(client), call=f"GET {path}", fields=fields)
 
 
 def _namespace(obj: dict[str, Any]) -> str:
@@ -80,7 +85,7 @@ class Reaper:
 
     async def _list(self, path: str) -> list[dict[str, Any]]:
         answer = await self._client.request("GET", path, params={"labelSelector": MANAGED_SELECTOR})
-        return _items(answer)
+        return _items(self._client, answer, path)
 
     async def scan(self) -> Scan:
         """Read our pods and Leases; only namespaces whose both lists could be read count."""
@@ -105,7 +110,8 @@ class Reaper:
     async def _visible_namespaces(self) -> list[str]:
         try:
             answer = await self._client.request("GET", "/api/v1/namespaces")
-            names = {str((ns.get("metadata") or {}).get("name")) for ns in _items(answer)}
+            found = _items(self._client, answer, "/api/v1/namespaces")
+            names = {str(ns["metadata"].get("name") or "") for ns in found}
         except ForbiddenError:
             names = {self._client.namespace, *self._extra()}
             log.info(

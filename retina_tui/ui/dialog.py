@@ -17,7 +17,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
 from retina_tui.config import DebugSettings
+from retina_tui.errors import ConfigError
 from retina_tui.sessions.specs import parse_capabilities
+from retina_tui.validation.image import image_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +119,20 @@ class SessionDialog(ModalScreen[SessionChoice | None]):
             value = self.query_one("#kind", Select).value
             kind = str(value)
         target = self.query_one("#target", Select).value
+        image = self.query_one("#image", Input).value.strip() or self.debug.image
+        problem = image_problem(image)
+        try:
+            if problem is not None:
+                raise ConfigError(f"{image!r} is not an image reference: {problem}.")
+            capabilities = parse_capabilities(self.query_one("#capabilities", Input).value)
+        except ConfigError as error:
+            self.notify(str(error), severity="error")
+            return
         self.dismiss(
             SessionChoice(
                 kind=kind,
-                image=self.query_one("#image", Input).value.strip() or self.debug.image,
-                capabilities=parse_capabilities(self.query_one("#capabilities", Input).value),
+                image=image,
+                capabilities=capabilities,
                 target=target if isinstance(target, str) and kind == "pod" else None,
                 mount_host_fs=self.query_one("#host-fs", Checkbox).value,
                 host_fs_write=self.query_one("#host-fs-write", Checkbox).value,

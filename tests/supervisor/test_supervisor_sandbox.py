@@ -211,10 +211,10 @@ async def test_a_lease_that_cannot_be_written_stops_the_session_before_its_pod(
         await restricted.close()
     message = str(caught.value)
     assert message.startswith(
-        "No debug pod was created in namespace default, because the lease retina-tui-rest0002 "
-        "that keeps it from being cleaned up as an orphan could not be written: "
+        "No debug pod was created in namespace default: context 'restricted' may not write "
+        "the lease retina-tui-rest0002 that keeps it from being reaped as an orphan; "
     )
-    assert 'User "restricted" cannot create resource "leases"' in message
+    assert "create, update and get on leases (coordination.k8s.io) in namespace default" in message
     assert "\n" not in message
 
 
