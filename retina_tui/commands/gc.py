@@ -10,7 +10,13 @@ import sys
 
 import click
 
-from retina_tui.commands.tui import CONFIG_OPTION, CONTEXT_OPTION, KUBECONFIG_OPTION
+from retina_tui.commands.tui import (
+    CONFIG_OPTION,
+    CONTEXT_OPTION,
+    KUBECONFIG_OPTION,
+    UsageProblem,
+    check_namespace,
+)
 
 
 @click.command("gc")
@@ -20,6 +26,7 @@ from retina_tui.commands.tui import CONFIG_OPTION, CONTEXT_OPTION, KUBECONFIG_OP
     "--namespace",
     default=None,
     help="Namespace to clean (default: the context's and the debug namespace).",
+    callback=check_namespace,
 )
 @click.option("-A", "--all-namespaces", is_flag=True, help="Clean every namespace you can read.")
 @KUBECONFIG_OPTION
@@ -40,7 +47,7 @@ def gc(
     from retina_tui.config import load_settings, resolve_config_path
 
     if namespace and all_namespaces:
-        raise click.UsageError("Use either -n/--namespace or -A/--all-namespaces, not both.")
+        raise UsageProblem("Use either -n/--namespace or -A/--all-namespaces, not both.")
     settings = load_settings(resolve_config_path(Path(config_path) if config_path else None))
     failed = asyncio.run(
         _gc(

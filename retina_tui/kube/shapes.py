@@ -163,9 +163,13 @@ def expect_items(
     if not isinstance(items, list):
         raise reply_error(origin, call, f"a {kind} list whose items is {kind_of(items)}")
     for number, item in enumerate(items, 1):
-        if not isinstance(item, dict) or not isinstance(item.get("metadata"), dict):
-            what = kind_of(item) if not isinstance(item, dict) else "an object without metadata"
-            raise reply_error(origin, call, f"a {kind} list whose item {number} is {what}")
+        if not isinstance(item, dict):
+            raise reply_error(origin, call, f"a {kind} list whose item {number} is {kind_of(item)}")
+        if not isinstance(item.get("metadata"), dict):
+            what = kind_of(item.get("metadata"))
+            raise reply_error(
+                origin, call, f"a {kind} list whose item {number} has {what} as metadata"
+            )
         if fields is not None:
             problem = field_problem(item, fields)
             if problem is not None:

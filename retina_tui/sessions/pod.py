@@ -31,6 +31,7 @@ from retina_tui.errors import (
 from retina_tui.kube.access import Permission, explain_forbidden, require
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.shapes import POD_FIELDS, expect_object, origin_of
+from retina_tui.kube.watch import Backoff
 from retina_tui.sessions import checks
 from retina_tui.sessions.session import Session, cancel_and_wait
 from retina_tui.sessions.specs import (
@@ -288,22 +289,36 @@ class PodSession(Session):
             return
         with contextlib.suppress(RetinaTuiError, TimeoutError):
             async with asyncio.timeout(ABANDONED_SHELL_SECONDS):
-                await wait_running(
-                    self.client,
-                    self.spec.namespace,
-                    self.spec.pod,
-                    self.container,
-                    ephemeral=True,
-                    timeout=ABANDONED_SHELL_SECONDS,
-                    on_state=lambda state: None,
-                )
-                stream = await open_attach(
-                    self.client, self.spec.namespace, self.spec.pod, self.container
-                )
+                try:
+                    await wait_running(
+                        self.client,
+                        self.spec.namespace,
+                        self.spec.pod,
+                        self.container,
+                        ephemeral=True,
+                        timeout=ABANDONED_SHELL_SECONDS,
+                        on_state=lambda state: None,
+                    )
+                except UnexpectedReplyError:
+                    pass  # the watch is unreadable: attaching tells whether it runs
+                stream = await self._attach_abandoned()
                 try:
                     await _end_abandoned(stream)
                 finally:
                     await stream.close()
+
+    async def _attach_abandoned(self) -> AttachStream:
+        """Attach to the abandoned container, again while it is not running yet."""
+        backoff = Backoff(initial=0.2, cap=2.0)
+        while True:
+            try:
+                return await open_attach(
+                    self.client, self.spec.namespace, self.spec.pod, self.container
+                )
+            except NotFoundError:
+                raise
+            except RetinaTuiError:
+                await asyncio.sleep(backoff.next_delay())
 
     async def _end_shell(self) -> None:
         """Interrupt whatever runs, then end-of-file at the empty prompt ends the shell."""

@@ -79,7 +79,7 @@ def key_problem(key: str) -> str | None:
         return None
     if not base:
         return f"{key!r} has no key after its modifiers" if modifiers else "a key is empty"
-    close = difflib.get_close_matches(base, sorted(_named_keys()), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(base.lower(), sorted(_named_keys()), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}?" if close else "use a character or a name such as f1"
     return f"{key!r} is not a key Textual knows ({hint})"
 
