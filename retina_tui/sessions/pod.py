@@ -289,7 +289,8 @@ class PodSession(Session):
             return
         with contextlib.suppress(RetinaTuiError, TimeoutError):
             async with asyncio.timeout(ABANDONED_SHELL_SECONDS):
-                try:
+                # When the watch is unreadable, attaching tells whether the container runs.
+                with contextlib.suppress(UnexpectedReplyError):
                     await wait_running(
                         self.client,
                         self.spec.namespace,
@@ -299,8 +300,6 @@ class PodSession(Session):
                         timeout=ABANDONED_SHELL_SECONDS,
                         on_state=lambda state: None,
                     )
-                except UnexpectedReplyError:
-                    pass  # the watch is unreadable: attaching tells whether it runs
                 stream = await self._attach_abandoned()
                 try:
                     await _end_abandoned(stream)
