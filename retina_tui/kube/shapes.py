@@ -165,11 +165,16 @@ def expect_items(
     for number, item in enumerate(items, 1):
         if not isinstance(item, dict):
             raise reply_error(origin, call, f"a {kind} list whose item {number} is {kind_of(item)}")
-        if not isinstance(item.get("metadata"), dict):
-            what = kind_of(item.get("metadata"))
+        metadata = item.get("metadata")
+        if not isinstance(metadata, dict):
             raise reply_error(
-                origin, call, f"a {kind} list whose item {number} has {what} as metadata"
+                origin,
+                call,
+                f"a {kind} list whose item {number} has {kind_of(metadata)} as metadata",
             )
+        if not isinstance(metadata.get("name"), str):
+            what = kind_of(metadata.get("name"))
+            raise reply_error(origin, call, f"a {kind} list whose item {number} has {what} as name")
         if fields is not None:
             problem = field_problem(item, fields)
             if problem is not None:

@@ -171,7 +171,8 @@ async def watch_objects(
             await asyncio.sleep(delay)
 
 
-EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
+CHANGES = frozenset({"ADDED", "MODIFIED", "DELETED"})
+EVENT_TYPES = CHANGES | {"BOOKMARK", "ERROR"}
 
 
 def _event(
@@ -200,6 +201,8 @@ def _event(
         problem = f"an event whose object is {kind_of(event.get('object'))}"
     elif event["type"] != "ERROR" and not isinstance(event["object"].get("metadata"), dict):
         problem = "an event whose object has no metadata"
+    elif event["type"] in CHANGES and not isinstance(event["object"]["metadata"].get("name"), str):
+        problem = "an event whose object has no name"
     if problem is not None:
         raise UnexpectedReplyError(
             f"The API server at {origin_of(client)} sent something that is not a watch event "
