@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import logging
 import os
 import ssl
 import time
@@ -38,7 +37,12 @@ from retina_tui.kube.errors import (
     transport_error,
     unexpected_reply,
 )
-from retina_tui.kube.kubeconfig import check_kubeconfig, kubeconfig_paths
+from retina_tui.kube.kubeconfig import (
+    check_kubeconfig,
+    kubeconfig_paths,
+    load_kubeconfig,
+    ssl_context,
+)
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 IN_CLUSTER_CONTEXT = "in-cluster"
@@ -333,73 +337,6 @@ class KubeClient:
         await self.close()
 
 
-def _ssl_context(configuration: Any, server: str, context: str) -> ssl.SSLContext | bool:
-    if not server.startswith("https"):
-        return False
-    try:
-        ctx = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
-        if configuration.cert_file:
-            ctx.load_cert_chain(configuration.cert_file, configuration.key_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(
-            f"The TLS files of context {context!r} for {server} could not be loaded: {exc}; "
-            "fix the certificate-authority, client-certificate or client-key in the kubeconfig."
-        ) from exc
-    if not configuration.verify_ssl:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
-def _quiet_library_logs() -> None:
-    """kubernetes_asyncio logs what it then raises; the error is shown once, by us."""
-    library = logging.getLogger("kubernetes_asyncio")
-    if not any(isinstance(handler, logging.NullHandler) for handler in library.handlers):
-        library.addHandler(logging.NullHandler())
-    library.propagate = False
-
-
-async def _load_kubeconfig(
-    kubeconfig: str | None, context: str | None
-) -> tuple[Any, Any, str, str | None]:
-    from kubernetes_asyncio.client.configuration import Configuration
-    from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
-
-    checked = check_kubeconfig(kubeconfig)
-    shown = checked.shown
-    if checked.empty:
-        raise ConfigError(
-            f"The kubeconfig {shown} is empty; point --kubeconfig or KUBECONFIG at a "
-            "kubeconfig with a context."
-        )
-    names = checked.contexts
-    name = context or checked.current
-    if not name or name not in names:
-        what = f"has no context {name!r}" if name else "sets no current-context"
-        raise ConfigError(
-            f"The kubeconfig {shown} {what}; pick one of {', '.join(names) or '(none)'} "
-            "with --context."
-        )
-    checked.check_context(name)
-    _quiet_library_logs()
-    user = checked.entries["contexts"][name].get("context", {}).get("user")
-    plugin = ((checked.entries["users"].get(user or "") or {}).get("user") or {}).get("exec")
-    try:
-        merged = KubeConfigMerger(shown).config
-        loader = KubeConfigLoader(config_dict=merged, config_base_path=None, active_context=name)
-        configuration = type.__call__(Configuration)
-        await loader.load_and_set(configuration)
-    except Exception as exc:
-        if isinstance(plugin, dict) and "process returned" in str(exc):
-            raise credential_plugin_error(exc, str(plugin.get("command") or ""), name) from exc
-        raise ConfigError(
-            f"Could not load context {name!r} from the kubeconfig {shown}: "
-            f"{' '.join(str(exc).split())}; fix the context, its cluster and its user."
-        ) from exc
-    namespace = checked.entries["contexts"][name].get("context", {}).get("namespace")
-    return configuration, loader, name, namespace if isinstance(namespace, str) else None
-
-
 async def _load_in_cluster() -> tuple[Any, Any, str, str | None]:
     from kubernetes_asyncio.client.configuration import Configuration
     from kubernetes_asyncio.config.incluster_config import load_incluster_config
@@ -430,7 +367,7 @@ async def connect(
     paths = kubeconfig_paths(kubeconfig)
     existing = [path for path in paths if path.exists()]
     if existing:
-        configuration, loader, name, ctx_namespace = await _load_kubeconfig(kubeconfig, context)
+        configuration, loader, name, ctx_namespace = await load_kubeconfig(kubeconfig, context)
     elif (
         kubeconfig is None
         and "KUBECONFIG" not in os.environ
@@ -445,7 +382,7 @@ async def connect(
         server=server,
         context=name,
         namespace=namespace or ctx_namespace or "default",
-        ssl=_ssl_context(configuration, server, name),
+        ssl=ssl_context(configuration, server, name),
         server_hostname=getattr(configuration, "tls_server_name", None) or None,
         proxy=configuration.proxy or None,
         credentials=_Credentials(configuration, loader),

@@ -1,19 +1,23 @@
-"""The kubeconfig files, read and shape-checked before kubernetes_asyncio sees them.
+"""The kubeconfig files, read and shape-checked before kubernetes_asyncio loads them.
 
 kubernetes_asyncio indexes into whatever YAML it is given, so an empty file, a list, a
 context that is a string or a context naming a cluster that is not there ends in a
 TypeError or KeyError. Every file is checked here first, and each problem becomes one
-ConfigError sentence naming the file and the place in it.
+ConfigError sentence naming the file and the place in it; only then is the context
+loaded (credentials, TLS files) through kubernetes_asyncio.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from retina_tui.errors import ConfigError
+from retina_tui.kube.errors import credential_plugin_error
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 SECTIONS = {"clusters": "cluster", "contexts": "context", "users": "user"}
@@ -171,3 +175,72 @@ def check_kubeconfig(kubeconfig: str | None) -> Kubeconfig:
         if merged.current is None and data.get("current-context"):
             merged.current = str(data["current-context"])
     return merged
+
+
+def ssl_context(configuration: Any, server: str, context: str) -> ssl.SSLContext | bool:
+    """The TLS context for the loaded configuration (False for plain HTTP)."""
+    if not server.startswith("https"):
+        return False
+    try:
+        ctx = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+        if configuration.cert_file:
+            ctx.load_cert_chain(configuration.cert_file, configuration.key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"The TLS files of context {context!r} for {server} could not be loaded: {exc}; "
+            "fix the certificate-authority, client-certificate or client-key in the kubeconfig."
+        ) from exc
+    if not configuration.verify_ssl:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def _quiet_library_logs() -> None:
+    """kubernetes_asyncio logs what it then raises; the error is shown once, by us."""
+    library = logging.getLogger("kubernetes_asyncio")
+    if not any(isinstance(handler, logging.NullHandler) for handler in library.handlers):
+        library.addHandler(logging.NullHandler())
+    library.propagate = False
+
+
+async def load_kubeconfig(
+    kubeconfig: str | None, context: str | None
+) -> tuple[Any, Any, str, str | None]:
+    """(configuration, loader, context name, its namespace) of a checked kubeconfig."""
+    from kubernetes_asyncio.client.configuration import Configuration
+    from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
+
+    checked = check_kubeconfig(kubeconfig)
+    shown = checked.shown
+    if checked.empty:
+        raise ConfigError(
+            f"The kubeconfig {shown} is empty; point --kubeconfig or KUBECONFIG at a "
+            "kubeconfig with a context."
+        )
+    names = checked.contexts
+    name = context or checked.current
+    if not name or name not in names:
+        what = f"has no context {name!r}" if name else "sets no current-context"
+        raise ConfigError(
+            f"The kubeconfig {shown} {what}; pick one of {', '.join(names) or '(none)'} "
+            "with --context."
+        )
+    checked.check_context(name)
+    _quiet_library_logs()
+    user = checked.entries["contexts"][name].get("context", {}).get("user")
+    plugin = ((checked.entries["users"].get(user or "") or {}).get("user") or {}).get("exec")
+    try:
+        merged = KubeConfigMerger(shown).config
+        loader = KubeConfigLoader(config_dict=merged, config_base_path=None, active_context=name)
+        configuration = type.__call__(Configuration)
+        await loader.load_and_set(configuration)
+    except Exception as exc:
+        if isinstance(plugin, dict) and "process returned" in str(exc):
+            raise credential_plugin_error(exc, str(plugin.get("command") or ""), name) from exc
+        raise ConfigError(
+            f"Could not load context {name!r} from the kubeconfig {shown}: "
+            f"{' '.join(str(exc).split())}; fix the context, its cluster and its user."
+        ) from exc
+    namespace = checked.entries["contexts"][name].get("context", {}).get("namespace")
+    return configuration, loader, name, namespace if isinstance(namespace, str) else None
