@@ -255,6 +255,7 @@ def _build_session(
             image=options.image,
             capabilities=caps,
             idle_logout_seconds=debug.idle_logout_seconds,
+            detach_timeout_seconds=debug.detach_timeout_seconds,
             timeout_seconds=options.timeout,
         )
         return PodSession(client, pod_spec, instance_id=instance, on_phase=on_phase)

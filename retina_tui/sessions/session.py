@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from retina_tui.errors import NotFoundError, RetinaTuiError, SessionError
@@ -83,6 +83,8 @@ class Session(ABC):
         self._ended = False
         self._side_tasks: list[asyncio.Task[None]] = []
         """Best-effort work started by `_prepare` that `start` waits for at its end."""
+        self._companion_tasks: list[asyncio.Task[None]] = []
+        """Work that runs beside the shell while it runs (`_companions`)."""
         self._pod_seen: dict[str, Any] | None = None
         """The pod as the last create/patch answered it: the wait starts from there."""
 
@@ -107,6 +109,10 @@ class Session(ABC):
 
     async def _end_shell(self) -> None:  # noqa: B027 - optional hook
         """Ask the remote shell to end (close); the default is to do nothing."""
+
+    def _companions(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        """(name, coroutine) of work to run beside the shell while it runs; none by default."""
+        return []
 
     # ---- public API -------------------------------------------------------------------
 
@@ -152,6 +158,8 @@ class Session(ABC):
             raise
         self._set_phase(Phase("running"))
         self._pump = asyncio.create_task(self._run(stream), name=f"session {self.title}")
+        for name, coroutine in self._companions():
+            self._companion_tasks.append(asyncio.create_task(coroutine, name=name))
 
     async def write(self, data: bytes) -> None:
         """Send keystrokes; kept and sent after a re-attach while reconnecting."""
@@ -236,6 +244,7 @@ class Session(ABC):
         """Cancel the pump; if it was cancelled before it ever ran, finish in its place."""
         assert self._pump is not None
         await cancel_and_wait(self._pump)
+        await self._stop_companions()
         if self._ended:
             return
         if self._stream is not None:
@@ -250,6 +259,11 @@ class Session(ABC):
             self._set_phase(Phase("exited", "closed", None))
         finally:
             self._finish_output()
+
+    async def _stop_companions(self) -> None:
+        tasks, self._companion_tasks = self._companion_tasks, []
+        for task in tasks:
+            await cancel_and_wait(task)
 
     def _set_phase(self, phase: Phase) -> None:
         self.phase = phase
@@ -328,6 +342,7 @@ class Session(ABC):
         except RetinaTuiError as error:
             failure = error
         finally:
+            await self._stop_companions()
             if current is not None:
                 if code is None and failure is None:
                     # Cancelled while attached: the shell should not outlive the session.
