@@ -99,9 +99,7 @@ def test_the_wrapper_ends_a_shell_nobody_keeps_alive_and_spares_one_that_is(
     assert orphan.returncode == 128 + signal.SIGHUP or orphan.returncode == -signal.SIGHUP
     assert time.monotonic() - started < 20
 
-    kept = subprocess.Popen(
-        ["sh", "-c", WRAPPER, "retina-tui-shell", "2", str(beat), "sleep", "6"]
-    )
+    kept = subprocess.Popen(["sh", "-c", WRAPPER, "retina-tui-shell", "2", str(beat), "sleep", "6"])
     try:
         while kept.poll() is None:
             beat.touch()
