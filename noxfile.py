@@ -12,6 +12,7 @@ PYTHON = "3.11"
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """The test suite, against the embedded sandbox cluster."""
+    session.run("sh", "scripts/system-packages.sh", external=True)
     session.install("-e", ".[test]")
     session.run("pytest", *(session.posargs or ["-q"]))
 

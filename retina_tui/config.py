@@ -42,6 +42,12 @@ class DebugSettings(_Section):
     idle_logout_seconds: int = Field(
         3600, ge=0, description="TMOUT for debug shells; 0 disables the idle logout."
     )
+    detach_timeout_seconds: int = Field(
+        900,
+        ge=0,
+        description="A pod debug shell ends by itself once no retina-tui client has kept it "
+        "alive for this long (its client was killed or cut off); 0 disables it.",
+    )
 
     @field_validator("image")
     @classmethod

@@ -216,6 +216,7 @@ def _build_session(
             image=options.image,
             capabilities=caps,
             idle_logout_seconds=debug.idle_logout_seconds,
+            detach_timeout_seconds=debug.detach_timeout_seconds,
             timeout_seconds=options.timeout,
         )
         return PodSession(client, pod_spec, instance_id=instance, on_phase=on_phase)
@@ -233,34 +234,53 @@ def _build_session(
         timeout_seconds=options.timeout,
         active_deadline_seconds=debug.active_deadline_seconds,
     )
-    return NodeSession(
+    session = NodeSession(
         client,
         node_spec,
         instance_id=instance,
         on_phase=on_phase,
         before_create=supervisor.ensure_lease if supervisor is not None else None,
     )
+    if supervisor is not None:
+        session.explain_deletion = supervisor.explain_deletion
+    return session
 
 
 def _phase_printer() -> Callable[[Phase], None]:
-    """Progress on stderr until the shell runs (the shell owns the terminal after)."""
+    """Progress on stderr: until the shell runs, then only losing and regaining it.
+
+    Once the shell owns the terminal, a status line starts on a line of its own, so it
+    never lands inside the remote prompt; the shell redraws its prompt after a re-attach.
+    """
     last: list[str] = []
+    running: list[bool] = []
 
     def show(phase: Phase) -> None:
-        if phase.kind in ("creating", "waiting", "reconnecting"):
+        if phase.kind == "running":
+            if phase.detail != "reconnected":
+                running.append(True)
+                return
+            text = "retina-tui: reconnected"
+        elif phase.kind in ("creating", "waiting", "reconnecting"):
             text = f"retina-tui: {phase}"
-            if not last or last[-1] != text:
-                last.append(text)
-                _stderr_line(text)
+        else:
+            return
+        if not last or last[-1] != text:
+            # While reconnecting no remote output comes: the previous status line ended
+            # the line already.
+            after_status = bool(last) and last[-1].startswith("retina-tui: reconnecting")
+            last.append(text)
+            _stderr_line(text, fresh_line=bool(running) and not after_status)
 
     return show
 
 
-def _stderr_line(text: str) -> None:
+def _stderr_line(text: str, *, fresh_line: bool = False) -> None:
     raw = os.isatty(sys.stdin.fileno()) if _has_stdin() else False
     end = "\r\n" if raw else "\n"
+    start = end if fresh_line and raw else ""
     with contextlib.suppress(OSError):
-        sys.stderr.write(text + end)
+        sys.stderr.write(start + text + end)
         sys.stderr.flush()
 
 

@@ -10,9 +10,12 @@ with aiohttp on plain JSON dicts and kubernetes_asyncio is only imported inside
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 import json
 import os
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Hashable, Iterable, Mapping
@@ -48,6 +51,10 @@ SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 IN_CLUSTER_CONTEXT = "in-cluster"
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
 USER_AGENT = f"retina-tui/{__version__}"
+DEAD_PEER_SECONDS = 5
+"""A connection that stays silent this long (no answer to keepalives, no ack) is dead."""
+WS_HEARTBEAT_SECONDS = 2.0
+"""Exec/attach WebSockets ping after this much silence and give up one half of it later."""
 
 _NOT_JSON = object()
 
@@ -69,6 +76,23 @@ def list_contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]
     """Context names of the merged kubeconfig files and the current one (first file wins)."""
     merged = check_kubeconfig(kubeconfig)
     return merged.contexts, merged.current
+
+
+def keepalive_socket(addr_info: tuple[Any, ...]) -> socket.socket:
+    """A TCP socket that notices a dead peer within DEAD_PEER_SECONDS, idle or busy.
+
+    Keepalive probes start after 2 s of silence, one a second, 3 unanswered ones end the
+    connection; TCP_USER_TIMEOUT ends it when sent data stays unacknowledged as long.
+    """
+    family, kind, proto = addr_info[0], addr_info[1], addr_info[2]
+    sock = socket.socket(family=family, type=kind, proto=proto)
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 2)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, DEAD_PEER_SECONDS - 2)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, DEAD_PEER_SECONDS * 1000)
+    return sock
 
 
 class _Credentials:
@@ -125,16 +149,51 @@ class _Target:
 class KubeClient:
     """Requests against one API server as one user; decoded JSON in and out."""
 
-    def __init__(self, target: _Target) -> None:
+    def __init__(
+        self, target: _Target, *, request_timeout: aiohttp.ClientTimeout = REQUEST_TIMEOUT
+    ) -> None:
         self._target = target
         self.server = target.server
         self.context = target.context
         self.namespace = target.namespace
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, ssl=target.ssl),
+        self._timeout = request_timeout
+        self._session = self._new_session()
+        self._retired: set[asyncio.Task[None]] = set()
+        self._memo: dict[Hashable, tuple[float, Any]] = {}
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(
+                limit=0, ssl=self._target.ssl, socket_factory=keepalive_socket
+            ),
             headers={"User-Agent": USER_AGENT},
         )
-        self._memo: dict[Hashable, tuple[float, Any]] = {}
+
+    def dedicated(self, *, request_timeout: float) -> KubeClient:
+        """A client for the same server and user on connections of its own.
+
+        For work that must not queue behind, or hang on, the connections everything else
+        uses (the Lease heartbeat); close it when done.
+        """
+        return KubeClient(
+            self._target,
+            request_timeout=aiohttp.ClientTimeout(
+                total=request_timeout, connect=min(request_timeout, REQUEST_TIMEOUT.connect or 10)
+            ),
+        )
+
+    def reset_connections(self) -> None:
+        """Drop every open connection; the next requests open new ones.
+
+        Called when a connection went silent: the others took the same path and may be
+        just as dead, and a request on one of them would hang until its timeout.
+        Requests and streams in flight on the old connections fail and are retried by
+        their owners.
+        """
+        old, self._session = self._session, self._new_session()
+        task = asyncio.create_task(old.close(), name="kube client retire connections")
+        self._retired.add(task)
+        task.add_done_callback(self._retired.discard)
 
     def recall(self, key: Hashable) -> Any:
         """A value kept with `remember` that has not expired yet, else None."""
@@ -191,7 +250,7 @@ class KubeClient:
                     params=_params(params),
                     data=data,
                     headers=headers,
-                    timeout=REQUEST_TIMEOUT,
+                    timeout=self._timeout,
                     server_hostname=self._target.server_hostname,
                     proxy=self._target.proxy,
                 ) as response:
@@ -299,6 +358,7 @@ class KubeClient:
                     proxy=self._target.proxy,
                     max_msg_size=0,
                     autoping=True,
+                    heartbeat=WS_HEARTBEAT_SECONDS,
                     timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=5.0),
                 )
             except aiohttp.WSServerHandshakeError as exc:
@@ -329,6 +389,8 @@ class KubeClient:
 
     async def close(self) -> None:
         await self._session.close()
+        for task in list(self._retired):
+            await task
 
     async def __aenter__(self) -> KubeClient:
         return self

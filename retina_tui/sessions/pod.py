@@ -14,7 +14,7 @@ import contextlib
 import getpass
 import json
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +28,7 @@ from retina_tui.errors import (
     SessionError,
     UnexpectedReplyError,
 )
-from retina_tui.kube.access import Permission, explain_forbidden, require
+from retina_tui.kube.access import Permission, allowed, explain_forbidden, require
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.shapes import POD_FIELDS, expect_object, origin_of
 from retina_tui.kube.watch import Backoff
@@ -45,6 +45,7 @@ from retina_tui.sessions.specs import (
 )
 from retina_tui.sessions.stream import AttachStream, Ended, open_attach
 from retina_tui.sessions.wait import container_state, wait_running
+from retina_tui.sessions.watchdog import keep_alive, wrapped_command
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -66,11 +67,17 @@ class PodShell:
     """What the pod annotation says about it (session, instance, user, host, created)."""
 
 
-def ephemeral_container(spec: PodSessionSpec, name: str) -> dict[str, Any]:
-    """The ephemeral container added for a pod session."""
+def ephemeral_container(
+    spec: PodSessionSpec, name: str, *, detach_timeout_seconds: int | None = None
+) -> dict[str, Any]:
+    """The ephemeral container added for a pod session, its shell under the detach watchdog."""
+    limit = (
+        spec.detach_timeout_seconds if detach_timeout_seconds is None else detach_timeout_seconds
+    )
     container: dict[str, Any] = {
         "name": name,
         "image": spec.image,
+        "command": wrapped_command(name, limit),
         "imagePullPolicy": "IfNotPresent",
         "stdin": True,
         "tty": True,
@@ -151,6 +158,8 @@ class PodSession(Session):
         self.pod = spec.pod
         self.timeout_seconds = spec.timeout_seconds
         self._added = False
+        self._watchdog = False
+        """Whether the shell runs under the detach watchdog, which this session keeps alive."""
 
     @property
     def title(self) -> str:
@@ -167,6 +176,7 @@ class PodSession(Session):
             self._check_reattach(pod, spec.attach_to)
             self.container = spec.attach_to
             self._pod_seen = pod
+            self._watchdog = spec.detach_timeout_seconds > 0 and await self._may_exec()
             return
         self._check_pod(pod)
         node_name = (pod.get("spec") or {}).get("nodeName")
@@ -180,14 +190,41 @@ class PodSession(Session):
             node = await _node_or_none(self.client, str(node_name))
             where = f"Node {node_name} of pod {spec.namespace}/{spec.pod}"
             checks.refuse_non_linux(checks.node_os(node), where)
+        self._watchdog = spec.detach_timeout_seconds > 0 and await self._may_exec()
+        if spec.detach_timeout_seconds > 0 and not self._watchdog:
+            self._set_phase(
+                Phase(
+                    "creating",
+                    f"without pods/exec in {spec.namespace} the shell cannot tell when this "
+                    "client is gone; it ends only at its idle logout",
+                )
+            )
         name = ephemeral_container_name()
+        limit = spec.detach_timeout_seconds if self._watchdog else 0
         self.container = name
-        await self._add_container(ephemeral_container(spec, name))
+        await self._add_container(ephemeral_container(spec, name, detach_timeout_seconds=limit))
         self._added = True
         # Off the critical path: the annotation is written while the container starts.
         self._side_tasks.append(
             asyncio.create_task(self._record(name), name=f"record {spec.namespace}/{spec.pod}")
         )
+
+    async def _may_exec(self) -> bool:
+        """Whether this user may exec into the pod, which the watchdog's heartbeat needs."""
+        permission = Permission("create", "pods", "exec", self.spec.namespace)
+        try:
+            return await allowed(self.client, permission) is not False
+        except RetinaTuiError:
+            return True
+
+    def _companions(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        if not self._watchdog:
+            return []
+        spec = self.spec
+        beat = keep_alive(
+            self.client, spec.namespace, spec.pod, self.container, spec.detach_timeout_seconds
+        )
+        return [(f"heartbeat {spec.namespace}/{spec.pod}/{self.container}", beat)]
 
     def _patch_permission(self) -> Permission:
         return Permission("patch", "pods", "ephemeralcontainers", self.spec.namespace)

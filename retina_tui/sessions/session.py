@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from retina_tui.errors import NotFoundError, RetinaTuiError, SessionError
@@ -26,6 +26,8 @@ from retina_tui.sessions.wait import ContainerState, container_state, wait_runni
 DEFAULT_SIZE = (80, 24)
 MAX_PENDING_INPUT = 64 * 1024
 REATTACH_GIVE_UP_SECONDS = 60.0
+REDRAW_WAIT_SECONDS = 0.3
+"""After the first (one bigger) size of an attach, how long to wait for the redraw."""
 EXIT_SETTLE_SECONDS = 1.0
 CLOSE_GRACE_SECONDS = 2.0
 END_INPUT_QUIET_SECONDS = 0.3
@@ -64,8 +66,11 @@ class Session(ABC):
         instance_id: str | None = None,
         on_phase: Callable[[Phase], None] | None = None,
         on_output: Callable[[bytes], None] | None = None,
+        explain_deletion: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         self.client = client
+        self.explain_deletion = explain_deletion
+        """Says who deleted a pod in a namespace under a running shell (the supervisor)."""
         self.session_id = new_session_id()
         self.instance_id = instance_id or self.session_id
         self.on_phase = on_phase
@@ -81,13 +86,17 @@ class Session(ABC):
         self._queue: asyncio.Queue[bytes | None] | None = None
         self._pending: list[bytes] = []
         self._last_input = b"\n"
-        self._output_seen = asyncio.Event()
+        self._output_since_eof = asyncio.Event()
         self._closing = False
         self._cleaned = False
         self._cleanup_error: RetinaTuiError | None = None
         self._ended = False
         self._side_tasks: list[asyncio.Task[None]] = []
         """Best-effort work started by `_prepare` that `start` waits for at its end."""
+        self._companion_tasks: list[asyncio.Task[None]] = []
+        """Work that runs beside the shell while it runs (`_companions`)."""
+        self._size_settler: asyncio.Task[None] | None = None
+        self._output_seen = asyncio.Event()
         self._pod_seen: dict[str, Any] | None = None
         """The pod as the last create/patch answered it: the wait starts from there."""
 
@@ -112,6 +121,10 @@ class Session(ABC):
 
     async def _end_shell(self) -> None:  # noqa: B027 - optional hook
         """Ask the remote shell to end (close); the default is to do nothing."""
+
+    def _companions(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
+        """(name, coroutine) of work to run beside the shell while it runs; none by default."""
+        return []
 
     # ---- public API -------------------------------------------------------------------
 
@@ -145,6 +158,7 @@ class Session(ABC):
                 await task
         except BaseException as error:
             try:
+                await self._stop_size_settler()
                 for task in self._side_tasks:
                     await cancel_and_wait(task)
             finally:
@@ -157,6 +171,8 @@ class Session(ABC):
             raise
         self._set_phase(Phase("running"))
         self._pump = asyncio.create_task(self._run(stream), name=f"session {self.title}")
+        for name, coroutine in self._companions():
+            self._companion_tasks.append(asyncio.create_task(coroutine, name=name))
 
     async def write(self, data: bytes) -> None:
         """Send keystrokes; kept and sent after a re-attach while reconnecting."""
@@ -187,9 +203,9 @@ class Session(ABC):
         if self._last_input not in (b"\n", b"\r"):
             await self.write(b"\n")
         while not self._ended:
-            self._output_seen.clear()
+            self._output_since_eof.clear()
             try:
-                await asyncio.wait_for(self._output_seen.wait(), END_INPUT_QUIET_SECONDS)
+                await asyncio.wait_for(self._output_since_eof.wait(), END_INPUT_QUIET_SECONDS)
             except TimeoutError:
                 if self._stream is not None:
                     await self.write(b"\x04")
@@ -259,6 +275,8 @@ class Session(ABC):
         """Cancel the pump; if it was cancelled before it ever ran, finish in its place."""
         assert self._pump is not None
         await cancel_and_wait(self._pump)
+        await self._stop_size_settler()
+        await self._stop_companions()
         if self._ended:
             return
         if self._stream is not None:
@@ -274,6 +292,11 @@ class Session(ABC):
         finally:
             self._finish_output()
 
+    async def _stop_companions(self) -> None:
+        tasks, self._companion_tasks = self._companion_tasks, []
+        for task in tasks:
+            await cancel_and_wait(task)
+
     def _set_phase(self, phase: Phase) -> None:
         self.phase = phase
         if self.on_phase is not None:
@@ -287,6 +310,7 @@ class Session(ABC):
 
     def _emit(self, data: bytes) -> None:
         self._output_seen.set()
+        self._output_since_eof.set()
         if self.on_output is not None:
             self.on_output(data)
         if self._queue is not None:
@@ -297,13 +321,33 @@ class Session(ABC):
             await self.client.request("GET", "/version")
 
     async def _greet(self, stream: AttachStream) -> None:
-        """Send the size, one bigger first, so the shell redraws its prompt; then any input."""
+        """Make the shell redraw (a size one bigger, then the real one); then send any input.
+
+        Programs redraw on SIGWINCH, but a program that reads the size after both changes
+        sees no change and may not redraw; so the real size follows only once output came
+        back (or after REDRAW_WAIT_SECONDS), in the background.
+        """
         cols, rows = self._size or DEFAULT_SIZE
+        await self._stop_size_settler()
+        self._output_seen.clear()
         await stream.send_resize(cols + 1, rows + 1)
-        await stream.send_resize(cols, rows)
+        self._size_settler = asyncio.create_task(
+            self._settle_size(stream), name=f"settle size {self.title}"
+        )
         pending, self._pending = self._pending, []
         for data in pending:
             await stream.send_stdin(data)
+
+    async def _settle_size(self, stream: AttachStream) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(REDRAW_WAIT_SECONDS):
+                await self._output_seen.wait()
+        await stream.send_resize(*(self._size or DEFAULT_SIZE))
+
+    async def _stop_size_settler(self) -> None:
+        task, self._size_settler = self._size_settler, None
+        if task is not None:
+            await cancel_and_wait(task)
 
     async def _fail_start(self, error: BaseException) -> None:
         cleanup_error: RetinaTuiError | None = None
@@ -338,6 +382,8 @@ class Session(ABC):
         try:
             while current is not None:
                 ended = await self._pump_stream(current)
+                await self._stop_size_settler()
+                silent = current.silent
                 await current.close()
                 self._stream = current = None
                 status = ended.status
@@ -346,12 +392,19 @@ class Session(ABC):
                         failure = SessionError(
                             f"The shell in {self.title} failed: {status.message or status.reason}."
                         )
+                    elif status.code != 0 and not self._closing:
+                        lost = await self._pod_lost()
+                        failure = SessionError(lost) if lost else None
                     code = status.code
                     break
+                if silent:
+                    self.client.reset_connections()
                 current, code = await self._after_drop()
         except RetinaTuiError as error:
             failure = error
         finally:
+            await self._stop_size_settler()
+            await self._stop_companions()
             if current is not None:
                 if code is None and failure is None:
                     # Cancelled while attached: the shell should not outlive the session.
@@ -406,7 +459,7 @@ class Session(ABC):
                 else:
                     self._stream = stream
                     await self._greet(stream)
-                    self._set_phase(Phase("running"))
+                    self._set_phase(Phase("running", "reconnected"))
                     return stream, None
             if loop.time() > give_up:
                 raise SessionError(
@@ -423,10 +476,35 @@ class Session(ABC):
                 "GET", f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}"
             )
         except NotFoundError as error:
-            raise SessionError(f"The {self.title} shell ended: its pod was deleted.") from error
+            raise SessionError(await self._deleted_message()) from error
         except RetinaTuiError:
             return ContainerState("running")
         return container_state(pod, self.container, ephemeral=self.ephemeral)
+
+    async def _pod_lost(self) -> str | None:
+        """Why the shell ended, when its pod was deleted under it; None when it was not."""
+        try:
+            pod = await self.client.request(
+                "GET", f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}"
+            )
+        except NotFoundError:
+            return await self._deleted_message()
+        except RetinaTuiError:
+            return None
+        if isinstance(pod, dict) and (pod.get("metadata") or {}).get("deletionTimestamp"):
+            return await self._deleted_message()
+        return None
+
+    async def _deleted_message(self) -> str:
+        why = None
+        if self.explain_deletion is not None:
+            with contextlib.suppress(RetinaTuiError):
+                why = await self.explain_deletion(self.namespace)
+        return (
+            f"The {self.title} shell ended because its pod {self.namespace}/{self.pod} was "
+            f"deleted {why or 'by someone else (kubectl delete, an eviction or a node drain)'}; "
+            "open a new session to go on."
+        )
 
     async def _settled_state(self) -> ContainerState:
         """The container's state, giving the kubelet a moment to report an exit."""
@@ -448,7 +526,7 @@ class Session(ABC):
             async for event in events:
                 pods = [event.obj] if isinstance(event, Change) else event.items
                 if not pods or (isinstance(event, Change) and event.type == "DELETED"):
-                    raise SessionError(f"The {self.title} shell ended: its pod was deleted.")
+                    raise SessionError(await self._deleted_message())
                 state = container_state(pods[0], self.container, ephemeral=self.ephemeral)
                 if state.kind == "terminated":
                     return state

@@ -103,6 +103,7 @@ class PodSessionSpec:
     image: str = DEFAULT_IMAGE
     capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
     idle_logout_seconds: int = 3600
+    detach_timeout_seconds: int = 900
     timeout_seconds: float = 60.0
     attach_to: str | None = None
 

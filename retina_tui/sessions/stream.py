@@ -44,6 +44,11 @@ class AttachStream:
     def closed(self) -> bool:
         return self._ws.closed
 
+    @property
+    def silent(self) -> bool:
+        """Whether the stream ended because the connection went silent (no pong came back)."""
+        return isinstance(self._ws.exception(), aiohttp.ServerTimeoutError)
+
     async def _send(self, message: bytes) -> bool:
         """Send one frame; False when the connection is already gone."""
         if self._ws.closed:

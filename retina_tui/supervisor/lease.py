@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from retina_tui.supervisor.ownership import (
     INSTANCE_LABEL,
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
+    STALE_INTERVALS,
     format_micro_time,
     lease_name,
 )
@@ -102,6 +104,44 @@ class LeaseKeeper:
         self._held: dict[str, dict[str, Any]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._failing: set[str] = set()
+        self._renewed: dict[str, float] = {}
+        """When each Lease was last written successfully (monotonic clock)."""
+        self._lapses: dict[str, float] = {}
+        """The longest time each Lease went unrenewed beyond what reapers allow."""
+
+    def use_client(self, client: ApiClient) -> None:
+        """Talk to the API server through `client` from now on."""
+        self._client = client
+
+    @property
+    def failing(self) -> bool:
+        """Whether the last renewal of some Lease failed."""
+        return bool(self._failing)
+
+    async def explain_lapse(self, namespace: str) -> str | None:
+        """Who deleted this instance's pod in `namespace`, when its Lease let a reaper do it.
+
+        The words complete "its pod was deleted ..."; None when the Lease was kept fresh.
+        """
+        stale_after = STALE_INTERVALS * self.duration
+        last = self._renewed.get(namespace)
+        name = lease_name(self.instance_id)
+        gap = max(
+            self._lapses.get(namespace, 0.0),
+            time.monotonic() - last if last is not None else 0.0,
+        )
+        if gap > stale_after:
+            return (
+                "by another retina-tui's cleanup after this instance's Lease expired (it went "
+                f"unrenewed for {gap:.0f} s, the limit is {STALE_INTERVALS} x {self.duration} s)"
+            )
+        try:
+            await self._client.request("GET", lease_path(namespace, name))
+        except NotFoundError:
+            return (
+                f"by another retina-tui's cleanup, which also removed this instance's Lease {name}"
+            )
+        return None
 
     @property
     def namespaces(self) -> list[str]:
@@ -151,6 +191,14 @@ class LeaseKeeper:
             if namespace in self._failing:
                 self._failing.discard(namespace)
                 log.info("renewing the lease in namespace %s again", namespace)
+
+    def _written(self, namespace: str, lease: Any) -> None:
+        now = time.monotonic()
+        last = self._renewed.get(namespace)
+        if last is not None and now - last > STALE_INTERVALS * self.duration:
+            self._lapses[namespace] = max(self._lapses.get(namespace, 0.0), now - last)
+        self._held[namespace] = lease
+        self._renewed[namespace] = now
 
     async def release(self) -> None:
         """Delete the Leases on a clean exit, except where pods of this instance still run.
@@ -215,23 +263,24 @@ class LeaseKeeper:
                         created = await self._client.request(
                             "POST", leases_path(namespace), body=self._body(namespace, None)
                         )
-                        self._held[namespace] = lease(created, f"POST {leases_path(namespace)}")
+                        self._written(namespace, lease(created, f"POST {leases_path(namespace)}"))
                         return
                     except KubeApiError as error:
                         if error.status != CONFLICT:
                             raise
                     current = lease(await self._client.request("GET", path), f"GET {path}")
                 try:
-                    renewed = await self._client.request(
-                        "PUT", path, body=self._body(namespace, current)
+                    renewed = lease(
+                        await self._client.request(
+                            "PUT", path, body=self._body(namespace, current)
+                        ),
+                        f"PUT {path}",
                     )
-                    self._held[namespace] = lease(renewed, f"PUT {path}")
                 except KubeApiError as error:
                     if error.status != CONFLICT or isinstance(error, NotFoundError):
                         raise
-                    self._held[namespace] = lease(
-                        await self._client.request("GET", path), f"GET {path}"
-                    )
+                    renewed = lease(await self._client.request("GET", path), f"GET {path}")
+                self._written(namespace, renewed)
                 return
             except NotFoundError:
                 self._held.pop(namespace, None)

@@ -13,6 +13,7 @@ from types import TracebackType
 
 from retina_tui.config import Settings
 from retina_tui.errors import RetinaTuiError
+from retina_tui.kube.client import KubeClient
 from retina_tui.supervisor.api import ApiClient
 from retina_tui.supervisor.lease import LeaseKeeper
 from retina_tui.supervisor.ownership import STALE_INTERVALS, instance_id_from_env
@@ -21,6 +22,7 @@ from retina_tui.supervisor.reaper import Problem, Reaper, ReapResult
 log = logging.getLogger("retina_tui.supervisor")
 RENEW_TASK = "retina-tui-supervisor-renew"
 REAP_TASK = "retina-tui-supervisor-reap"
+RENEW_RETRY_SECONDS = 1.0
 
 
 class Supervisor:
@@ -37,6 +39,8 @@ class Supervisor:
     ) -> None:
         self.instance_id = instance_id or instance_id_from_env()
         self._settings = settings.supervisor
+        self._client = client
+        self._lease_client: KubeClient | None = None
         self._keeper = LeaseKeeper(
             client, self.instance_id, renew_interval=self._settings.renew_interval_seconds
         )
@@ -77,9 +81,16 @@ class Supervisor:
         if self._on_problem is not None:
             self._on_problem(problem.message)
 
+    async def explain_deletion(self, namespace: str) -> str | None:
+        """Who deleted this instance's debug pod in `namespace` (for a session's last words)."""
+        return await self._keeper.explain_lapse(namespace)
+
     async def _renew_loop(self) -> None:
+        interval = self._settings.renew_interval_seconds
         while True:
-            await asyncio.sleep(self._settings.renew_interval_seconds)
+            await asyncio.sleep(
+                min(interval, RENEW_RETRY_SECONDS) if self._keeper.failing else interval
+            )
             await self._keeper.renew()
 
     async def _reap_loop(self) -> None:
@@ -91,6 +102,13 @@ class Supervisor:
         """Start the heartbeat and the reaper (the first reap runs at once)."""
         if self._tasks:
             return
+        if isinstance(self._client, KubeClient) and self._lease_client is None:
+            # The Lease goes over connections of its own, with a timeout well inside its
+            # duration: a renewal must not wait behind, or hang on, the connections of
+            # sessions and watches, or another instance's reaper would judge this one dead.
+            interval = self._settings.renew_interval_seconds
+            self._lease_client = self._client.dedicated(request_timeout=max(1.0, interval / 2))
+            self._keeper.use_client(self._lease_client)
         self._tasks = [
             asyncio.create_task(self._renew_loop(), name=RENEW_TASK),
             asyncio.create_task(self._reap_loop(), name=REAP_TASK),
@@ -104,7 +122,13 @@ class Supervisor:
                 task.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)
         finally:
-            await self._keeper.release()
+            try:
+                await self._keeper.release()
+            finally:
+                if self._lease_client is not None:
+                    lease_client, self._lease_client = self._lease_client, None
+                    self._keeper.use_client(self._client)
+                    await lease_client.close()
         for outcome in results:
             if isinstance(outcome, BaseException) and not isinstance(
                 outcome, asyncio.CancelledError

@@ -42,6 +42,7 @@ def build_session(
             image=choice.image,
             capabilities=choice.capabilities,
             idle_logout_seconds=debug.idle_logout_seconds,
+            detach_timeout_seconds=debug.detach_timeout_seconds,
             timeout_seconds=debug.timeout_seconds,
         )
         return PodSession(client, spec, instance_id=instance_id)

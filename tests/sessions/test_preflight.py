@@ -81,8 +81,9 @@ async def test_a_refused_patch_names_the_missing_permission(
         "Context 'dev' may not patch pods/ephemeralcontainers in namespace ns, which a pod "
         "debug session needs"
     )
-    assert changes.count("review") == 2  # attach (granted), then patch (refused)
-    assert len(changes) == 3
+    # attach (granted), exec for the detach watchdog (granted), then patch (refused)
+    assert changes.count("review") == 3
+    assert len(changes) == 4
 
 
 async def test_a_refused_dry_run_names_the_missing_permission_before_any_create(
