@@ -419,6 +419,13 @@ CASES = [
         [Rule("GET", PODS, "watch-unknown-type", watch=True)],
     ),
     Case(
+        "node-watch-no-object",
+        [*SHELL, "{node}"],
+        "(an event whose object is null)",
+        1,
+        [Rule("GET", PODS, "watch-no-object", watch=True)],
+    ),
+    Case(
         "node-rbac-names-the-lease",
         [*SHELL, "{node}"],
         "create leases.coordination.k8s.io in namespace default, update leases.coordination",

@@ -41,6 +41,7 @@ BODIES: dict[str, tuple[str, bytes]] = {
         b'{"type": "EXPLODED", "object": {"metadata": {"name": "x"}}}\n',
     ),
     "watch-array": ("application/json", b"[1]\n"),
+    "watch-no-object": ("application/json", b'{"type": "ADDED"}\n'),
 }
 
 
