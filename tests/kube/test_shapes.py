@@ -133,3 +133,17 @@ def test_kubeconfig_files_merge_first_wins(tmp_path: Path) -> None:
     merged.check_context("one")
     with pytest.raises(ConfigError, match=r"Context 'two' in the kubeconfig .* names no cluster"):
         merged.check_context("two")
+
+
+def test_plain_http_to_a_go_tls_server_says_use_https() -> None:
+    from retina_tui.errors import ClusterUnreachableError
+    from retina_tui.kube.errors import status_error
+
+    error = status_error(
+        400,
+        b"Client sent an HTTP request to an HTTPS server.\n",
+        server="http://x:6443",
+        context="c",
+    )
+    assert isinstance(error, ClusterUnreachableError)
+    assert "speaks TLS but was sent plain HTTP; use https://" in str(error)
