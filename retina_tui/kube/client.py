@@ -102,16 +102,14 @@ class _Credentials:
         self._configuration = configuration
         self._loader = loader
 
-    def _uses_exec(self) -> bool:
-        user = getattr(self._loader, "_user", None)
-        return user is not None and "exec" in user
-
     def plugin(self) -> str | None:
         """The exec plugin's command, when the user authenticates with one."""
         user = getattr(self._loader, "_user", None)
         if user is None or "exec" not in user:
             return None
-        return str((user["exec"] or {}).get("command") or "")
+        plugin = user["exec"]
+        command = plugin.safe_get("command") if hasattr(plugin, "safe_get") else None
+        return str(command or "")
 
     async def headers(self) -> dict[str, str]:
         expiry = getattr(self._loader, "exec_plugin_expiry", None)
@@ -124,7 +122,7 @@ class _Credentials:
 
     async def refresh(self) -> bool:
         """Fetch new credentials from an exec plugin; False when there is nothing to refresh."""
-        if not self._uses_exec():
+        if self.plugin() is None:
             return False
         if hasattr(self._loader, "exec_plugin_expiry"):
             del self._loader.exec_plugin_expiry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,38 @@ async def test_namespace_comes_from_the_context_unless_given(tmp_path: Path) -> 
     await client.close()
     await other.close()
     assert (client.namespace, other.namespace) == ("ns1", "ns2")
+
+
+async def test_a_plugin_that_fails_on_refresh_is_named(tmp_path: Path) -> None:
+    # The first run gives an expired token; the refresh on the next request fails.
+    marker = tmp_path / "ran"
+    script = (
+        f"if [ -e {marker} ]; then echo 'refresh token revoked' >&2; exit 2; fi; touch {marker}; "
+        'echo \'{"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": '
+        '"ExecCredential", "status": {"token": "t", "expirationTimestamp": '
+        '"2000-01-01T00:00:00Z"}}\''
+    )
+
+    async def on_list(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"items": []})
+
+    async with serve(FakeApi(on_list, None)) as api:
+        path = write_kubeconfig(tmp_path / "kc", api.url, "sso")
+        config = json.loads(path.read_text())
+        config["users"][0]["user"] = {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "command": "sh",
+                "args": ["-c", script],
+            }
+        }
+        path.write_text(json.dumps(config))
+        client = await connect(kubeconfig=str(path))
+        try:
+            with pytest.raises(CredentialsRejectedError) as caught:
+                await client.request("GET", "/api/v1/pods")
+        finally:
+            await client.close()
+    assert str(caught.value).startswith(
+        "The credential plugin `sh` of context 'sso' failed (exit status 2: refresh token revoked)"
+    )
