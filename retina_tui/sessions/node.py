@@ -28,6 +28,7 @@ from retina_tui.errors import (
 )
 from retina_tui.kube.access import Permission, explain_forbidden, require
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.errors import CredentialsRejectedError
 from retina_tui.kube.shapes import POD_FIELDS, expect_items, expect_object, origin_of
 from retina_tui.kube.watch import Change, watch_objects
 from retina_tui.sessions import checks
@@ -336,8 +337,11 @@ class NodeSession(Session):
         except UnexpectedReplyError:
             self._create_unreadable = not dry_run
             raise
-        except ClusterUnreachableError:
-            self._create_unreadable = not dry_run  # the request may have arrived
+        except ClusterUnreachableError as error:
+            # The request may have arrived; rejected credentials say it did not.
+            self._create_unreadable = not dry_run and not isinstance(
+                error, CredentialsRejectedError
+            )
             raise
         except KubeApiError as error:
             if error.status == 422:
