@@ -48,7 +48,6 @@ C1_LEAD: Final = b"\xc2"
 ESC_OSC: Final = b"\x1b]"
 C1_OSC: Final = b"\xc2\x9d"
 C1_ST: Final = 0x9C
-OSC_FINAL: Final = 0x5D  # `]` after ESC
 ST_FINAL: Final = 0x5C  # `\` after ESC
 
 CLIPBOARD_NUMBERS: Final = frozenset({52, 5113, 5522})
