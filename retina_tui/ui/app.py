@@ -298,6 +298,9 @@ class RetinaApp(App[None]):
         self, choice: SessionChoice, pod: PodRef | None, node: str | None
     ) -> SessionPane | None:
         """Open a session tab; errors become a notification."""
+        if self.quitting.started:
+            self.notify("Quitting: no new session is opened.", severity="warning")
+            return None
         try:
             session = self.build_session(choice, pod, node)
         except RetinaTuiError as error:
@@ -321,21 +324,16 @@ class RetinaApp(App[None]):
         panes = list(self.workspace.panes)
         if not panes:
             return []
-
-        async def close(pane: SessionPane) -> None:
-            try:
-                await pane.close_session()
-            finally:
-                self.quitting.ended.add(pane)
-
-        results = await asyncio.gather(*(close(pane) for pane in panes), return_exceptions=True)
+        results = await asyncio.gather(
+            *(self.quitting.close(pane) for pane in panes), return_exceptions=True
+        )
         failures = []
         for pane, result in zip(panes, results, strict=True):
             if isinstance(result, asyncio.CancelledError):
                 raise result
             if isinstance(result, BaseException):
                 failures.append(f"{pane.title}: {result}")
-        if self.is_running:  # while Textual shuts down, its widgets go with it
+        if self.is_running and not self.quitting.started:  # leaving: the widgets go with it
             for pane in panes:
                 await self.workspace.remove_pane(pane)
         if failures:

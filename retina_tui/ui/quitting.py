@@ -11,8 +11,11 @@ The generic parts (signal handlers, messages, the runner) are in `ui/shutdown.py
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from typing import TYPE_CHECKING
+
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from retina_tui.errors import RetinaTuiError
 from retina_tui.ui.shutdown import (
@@ -94,6 +97,19 @@ class Quitting:
                 app.notify(message, severity="warning", timeout=30)
         else:
             self._abandon.set()
+
+    async def close(self, pane: SessionPane) -> None:
+        """Close one session (SessionError if its removal failed) and remember it ended."""
+        try:
+            if pane.session.phase.kind in ("creating", "waiting"):
+                # Stopping a start removes what it made so far; a close alone would race
+                # a create still on its way.
+                for worker in self.app.workers.cancel_group(pane, "session"):
+                    with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                        await worker.wait()
+            await pane.close_session()
+        finally:
+            self.ended.add(pane)
 
     def cluster_ended(self, task: asyncio.Task[None]) -> None:
         """The connection ended: its error becomes a notification, a report line or a crash."""

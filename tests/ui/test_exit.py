@@ -6,18 +6,21 @@ exactly as it would in a terminal; a crash is an exception raised inside the app
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pexpect
 import pytest
+from textual import events
 
 from retina_tui.config import Settings
-from retina_tui.sandbox import Sandbox
+from retina_tui.sandbox import Sandbox, SandboxOptions, run_sandbox
 from retina_tui.sandbox.network import our_namespaces
 from retina_tui.ui.app import DemoTarget, RetinaApp, make_app
 from retina_tui.ui.shutdown import QUIT_SIGNALS
@@ -98,6 +101,33 @@ async def test_sigterm_deletes_the_node_pod_and_the_lease(live_sandbox: Sandbox)
     assert owned(live_sandbox, "pods") == []
     assert owned(live_sandbox, "leases") == []
     assert app.exit_lines() == []
+
+
+@pytest.fixture
+async def slow_sandbox() -> AsyncIterator[Sandbox]:
+    """Containers take long to start, so a session is still starting when the app quits."""
+    async with run_sandbox(SandboxOptions(network="auto", pods=2, start_delay=8.0)) as sandbox:
+        yield sandbox
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("after", [0.0, 0.02, 0.05])
+async def test_a_signal_while_a_node_session_starts_leaves_no_pod(
+    slow_sandbox: Sandbox, after: float
+) -> None:
+    unhandled = signal.getsignal(signal.SIGTERM)
+    app = app_for(slow_sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.browser.nodes.cursor_key is not None, "a node")
+        app.post_message(events.Key("s", "s"))  # as a driver posts it: no wait after it
+        await asyncio.sleep(after)
+        send(signal.SIGTERM, unhandled)
+        await until_exited(pilot, app)
+    assert app.return_code == 128 + signal.SIGTERM
+    assert owned(slow_sandbox, "pods") == []
+    assert owned(slow_sandbox, "leases") == []
 
 
 @pytest.mark.timeout(120)
