@@ -55,6 +55,7 @@ class Quitting:
         self._first_signal: int | None = None
         self._deadline: float | None = None
         self._abandon = asyncio.Event()
+        self._gave_up = False
 
     def quit(self, status: int, report: str = "") -> None:
         """Leave with exit status `status` once every session is closed (bounded); a quit
@@ -129,7 +130,7 @@ class Quitting:
         """Let the cluster task end everything within the bound; past it, or on a third
         signal, say what is left and stop waiting."""
         task = self.cluster
-        if task is None or task.done():
+        if task is None or task.done() or self._gave_up:
             return
         self.started = True
         self.app.reconnect()  # the cluster task sees `started` and stops
@@ -149,6 +150,7 @@ class Quitting:
             await asyncio.wait({abandon})
         if task.done():
             return
+        self._gave_up = True
         if self._abandon.is_set():
             self._left_behind("Left at once on a third signal")
         else:

@@ -202,6 +202,11 @@ def run_app(app: App[Any], report: Callable[[], list[str]]) -> int:
         with contextlib.suppress(OSError):  # the terminal went away while Textual printed
             loop.run_until_complete(app.run_async())
     finally:
+        # The app has done its cleanup (or given up on it); a signal now would only cut
+        # short the last of it, such as the sandbox's fallback at interpreter exit.
+        for signum in QUIT_SIGNALS:
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(signum, signal.SIG_IGN)
         _abandon_pending(loop)
         asyncio.set_event_loop(None)
         loop.close()
