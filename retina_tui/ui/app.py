@@ -90,6 +90,7 @@ class RetinaApp(App[None]):
         self.client: KubeClient | None = None
         self.instance_id: str | None = None
         self.ensure_lease: Callable[[str], Awaitable[None]] | None = None
+        self.explain_deletion: Callable[[str], Awaitable[str | None]] | None = None
         self.browser = Browser(clock=clock, id="browser")
         self.workspace = Workspace(self.browser)
         self.exit_report = ""
@@ -170,6 +171,7 @@ class RetinaApp(App[None]):
                 self.client = client
                 self.instance_id = sup.instance_id
                 self.ensure_lease = ensure_lease
+                self.explain_deletion = sup.explain_deletion
                 self.context_name = client.context
                 self.browser.start(client, self.namespace_choice)
                 self.connected.set()
@@ -292,6 +294,7 @@ class RetinaApp(App[None]):
             node,
             instance_id=self.instance_id,
             before_create=self.ensure_lease,
+            explain_deletion=self.explain_deletion,
         )
 
     def open_session(
