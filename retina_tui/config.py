@@ -114,6 +114,12 @@ class UiSettings(_Section):
     connect_timeout_seconds: float = Field(
         10.0, gt=0, description="How long to wait for the cluster before showing an error."
     )
+    shutdown_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long quitting may take to end sessions and delete debug pods and "
+        "the lease before the app leaves anyway and says what is left.",
+    )
     keys: KeySettings = Field(default_factory=KeySettings)
 
 

@@ -1,7 +1,10 @@
 """`retina-tui demo`: start the embedded sandbox cluster in-process and browse it.
 
 The sandbox runs on the same event loop as the app, so quitting the app stops the
-cluster too; nothing is left running and no real cluster is touched.
+cluster too; nothing is left running and no real cluster is touched. Every way out that
+runs Python code (the quit key, SIGINT, SIGTERM, SIGHUP when the terminal closes, a
+crash) ends the sandbox's processes and removes its network namespaces; the exit status
+is the app's (see `retina_tui/ui/shutdown.py`).
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ from retina_tui.commands.tui import CONFIG_OPTION
 )
 def demo(config_path: str | None, network: str) -> None:
     """Start a small embedded cluster and open the browser on it."""
+    import sys
     from pathlib import Path
 
     from retina_tui.config import load_settings, resolve_config_path
     from retina_tui.ui.app import DemoTarget, make_app
+    from retina_tui.ui.shutdown import run_app
 
     settings = load_settings(resolve_config_path(Path(config_path) if config_path else None))
     app = make_app(settings, target=DemoTarget(network=network))
-    app.run()
-    if app.exit_report:
-        click.echo(app.exit_report, err=True)
+    sys.exit(run_app(app, app.exit_lines))

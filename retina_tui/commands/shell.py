@@ -37,6 +37,7 @@ from retina_tui.commands.tui import (
     check_namespace,
 )
 from retina_tui.errors import ConfigError, RetinaTuiError
+from retina_tui.terminal.clipboard import ClipboardFilter
 
 if TYPE_CHECKING:
     from retina_tui.config import Settings
@@ -292,44 +293,6 @@ def _has_stdin() -> bool:
     return True
 
 
-class ClipboardFilter:
-    """Drops OSC 52 (set or read the clipboard) from remote output, across chunk borders.
-
-    The remote shell's bytes go to the local terminal as they are, as with `kubectl
-    attach`, except this one sequence: a container must not be able to read or replace
-    what the user copied.
-    """
-
-    LIMIT = 1 << 20
-
-    def __init__(self) -> None:
-        self._pending = b""
-
-    def feed(self, data: bytes) -> bytes:
-        data, self._pending = self._pending + data, b""
-        out = bytearray()
-        start = 0
-        while (osc := data.find(b"\x1b]", start)) >= 0:
-            out += data[start:osc]
-            found = ((data.find(b"\x07", osc), 1), (data.find(b"\x1b\\", osc + 2), 2))
-            end = min((at + size for at, size in found if at >= 0), default=-1)
-            if end < 0:
-                if len(data) - osc < self.LIMIT:
-                    self._pending = data[osc:]
-                elif not data.startswith(b"\x1b]52;", osc):
-                    out += data[osc:]
-                return bytes(out)
-            if not data.startswith(b"\x1b]52;", osc):
-                out += data[osc:end]
-            start = end
-        if data.endswith(b"\x1b"):
-            out += data[start:-1]
-            self._pending = b"\x1b"
-        else:
-            out += data[start:]
-        return bytes(out)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     """Write everything; a terminal that went away (SIGHUP follows) just loses output."""
     view = memoryview(data)
@@ -360,6 +323,7 @@ async def _drive(session: Session) -> int:
             return await _bridge(session, in_fd, interactive)
     finally:
         await session.close()
+        _write_all(out_fd, clipboard.flush())
 
 
 async def _bridge(session: Session, in_fd: int, interactive: bool) -> int:

@@ -80,7 +80,14 @@ def run_tui(
     namespace: str | None,
     config_path: str | None,
 ) -> None:
-    """Build the settings, then run the browser until the user quits."""
+    """Build the settings, run the browser until the user quits, exit with its status.
+
+    The settings, the kubeconfig files and the key bindings are checked first, so a bad
+    one ends the command with one line and exit 2 before the screen is taken over. The
+    status is 0 after a normal quit, 1 after a crash or a quit while the cluster could
+    not be used, 128 + N after signal N (see `retina_tui/ui/shutdown.py`).
+    """
+    import sys
     from pathlib import Path
 
     from retina_tui.config import load_settings, resolve_config_path
@@ -92,15 +99,14 @@ def run_tui(
 
     from retina_tui.ui.app import ClusterTarget, make_app
     from retina_tui.ui.keys import check_key_settings
+    from retina_tui.ui.shutdown import run_app
 
     check_key_settings(settings.ui.keys, path if path.exists() else None)
     app = make_app(
         settings,
         target=ClusterTarget(kubeconfig=kubeconfig, context=context, namespace=namespace),
     )
-    app.run()
-    if app.exit_report:
-        click.echo(app.exit_report, err=True)
+    sys.exit(run_app(app, app.exit_lines))
 
 
 @click.command("tui")

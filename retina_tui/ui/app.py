@@ -3,13 +3,15 @@
 `make_app(settings, target=...)` is the one way to build it, shared by the CLI and the
 tests. The app owns the app-lifetime work: the connection (and, for the demo, the
 embedded sandbox), the cleanup supervisor, and the shutdown that closes every session
-before the supervisor and the client go away. Errors from any worker are turned into
-notifications in exactly one place, `on_worker_state_changed`.
+before the supervisor and the client go away, on every way out: the quit key, a signal
+or a crash (see `ui/quitting.py`). Errors from any worker are turned into notifications
+in exactly one place, `on_worker_state_changed`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
@@ -30,13 +32,19 @@ from retina_tui.ui.failures import WorkerFailed
 from retina_tui.ui.keys import APP_BINDINGS, help_sections, keymap_from_settings
 from retina_tui.ui.opening import build_session
 from retina_tui.ui.palette import ActionCommands
+from retina_tui.ui.quitting import Quitting
 from retina_tui.ui.screens import HelpScreen, PickerScreen, PromptScreen, UnreachableScreen
 from retina_tui.ui.session_pane import SessionPane
+from retina_tui.ui.shutdown import EXIT_FAILED, EXIT_OK
 from retina_tui.ui.workspace import Workspace
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from retina_tui.kube.client import KubeClient
     from retina_tui.sessions.session import Session
+
+CLUSTER_TASK = "retina-tui-cluster"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,14 +90,23 @@ class RetinaApp(App[None]):
         self.client: KubeClient | None = None
         self.instance_id: str | None = None
         self.ensure_lease: Callable[[str], Awaitable[None]] | None = None
+        self.explain_deletion: Callable[[str], Awaitable[str | None]] | None = None
         self.browser = Browser(clock=clock, id="browser")
         self.workspace = Workspace(self.browser)
         self.exit_report = ""
         self.connected = asyncio.Event()
         self._reconnect = asyncio.Event()
-        self._quitting = False
+        self.quitting = Quitting(self, embedded=isinstance(target, DemoTarget))
         self._unreachable: UnreachableScreen | None = None
         self.sandbox: Any = None
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        if sys.platform == "win32":
+            return driver
+        from retina_tui.ui.driver import surviving_hangups
+
+        return surviving_hangups(driver)
 
     def compose(self) -> ComposeResult:
         yield self.workspace
@@ -98,12 +115,21 @@ class RetinaApp(App[None]):
     def on_mount(self) -> None:
         self.theme = self.settings.ui.theme
         self.set_keymap(keymap_from_settings(self.settings.ui.keys))
-        self._run_cluster()
+        self.quitting.signals.install(asyncio.get_running_loop())
+        self.quitting.cluster = asyncio.create_task(self._run_cluster(), name=CLUSTER_TASK)
+        self.quitting.cluster.add_done_callback(self.quitting.cluster_ended)
+
+    async def on_unmount(self) -> None:
+        """The last way out (a crash, or Textual closing the app): finish the cleanup."""
+        try:
+            await self.quitting.finish()
+        finally:
+            self.quitting.signals.remove()
 
     # ---- the cluster connection -------------------------------------------------------
 
-    @work(exclusive=True, group="cluster", exit_on_error=False)
     async def _run_cluster(self) -> None:
+        """Connect (after starting the demo cluster), serve, reconnect, until quitting."""
         async with AsyncExitStack() as stack:
             if isinstance(self.target, DemoTarget):
                 from retina_tui.sandbox import SandboxOptions, run_sandbox
@@ -114,7 +140,7 @@ class RetinaApp(App[None]):
                 self.notify("Starting the embedded demo cluster…", timeout=3)
                 self.sandbox = await stack.enter_async_context(run_sandbox(options))
                 self.kubeconfig = str(self.sandbox.kubeconfig_path)
-            while not self._quitting:
+            while not self.quitting.started:
                 self._reconnect.clear()
                 await self._serve_once()
 
@@ -132,12 +158,20 @@ class RetinaApp(App[None]):
             await self._reconnect.wait()
             return
         try:
+            if self.quitting.started:
+                return
             async with Supervisor(
                 client, self.settings, on_problem=self._supervisor_problem
             ) as sup:
+
+                async def ensure_lease(namespace: str) -> None:
+                    await sup.ensure_lease(namespace)
+                    self.quitting.lease_namespaces.add(namespace)
+
                 self.client = client
                 self.instance_id = sup.instance_id
-                self.ensure_lease = sup.ensure_lease
+                self.ensure_lease = ensure_lease
+                self.explain_deletion = sup.explain_deletion
                 self.context_name = client.context
                 self.browser.start(client, self.namespace_choice)
                 self.connected.set()
@@ -150,6 +184,7 @@ class RetinaApp(App[None]):
                 finally:
                     self.browser.stop()
                     await self.close_all_sessions()
+            self.quitting.lease_namespaces.clear()  # released (or kept on purpose for pods left)
         finally:
             self.connected.clear()
             self.client = None
@@ -163,7 +198,8 @@ class RetinaApp(App[None]):
             )
 
     def _supervisor_problem(self, message: str) -> None:
-        self.notify(message, severity="warning", timeout=8)
+        if self.is_running:
+            self.notify(message, severity="warning", timeout=8)
 
     def reconnect(self, *, context: str | None = None) -> None:
         """Connect again (after a failure, or to another context)."""
@@ -185,6 +221,8 @@ class RetinaApp(App[None]):
                 self.pop_screen()
 
     def _show_unreachable(self, reason: str) -> None:
+        if self.quitting.started or not self.is_running:
+            return
         if self._unreachable is not None:
             self._unreachable.update_reason(reason)
             return
@@ -192,8 +230,8 @@ class RetinaApp(App[None]):
         self._unreachable = screen
 
         def answered(retry: bool | None) -> None:
-            self._unreachable = None
             if retry:
+                self._unreachable = None
                 self.reconnect()
             else:
                 self.action_quit_all()
@@ -256,12 +294,16 @@ class RetinaApp(App[None]):
             node,
             instance_id=self.instance_id,
             before_create=self.ensure_lease,
+            explain_deletion=self.explain_deletion,
         )
 
     def open_session(
         self, choice: SessionChoice, pod: PodRef | None, node: str | None
     ) -> SessionPane | None:
         """Open a session tab; errors become a notification."""
+        if self.quitting.started:
+            self.notify("Quitting: no new session is opened.", severity="warning")
+            return None
         try:
             session = self.build_session(choice, pod, node)
         except RetinaTuiError as error:
@@ -286,7 +328,7 @@ class RetinaApp(App[None]):
         if not panes:
             return []
         results = await asyncio.gather(
-            *(pane.close_session() for pane in panes), return_exceptions=True
+            *(self.quitting.close(pane) for pane in panes), return_exceptions=True
         )
         failures = []
         for pane, result in zip(panes, results, strict=True):
@@ -294,36 +336,36 @@ class RetinaApp(App[None]):
                 raise result
             if isinstance(result, BaseException):
                 failures.append(f"{pane.title}: {result}")
-        if self.is_running:  # while Textual shuts down, its widgets go with it
+        if self.is_running and not self.quitting.started:  # leaving: the widgets go with it
             for pane in panes:
                 await self.workspace.remove_pane(pane)
         if failures:
             self.exit_report = "Some debug pods may remain: " + " ".join(failures)
-            self.notify(self.exit_report, severity="error", timeout=15)
+            if self.is_running:
+                self.notify(self.exit_report, severity="error", timeout=15)
         return failures
 
-    # ---- quitting ---------------------------------------------------------------------
+    # ---- quitting (the sequence itself is in ui/quitting.py) -----------------------------
 
     def action_quit_all(self) -> None:
         """End every session (deleting node pods), then leave."""
-        if self._quitting:
-            return
-        self._quitting = True
-        count = len(self.workspace.panes)
-        if count:
-            self.notify(f"Closing {count} session(s)…", timeout=5)
-        self._exit_cleanly()
+        if self._unreachable is not None:
+            reason = self._unreachable.reason
+            self.quitting.quit(EXIT_FAILED, f"Quit while the cluster could not be used: {reason}")
+        else:
+            self.quitting.quit(EXIT_OK)
 
     async def action_quit(self) -> None:
         self.action_quit_all()
 
-    @work(group="shutdown", exit_on_error=False)
-    async def _exit_cleanly(self) -> None:
-        self._reconnect.set()
-        for worker in list(self.workers):
-            if worker.group == "cluster":
-                await worker.wait()
-        self.exit()
+    def terminal_hung_up(self) -> None:
+        """The terminal is gone: stop reading it (its end of file would spin)."""
+        if self._driver is not None:
+            self._driver.disable_input()
+
+    def exit_lines(self) -> list[str]:
+        """What to print on stderr once the screen is restored."""
+        return ([self.exit_report] if self.exit_report else []) + self.quitting.lines
 
     # ---- actions ----------------------------------------------------------------------
 

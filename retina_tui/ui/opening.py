@@ -27,6 +27,7 @@ def build_session(
     *,
     instance_id: str | None,
     before_create: Callable[[str], Awaitable[None]] | None,
+    explain_deletion: Callable[[str], Awaitable[str | None]] | None = None,
 ) -> Session:
     """A pod session (ephemeral container) or a node session (node pod), not started."""
     from retina_tui.sessions.node import NodeSession
@@ -59,4 +60,6 @@ def build_session(
         timeout_seconds=debug.timeout_seconds,
         active_deadline_seconds=debug.active_deadline_seconds,
     )
-    return NodeSession(client, node_spec, instance_id=instance_id, before_create=before_create)
+    session = NodeSession(client, node_spec, instance_id=instance_id, before_create=before_create)
+    session.explain_deletion = explain_deletion
+    return session
