@@ -222,13 +222,6 @@ CASES = [
         kubeconfig=raw("clusters: [\n"),
     ),
     Case(
-        "kubeconfig-malformed-tui",
-        [],
-        "is not valid YAML",
-        2,
-        kubeconfig=raw("contexts: {a: [\n"),
-    ),
-    Case(
         "kubeconfig-scalar-pod",
         [*SHELL, "pod/{pod}"],
         "holds a YAML string where a mapping",
@@ -242,7 +235,6 @@ CASES = [
         2,
         kubeconfig=raw("- a\n- b\n"),
     ),
-    Case("kubeconfig-list-tui", ["tui"], "holds a YAML list", 2, kubeconfig=raw("- a\n")),
     Case(
         "kubeconfig-contexts-not-a-list",
         [*SHELL, "{node}"],

@@ -82,20 +82,20 @@ def run_tui(
 ) -> None:
     """Build the settings, run the browser until the user quits, exit with its status.
 
-    The settings, the kubeconfig files and the key bindings are checked first, so a bad
-    one ends the command with one line and exit 2 before the screen is taken over. The
-    status is 0 after a normal quit, 1 after a crash or a quit while the cluster could
-    not be used, 128 + N after signal N (see `retina_tui/ui/shutdown.py`).
+    The settings and the key bindings are checked first, so a bad one ends the command
+    with one line and exit 2 before the screen is taken over. A kubeconfig that cannot be
+    used is shown on the app's error screen instead (fix it, then retry there, or switch
+    context). The status is 0 after a normal quit, 1 after a crash or a quit while the
+    cluster could not be used (2 when the kubeconfig was at fault), 128 + N after signal
+    N (see `retina_tui/ui/shutdown.py`).
     """
     import sys
     from pathlib import Path
 
     from retina_tui.config import load_settings, resolve_config_path
-    from retina_tui.kube.kubeconfig import check_kubeconfig
 
     path = resolve_config_path(Path(config_path) if config_path else None)
     settings = load_settings(path)
-    check_kubeconfig(kubeconfig)
 
     from retina_tui.ui.app import ClusterTarget, make_app
     from retina_tui.ui.keys import check_key_settings

@@ -98,6 +98,7 @@ class RetinaApp(App[None]):
         self._reconnect = asyncio.Event()
         self.quitting = Quitting(self, embedded=isinstance(target, DemoTarget))
         self._unreachable: UnreachableScreen | None = None
+        self._unreachable_code = EXIT_FAILED
         self.sandbox: Any = None
 
     def get_driver_class(self) -> type[Driver]:
@@ -154,7 +155,7 @@ class RetinaApp(App[None]):
                 kubeconfig=self.kubeconfig, context=self.context_name, namespace=None
             )
         except RetinaTuiError as error:
-            self._show_unreachable(str(error))
+            self._show_unreachable(str(error), exit_code=error.exit_code)
             await self._reconnect.wait()
             return
         try:
@@ -215,14 +216,20 @@ class RetinaApp(App[None]):
             self.notify(f"{event.reason} Retrying.", severity="warning", timeout=4)
 
     def on_browser_snapshot_loaded(self, event: Browser.SnapshotLoaded) -> None:
-        if self._unreachable is not None:
+        # Pods are what the app is for: nodes alone loading does not make the cluster usable.
+        if self._unreachable is not None and event.resource == "pods":
             screen, self._unreachable = self._unreachable, None
             if screen.is_current:
                 self.pop_screen()
 
-    def _show_unreachable(self, reason: str) -> None:
+    def _show_unreachable(self, reason: str, *, exit_code: int = EXIT_FAILED) -> None:
+        """The error screen: the cluster cannot be used.
+
+        Quitting from it exits `exit_code`: 2 for a kubeconfig to fix, as other commands do.
+        """
         if self.quitting.started or not self.is_running:
             return
+        self._unreachable_code = exit_code
         if self._unreachable is not None:
             self._unreachable.update_reason(reason)
             return
@@ -255,8 +262,10 @@ class RetinaApp(App[None]):
                 node.show_error(str(error))
                 self.notify(f"{node.title}: {error}", severity="error", timeout=10)
             return
-        if isinstance(node, Browser) and not self.browser.pods_loaded:
-            self._show_unreachable(str(error))
+        if isinstance(node, Browser):
+            # The tables cannot follow the cluster any more (a refusal, or answers that are
+            # not Kubernetes objects): say so where retry and the context switch are.
+            self._show_unreachable(str(error), exit_code=error.exit_code)
             return
         self.notify(str(error), severity="error", timeout=10)
 
@@ -351,7 +360,9 @@ class RetinaApp(App[None]):
         """End every session (deleting node pods), then leave."""
         if self._unreachable is not None:
             reason = self._unreachable.reason
-            self.quitting.quit(EXIT_FAILED, f"Quit while the cluster could not be used: {reason}")
+            self.quitting.quit(
+                self._unreachable_code, f"Quit while the cluster could not be used: {reason}"
+            )
         else:
             self.quitting.quit(EXIT_OK)
 

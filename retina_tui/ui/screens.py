@@ -120,12 +120,17 @@ class PromptScreen(ModalScreen[str | None]):
 
 
 class UnreachableScreen(Screen[bool]):
-    """The cluster cannot be reached: say why, offer a retry; never a traceback."""
+    """The cluster cannot be used: say why, offer a retry, another context or namespace.
+
+    Unreachable, refusing, or answering with something that is not Kubernetes; never a
+    traceback.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "retry", "Retry"),
         Binding("q", "quit_app", "Quit"),
         Binding("C", "context", "Other context"),
+        Binding("N", "namespace", "Other namespace"),
     ]
 
     DEFAULT_CSS = """
@@ -143,9 +148,12 @@ class UnreachableScreen(Screen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("[b]The cluster cannot be reached[/b]")
+            yield Static("[b]The cluster cannot be used[/b]")
             yield Static(self.reason, id="reason")
-            yield Static("Press [b]r[/b] to retry, [b]C[/b] for another context, [b]q[/b] to quit.")
+            yield Static(
+                "Press [b]r[/b] to retry, [b]C[/b] for another context, [b]N[/b] for another "
+                "namespace, [b]q[/b] to quit."
+            )
         yield Footer()
 
     def update_reason(self, reason: str) -> None:
@@ -162,3 +170,6 @@ class UnreachableScreen(Screen[bool]):
 
     async def action_context(self) -> None:
         await self.app.run_action("pick_context")
+
+    async def action_namespace(self) -> None:
+        await self.app.run_action("pick_namespace")

@@ -104,6 +104,7 @@ class BadApi:
     containers: list[tuple[str, str, str]] = field(default_factory=list)
     garbled: list[str] = field(default_factory=list)
     _session: aiohttp.ClientSession | None = None
+    _streaming: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -164,10 +165,23 @@ class BadApi:
         response = web.StreamResponse(status=upstream.status)
         response.content_type = "application/json"
         await response.prepare(request)
-        with contextlib.suppress(ConnectionError, aiohttp.ClientError):
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
+        task = asyncio.current_task()
+        assert task is not None
+        self._streaming.add(task)
+        try:
+            with contextlib.suppress(ConnectionError, aiohttp.ClientError):
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)
+        finally:
+            self._streaming.discard(task)
         return response
+
+    async def stop_streams(self) -> None:
+        """End the watches still being relayed (they would outlive the server otherwise)."""
+        tasks = list(self._streaming)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _record(self, request: web.Request, body: bytes, status: int, raw: bytes) -> None:
         if status >= 300:
@@ -272,5 +286,6 @@ async def serve_bad_api(upstream: str, ca_pem: bytes, rules: list[Rule]) -> Asyn
     try:
         yield api
     finally:
+        await api.stop_streams()
         await runner.cleanup()
         await api._session.close()

@@ -60,5 +60,5 @@ async def test_missing_kubeconfig_is_explained(tmp_path: Path) -> None:
         assert isinstance(app.screen, UnreachableScreen)
         assert "No kubeconfig found" in app.screen.reason
         await pilot.press("q")
-    assert app.return_code == 1  # quitting because the cluster could not be used
+    assert app.return_code == 2  # quitting because the kubeconfig could not be used
     assert any("No kubeconfig found" in line for line in app.exit_lines())
