@@ -210,30 +210,28 @@ def _build_session(
     else:
         instance = supervisor.instance_id
     if options.kind == "pod":
-        pod_spec = PodSessionSpec(
+        pod_spec = PodSessionSpec.from_settings(
+            debug,
             namespace=options.namespace or client.namespace,
             pod=options.name,
             target=options.target,
             image=options.image,
             capabilities=caps,
-            idle_logout_seconds=debug.idle_logout_seconds,
-            detach_timeout_seconds=debug.detach_timeout_seconds,
             timeout_seconds=options.timeout,
         )
         return PodSession(client, pod_spec, instance_id=instance, on_phase=on_phase)
-    node_spec = NodeSessionSpec(
+    node_spec = NodeSessionSpec.from_settings(
+        debug,
         node=options.name,
         namespace=options.namespace or debug.namespace or client.namespace,
         image=options.image,
         capabilities=caps,
-        mount_host_fs=options.mount or options.write,
+        mount_host_fs=options.mount,
         host_fs_write=options.write,
         host_pid=options.host_pid,
         apparmor_unconfined=options.apparmor,
         seccomp_unconfined=options.seccomp,
-        idle_logout_seconds=debug.idle_logout_seconds,
         timeout_seconds=options.timeout,
-        active_deadline_seconds=debug.active_deadline_seconds,
     )
     session = NodeSession(
         client,

@@ -12,7 +12,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from retina_tui.config import DEFAULT_CAPABILITIES, DEFAULT_IMAGE
+from retina_tui.config import DEFAULT_CAPABILITIES, DEFAULT_IMAGE, DebugSettings
 from retina_tui.errors import ConfigError
 from retina_tui.validation.capabilities import check_capabilities
 
@@ -107,6 +107,30 @@ class PodSessionSpec:
     timeout_seconds: float = 60.0
     attach_to: str | None = None
 
+    @classmethod
+    def from_settings(
+        cls,
+        debug: DebugSettings,
+        *,
+        namespace: str,
+        pod: str,
+        target: str | None = None,
+        image: str | None = None,
+        capabilities: tuple[str, ...] | None = None,
+        timeout_seconds: float | None = None,
+    ) -> PodSessionSpec:
+        """The spec with the settings' image, capabilities and limits, unless chosen here."""
+        return cls(
+            namespace=namespace,
+            pod=pod,
+            target=target,
+            image=image or debug.image,
+            capabilities=tuple(debug.capabilities) if capabilities is None else capabilities,
+            idle_logout_seconds=debug.idle_logout_seconds,
+            detach_timeout_seconds=debug.detach_timeout_seconds,
+            timeout_seconds=timeout_seconds or debug.timeout_seconds,
+        )
+
     @property
     def title(self) -> str:
         return f"pod {self.namespace}/{self.pod}"
@@ -135,6 +159,38 @@ class NodeSessionSpec:
     extra_labels: dict[str, str] = field(default_factory=dict)
     attach_to: str | None = None
     """A running retina-tui node pod (in `namespace`) to take over instead of creating one."""
+
+    @classmethod
+    def from_settings(
+        cls,
+        debug: DebugSettings,
+        *,
+        node: str,
+        namespace: str,
+        image: str | None = None,
+        capabilities: tuple[str, ...] | None = None,
+        mount_host_fs: bool = False,
+        host_fs_write: bool = False,
+        host_pid: bool = False,
+        apparmor_unconfined: bool = False,
+        seccomp_unconfined: bool = False,
+        timeout_seconds: float | None = None,
+    ) -> NodeSessionSpec:
+        """The spec with the settings' image, capabilities and limits, unless chosen here."""
+        return cls(
+            node=node,
+            namespace=namespace,
+            image=image or debug.image,
+            capabilities=tuple(debug.capabilities) if capabilities is None else capabilities,
+            mount_host_fs=mount_host_fs or host_fs_write,
+            host_fs_write=host_fs_write,
+            host_pid=host_pid,
+            apparmor_unconfined=apparmor_unconfined,
+            seccomp_unconfined=seccomp_unconfined,
+            idle_logout_seconds=debug.idle_logout_seconds,
+            timeout_seconds=timeout_seconds or debug.timeout_seconds,
+            active_deadline_seconds=debug.active_deadline_seconds,
+        )
 
     @property
     def title(self) -> str:

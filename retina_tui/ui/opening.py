@@ -36,19 +36,18 @@ def build_session(
 
     if choice.kind == "pod":
         assert pod is not None
-        spec = PodSessionSpec(
+        spec = PodSessionSpec.from_settings(
+            debug,
             namespace=pod.namespace,
             pod=pod.name,
             target=choice.target,
             image=choice.image,
             capabilities=choice.capabilities,
-            idle_logout_seconds=debug.idle_logout_seconds,
-            detach_timeout_seconds=debug.detach_timeout_seconds,
-            timeout_seconds=debug.timeout_seconds,
         )
         return PodSession(client, spec, instance_id=instance_id)
     assert node is not None
-    node_spec = NodeSessionSpec(
+    node_spec = NodeSessionSpec.from_settings(
+        debug,
         node=node,
         namespace=debug.namespace or client.namespace,
         image=choice.image,
@@ -56,9 +55,6 @@ def build_session(
         mount_host_fs=choice.mount_host_fs,
         host_fs_write=choice.host_fs_write,
         host_pid=choice.host_pid,
-        idle_logout_seconds=debug.idle_logout_seconds,
-        timeout_seconds=debug.timeout_seconds,
-        active_deadline_seconds=debug.active_deadline_seconds,
     )
     session = NodeSession(client, node_spec, instance_id=instance_id, before_create=before_create)
     session.explain_deletion = explain_deletion
