@@ -18,7 +18,7 @@ from typing import Any
 import pexpect
 import pytest
 
-from retina_tui.sessions.watchdog import WRAPPER
+from retina_tui.sessions.watchdog import WRAPPER, heartbeat_path
 from tests.fixtures_sandbox import SandboxProcess
 from tests.test_shell_cli_pty import WAIT, reach_prompt, run, running_pod, shell_argv
 
@@ -82,6 +82,8 @@ def test_a_killed_client_leaves_a_shell_that_ends_within_the_detach_limit(
     # The last heartbeat came at most one interval before the kill; the watchdog checks
     # every limit/4 seconds and the shell gets its SIGHUP at once.
     assert lived <= LIMIT + 2 + 5, f"the shell lived {lived:.1f} s after its client died"
+    # The heartbeat file lived in the container's own /tmp, never on this machine.
+    assert not Path(heartbeat_path(container)).exists()
     print(f"\ndetach limit {LIMIT} s: the shell ended {lived:.1f} s after its client was killed")
 
 

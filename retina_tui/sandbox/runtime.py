@@ -6,7 +6,9 @@ runs chrooted into it (root only) over a writable layer of its own (a tmpfs over
 hostPath volumes, /proc, /sys and /dev mounted in a mount namespace that vanishes with the
 process. An exec into a running container enters its namespaces and root (nsenter), so it
 sees what the container sees. As root every process also gets its own UTS namespace so
-the shell prompt shows the pod's (or, for hostNetwork, the node's) hostname.
+the shell prompt shows the pod's (or, for hostNetwork, the node's) hostname, and a
+container without a root filesystem gets a private /tmp, so nothing it writes there is
+left on the host.
 """
 
 from __future__ import annotations
@@ -42,7 +44,13 @@ mount -t proc proc "$root/proc" && mount --rbind /dev "$root/dev" &&
   mount -t sysfs sysfs "$root/sys" && exec chroot "$root" "$@"
 exit 126
 """
-SET_HOSTNAME: Final = 'hostname "$1" 2>/dev/null; shift; exec "$@"'
+# Without a root filesystem a container runs on the host's files, but with a /tmp of its
+# own (a tmpfs in a private mount namespace, gone with the container), as a container
+# runtime gives each container; then the hostname. Arguments: hostname, command...
+SET_HOSTNAME: Final = (
+    'mount -t tmpfs -o mode=1777 tmpfs /tmp 2>/dev/null; hostname "$1" 2>/dev/null; shift; '
+    'exec "$@"'
+)
 _VAR_REF: Final = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 Obj = dict[str, Any]
@@ -206,7 +214,8 @@ def launch(
             wrapped += [mount.source, mount.target, "ro" if mount.read_only else "rw"]
         wrapped.append("--")
     elif is_root() and hostname:
-        wrapped += ["unshare", "--uts", "--", "sh", "-c", SET_HOSTNAME, "set-hostname", hostname]
+        wrapped += ["unshare", "--uts", "--mount", "--propagation", "private", "--"]
+        wrapped += ["sh", "-c", SET_HOSTNAME, "set-hostname", hostname]
     return Launch(wrapped + list(argv), env, "/")
 
 

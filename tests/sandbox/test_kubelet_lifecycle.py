@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,14 @@ PODS = "/api/v1/namespaces/default/pods"
 @pytest.fixture
 def sandbox_options() -> Any:
     return SandboxOptions(nodes=2, pods=4, network="host", kubelet=True, start_delay=0.3)
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A directory both this test and a container see: not under /tmp, which each
+    container has for itself."""
+    with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="retina-tui-test-") as path:
+        yield Path(path)
 
 
 def command_pod(name: str, script: str, **spec: Any) -> dict[str, Any]:
@@ -140,9 +150,9 @@ async def test_default_shell_without_stdin_keeps_running(api_sandbox: Any, admin
 
 
 async def test_deletion_kills_processes_after_the_grace_period(
-    api_sandbox: Any, admin_api: Any, tmp_path: Path
+    api_sandbox: Any, admin_api: Any, shared_dir: Path
 ) -> None:
-    pid_file = tmp_path / "pid"
+    pid_file = shared_dir / "pid"
     script = f"trap '' TERM; echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; "
     script += "while true; do sleep 0.2; done"
     await admin_api.post(PODS, command_pod("stubborn", script, terminationGracePeriodSeconds=1))
@@ -234,11 +244,11 @@ async def test_exec_errors_are_statuses(api_sandbox: Any, admin_api: Any) -> Non
     assert bad.body["message"] == "container nope is not valid for pod errs"
 
 
-async def test_stopping_the_sandbox_leaves_no_process(tmp_path: Path) -> None:
+async def test_stopping_the_sandbox_leaves_no_process(shared_dir: Path) -> None:
     from retina_tui.sandbox import run_sandbox
     from tests.sandbox.apiclient import Api
 
-    pid_file = tmp_path / "pids"
+    pid_file = shared_dir / "pids"
     script = (
         f"sleep 1000 & echo $$ $! > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; "
         "while true; do sleep 0.2; done"
