@@ -185,6 +185,13 @@ CASES = [
         config="[ui.keys]\nquit = 'not a key!!'\n",
     ),
     Case(
+        "config-bad-key-demo",
+        ["demo"],
+        "invalid at ui.keys.quit: 'not a key!!' is not a key Textual knows",
+        2,
+        config="[ui.keys]\nquit = 'not a key!!'\n",
+    ),
+    Case(
         "config-bad-modifier",
         ["tui"],
         "invalid at ui.keys.help: 'cmd' in 'cmd+h' is not a modifier",

@@ -61,18 +61,21 @@ def shell_argv(sandbox: SandboxProcess, *args: str) -> list[str]:
     ]
 
 
-def spawn(sandbox: SandboxProcess, *args: str) -> pexpect.spawn:
-    env = {**os.environ, "TERM": "xterm"}
-    child = pexpect.spawn(
+def spawn_cli(argv: list[str]) -> pexpect.spawn:
+    """`python ARGV` under a real 100x30 pty, as a user runs the CLI."""
+    return pexpect.spawn(
         sys.executable,
-        shell_argv(sandbox, *args),
-        env=env,
+        argv,
+        env={**os.environ, "TERM": "xterm"},
         timeout=WAIT,
         dimensions=(30, 100),
         encoding="utf-8",
         codec_errors="replace",
     )
-    return child
+
+
+def spawn(sandbox: SandboxProcess, *args: str) -> pexpect.spawn:
+    return spawn_cli(shell_argv(sandbox, *args))
 
 
 def reach_prompt(child: pexpect.spawn) -> None:
@@ -289,15 +292,7 @@ async def test_the_cli_reattaches_after_the_sandbox_drops_streams(api_sandbox: A
         if (pod.get("status") or {}).get("phase") == "Running"
     ]
     argv = ["-m", "retina_tui", "shell", "--kubeconfig", kubeconfig, "-n", "default"]
-    child = pexpect.spawn(
-        sys.executable,
-        [*argv, f"pod/{pods[0]['metadata']['name']}"],
-        env={**os.environ, "TERM": "xterm"},
-        timeout=WAIT,
-        dimensions=(30, 100),
-        encoding="utf-8",
-        codec_errors="replace",
-    )
+    child = spawn_cli([*argv, f"pod/{pods[0]['metadata']['name']}"])
     try:
         await asyncio.to_thread(reach_prompt, child)
         await asyncio.to_thread(run, child, "KEEP=sur''vived")

@@ -7,10 +7,8 @@ read with the real kubectl. The limit is set short through the config file.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ import pytest
 
 from retina_tui.sessions.watchdog import WRAPPER, heartbeat_path
 from tests.fixtures_sandbox import SandboxProcess
-from tests.test_shell_cli_pty import WAIT, reach_prompt, run, running_pod, shell_argv
+from tests.test_shell_cli_pty import reach_prompt, run, running_pod, shell_argv, spawn_cli
 
 LIMIT = 3
 
@@ -32,15 +30,7 @@ def _config(tmp_path: Path, limit: int) -> Path:
 
 
 def _spawn(sandbox: SandboxProcess, config: Path, pod: str) -> pexpect.spawn:
-    return pexpect.spawn(
-        sys.executable,
-        [*shell_argv(sandbox, f"pod/{pod}"), "--config", str(config)],
-        env={**os.environ, "TERM": "xterm"},
-        timeout=WAIT,
-        dimensions=(30, 100),
-        encoding="utf-8",
-        codec_errors="replace",
-    )
+    return spawn_cli([*shell_argv(sandbox, f"pod/{pod}"), "--config", str(config)])
 
 
 def _debug_container_states(sandbox: SandboxProcess, pod: str) -> dict[str, dict[str, Any]]:
@@ -120,3 +110,16 @@ def test_a_limit_of_zero_runs_the_shell_without_a_watchdog(tmp_path: Path) -> No
     )
     assert done.returncode == 4
     assert not (tmp_path / "b").exists()
+
+
+def test_a_reattached_shell_keeps_the_limit_it_was_started_with() -> None:
+    from retina_tui.sessions.pod import ephemeral_container
+    from retina_tui.sessions.specs import PodSessionSpec
+    from retina_tui.sessions.watchdog import watchdog_limit
+
+    started = ephemeral_container(PodSessionSpec("ns", "web", detach_timeout_seconds=120), "rtui-a")
+    plain = {"name": "rtui-b", "image": "busybox"}
+    pod = {"spec": {"ephemeralContainers": [started, plain]}}
+    assert watchdog_limit(pod, "rtui-a") == 120
+    assert watchdog_limit(pod, "rtui-b") == 0
+    assert watchdog_limit(pod, "rtui-c") == 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,7 +18,7 @@ import pytest
 
 from tests.blackhole import BlackHoleProxy, black_hole_proxy
 from tests.fixtures_sandbox import SandboxProcess
-from tests.test_shell_cli_pty import PROMPT, WAIT, reach_prompt, run, running_pod, shell_argv
+from tests.test_shell_cli_pty import PROMPT, reach_prompt, run, running_pod, shell_argv, spawn_cli
 
 NOTICE_LIMIT = 10.0
 
@@ -43,15 +42,7 @@ def test_a_black_holed_stream_is_reattached_with_the_shell_state_kept(
         kubeconfig = _kubeconfig_through(sandbox_cluster, proxy, tmp_path / "kubeconfig")
         argv = shell_argv(sandbox_cluster, f"pod/{pod}")
         argv[argv.index(str(sandbox_cluster.kubeconfig))] = str(kubeconfig)
-        child = pexpect.spawn(
-            sys.executable,
-            argv,
-            env={**os.environ, "TERM": "xterm"},
-            timeout=WAIT,
-            dimensions=(30, 100),
-            encoding="utf-8",
-            codec_errors="replace",
-        )
+        child = spawn_cli(argv)
         try:
             reach_prompt(child)
             run(child, "MARK=kept-$((6*7)); cd /tmp")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from retina_tui.commands.tui import CONFIG_OPTION
+from retina_tui.commands.tui import CONFIG_OPTION, app_settings
 
 
 @click.command("demo")
@@ -26,12 +26,10 @@ from retina_tui.commands.tui import CONFIG_OPTION
 def demo(config_path: str | None, network: str) -> None:
     """Start a small embedded cluster and open the browser on it."""
     import sys
-    from pathlib import Path
 
-    from retina_tui.config import load_settings, resolve_config_path
     from retina_tui.ui.app import DemoTarget, make_app
     from retina_tui.ui.shutdown import run_app
 
-    settings = load_settings(resolve_config_path(Path(config_path) if config_path else None))
+    settings = app_settings(config_path)
     app = make_app(settings, target=DemoTarget(network=network))
     sys.exit(run_app(app, app.exit_lines))

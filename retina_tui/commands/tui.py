@@ -7,11 +7,14 @@ checked as it is parsed.
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from retina_tui.validation.names import label_problem
+
+if TYPE_CHECKING:
+    from retina_tui.config import Settings
 
 
 class UsageProblem(click.BadParameter):
@@ -73,6 +76,22 @@ CONFIG_OPTION = click.option(
 )
 
 
+def app_settings(config_path: str | None) -> Settings:
+    """The settings of the interface (browser or demo), its key bindings checked too.
+
+    A bad one is a ConfigError (one line, exit 2) before the screen is taken over.
+    """
+    from pathlib import Path
+
+    from retina_tui.config import load_settings, resolve_config_path
+    from retina_tui.ui.keys import check_key_settings
+
+    path = resolve_config_path(Path(config_path) if config_path else None)
+    settings = load_settings(path)
+    check_key_settings(settings.ui.keys, path if path.exists() else None)
+    return settings
+
+
 def run_tui(
     *,
     kubeconfig: str | None,
@@ -90,18 +109,11 @@ def run_tui(
     N (see `retina_tui/ui/shutdown.py`).
     """
     import sys
-    from pathlib import Path
-
-    from retina_tui.config import load_settings, resolve_config_path
-
-    path = resolve_config_path(Path(config_path) if config_path else None)
-    settings = load_settings(path)
 
     from retina_tui.ui.app import ClusterTarget, make_app
-    from retina_tui.ui.keys import check_key_settings
     from retina_tui.ui.shutdown import run_app
 
-    check_key_settings(settings.ui.keys, path if path.exists() else None)
+    settings = app_settings(config_path)
     app = make_app(
         settings,
         target=ClusterTarget(kubeconfig=kubeconfig, context=context, namespace=namespace),

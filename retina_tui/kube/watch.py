@@ -20,7 +20,14 @@ from typing import Any
 from retina_tui.errors import KubeApiError, RetinaTuiError, UnexpectedReplyError
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.errors import is_transient, status_error
-from retina_tui.kube.shapes import LIST_FIELDS, expect_items, field_problem, kind_of, origin_of
+from retina_tui.kube.shapes import (
+    LIST_FIELDS,
+    expect_items,
+    field_problem,
+    kind_of,
+    origin_of,
+    reply_error,
+)
 
 LIST_PAGE_SIZE = 500
 WATCH_TIMEOUT_SECONDS = 290
@@ -93,12 +100,7 @@ async def list_all(
         items.extend(expect_items(answer, "resource", origin=origin, call=call))
         problem = field_problem(answer, LIST_FIELDS)
         if problem is not None:
-            raise UnexpectedReplyError(
-                f"The API server at {origin} answered {call} with a list whose {problem}: "
-                "is this the right server or a login proxy?",
-                status=200,
-                reason="UnexpectedReply",
-            )
+            raise reply_error(origin, call, f"a resource list whose {problem}")
         metadata = answer.get("metadata") or {}
         token = metadata.get("continue") or ""
         if not token:

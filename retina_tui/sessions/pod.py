@@ -15,7 +15,7 @@ import getpass
 import json
 import socket
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +45,7 @@ from retina_tui.sessions.specs import (
 )
 from retina_tui.sessions.stream import AttachStream, Ended, open_attach
 from retina_tui.sessions.wait import container_state, wait_running
-from retina_tui.sessions.watchdog import keep_alive, wrapped_command
+from retina_tui.sessions.watchdog import keep_alive, watchdog_limit, wrapped_command
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -67,17 +67,12 @@ class PodShell:
     """What the pod annotation says about it (session, instance, user, host, created)."""
 
 
-def ephemeral_container(
-    spec: PodSessionSpec, name: str, *, detach_timeout_seconds: int | None = None
-) -> dict[str, Any]:
+def ephemeral_container(spec: PodSessionSpec, name: str) -> dict[str, Any]:
     """The ephemeral container added for a pod session, its shell under the detach watchdog."""
-    limit = (
-        spec.detach_timeout_seconds if detach_timeout_seconds is None else detach_timeout_seconds
-    )
     container: dict[str, Any] = {
         "name": name,
         "image": spec.image,
-        "command": wrapped_command(name, limit),
+        "command": wrapped_command(name, spec.detach_timeout_seconds),
         "imagePullPolicy": "IfNotPresent",
         "stdin": True,
         "tty": True,
@@ -158,8 +153,6 @@ class PodSession(Session):
         self.pod = spec.pod
         self.timeout_seconds = spec.timeout_seconds
         self._added = False
-        self._watchdog = False
-        """Whether the shell runs under the detach watchdog, which this session keeps alive."""
 
     @property
     def title(self) -> str:
@@ -176,7 +169,11 @@ class PodSession(Session):
             self._check_reattach(pod, spec.attach_to)
             self.container = spec.attach_to
             self._pod_seen = pod
-            self._watchdog = spec.detach_timeout_seconds > 0 and await self._may_exec()
+            # The shell's watchdog has the limit it was started with, whatever the settings.
+            limit = watchdog_limit(pod, spec.attach_to)
+            if not limit or not await self._may_exec():
+                limit = 0
+            self.spec = replace(spec, detach_timeout_seconds=limit)
             return
         self._check_pod(pod)
         node_name = (pod.get("spec") or {}).get("nodeName")
@@ -190,8 +187,7 @@ class PodSession(Session):
             node = await _node_or_none(self.client, str(node_name))
             where = f"Node {node_name} of pod {spec.namespace}/{spec.pod}"
             checks.refuse_non_linux(checks.node_os(node), where)
-        self._watchdog = spec.detach_timeout_seconds > 0 and await self._may_exec()
-        if spec.detach_timeout_seconds > 0 and not self._watchdog:
+        if spec.detach_timeout_seconds > 0 and not await self._may_exec():
             self._set_phase(
                 Phase(
                     "creating",
@@ -199,10 +195,10 @@ class PodSession(Session):
                     "client is gone; it ends only at its idle logout",
                 )
             )
+            self.spec = spec = replace(spec, detach_timeout_seconds=0)
         name = ephemeral_container_name()
-        limit = spec.detach_timeout_seconds if self._watchdog else 0
         self.container = name
-        await self._add_container(ephemeral_container(spec, name, detach_timeout_seconds=limit))
+        await self._add_container(ephemeral_container(spec, name))
         self._added = True
         # Off the critical path: the annotation is written while the container starts.
         self._side_tasks.append(
@@ -218,7 +214,7 @@ class PodSession(Session):
             return True
 
     def _companions(self) -> list[tuple[str, Coroutine[Any, Any, None]]]:
-        if not self._watchdog:
+        if self.spec.detach_timeout_seconds <= 0:
             return []
         spec = self.spec
         beat = keep_alive(

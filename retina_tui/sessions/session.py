@@ -470,28 +470,33 @@ class Session(ABC):
             await asyncio.sleep(backoff.next_delay())
             state = await self._current_state()
 
-    async def _current_state(self) -> ContainerState:
+    async def _read_pod(self) -> dict[str, Any] | None:
+        """The session's pod; None when it cannot be read now. NotFoundError when gone."""
         try:
-            pod = await self.client.request(
+            return await self.client.request(
                 "GET", f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}"
             )
+        except NotFoundError:
+            raise
+        except RetinaTuiError:
+            return None
+
+    async def _current_state(self) -> ContainerState:
+        try:
+            pod = await self._read_pod()
         except NotFoundError as error:
             raise SessionError(await self._deleted_message()) from error
-        except RetinaTuiError:
+        if pod is None:
             return ContainerState("running")
         return container_state(pod, self.container, ephemeral=self.ephemeral)
 
     async def _pod_lost(self) -> str | None:
         """Why the shell ended, when its pod was deleted under it; None when it was not."""
         try:
-            pod = await self.client.request(
-                "GET", f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}"
-            )
+            pod = await self._read_pod()
         except NotFoundError:
             return await self._deleted_message()
-        except RetinaTuiError:
-            return None
-        if isinstance(pod, dict) and (pod.get("metadata") or {}).get("deletionTimestamp"):
+        if pod is not None and (pod.get("metadata") or {}).get("deletionTimestamp"):
             return await self._deleted_message()
         return None
 

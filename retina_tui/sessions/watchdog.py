@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Final
+from typing import Any, Final
 
 from retina_tui.errors import RetinaTuiError
 from retina_tui.kube.client import KubeClient
@@ -26,6 +26,8 @@ from retina_tui.sessions.execute import run_command
 log = logging.getLogger("retina_tui.sessions")
 
 HEARTBEAT_DIR: Final = "/tmp"
+WRAPPER_NAME: Final = "retina-tui-shell"
+"""The wrapper's $0, as `ps` in the container shows it."""
 KILL_GRACE_SECONDS: Final = 5
 MAX_CHECK_SECONDS: Final = 30
 MAX_HEARTBEAT_SECONDS: Final = 60.0
@@ -63,8 +65,24 @@ def heartbeat_path(container: str) -> str:
 
 def wrapped_command(container: str, limit_seconds: int) -> list[str]:
     """The container command: the wrapper, its limit and heartbeat file, the default shell."""
-    return ["sh", "-c", WRAPPER, "retina-tui-shell", str(max(0, limit_seconds)),
+    return ["sh", "-c", WRAPPER, WRAPPER_NAME, str(max(0, limit_seconds)),
             heartbeat_path(container)]  # fmt: skip
+
+
+def watchdog_limit(pod: dict[str, Any], container: str) -> int:
+    """The detach limit a running debug container was started with (0: no watchdog)."""
+    for spec in (pod.get("spec") or {}).get("ephemeralContainers") or []:
+        if not isinstance(spec, dict) or spec.get("name") != container:
+            continue
+        command = spec.get("command")
+        if (
+            isinstance(command, list)
+            and command[:4] == ["sh", "-c", WRAPPER, WRAPPER_NAME]
+            and len(command) > 4
+            and str(command[4]).isdigit()
+        ):
+            return int(command[4])
+    return 0
 
 
 def heartbeat_interval(limit_seconds: int) -> float:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from retina_tui.errors import ForbiddenError, NotFoundError, RetinaTuiError
-from retina_tui.kube.shapes import LEASE_FIELDS, POD_FIELDS, expect_items, origin_of
+from retina_tui.kube.shapes import LEASE_FIELDS, POD_FIELDS, Fields, expect_items, origin_of
 from retina_tui.supervisor.api import ApiClient, lease_path, leases_path, pod_path, pods_path
 from retina_tui.supervisor.ownership import MANAGED_SELECTOR
 from retina_tui.supervisor.reconcile import Deletion, plan_deletions
@@ -50,13 +50,18 @@ class ReapResult:
     namespaces: list[str] | None = None
 
 
-_SHAPES = {"leases": ("lease", LEASE_FIELDS), "pods": ("pod", POD_FIELDS)}
+_SHAPES: dict[str, Fields] = {
+    "lease": LEASE_FIELDS,
+    "pod": POD_FIELDS,
+    "namespace": {"metadata.name": str},
+}
 
 
-def _items(client: ApiClient, answer: Any, path: str) -> list[dict[str, Any]]:
-    """The items of a list answer, each shaped like the objects read from it."""
-    kind, fields = _SHAPES.get(path.rsplit("/", 1)[-1], ("namespace", {"metadata.name": str}))
-    return expect_items(answer, kind, origin=origin_of(client), call=f"GET {path}", fields=fields)
+def _items(client: ApiClient, answer: Any, path: str, kind: str) -> list[dict[str, Any]]:
+    """The items of a list answer, each shaped like a `kind` as far as the reaper reads it."""
+    return expect_items(
+        answer, kind, origin=origin_of(client), call=f"GET {path}", fields=_SHAPES[kind]
+    )
 
 
 def _namespace(obj: dict[str, Any]) -> str:
@@ -83,20 +88,20 @@ class Reaper:
         self._extra = extra_namespaces or (lambda: ())
         self._clock = clock or (lambda: datetime.now(UTC))
 
-    async def _list(self, path: str) -> list[dict[str, Any]]:
+    async def _list(self, path: str, kind: str) -> list[dict[str, Any]]:
         answer = await self._client.request("GET", path, params={"labelSelector": MANAGED_SELECTOR})
-        return _items(self._client, answer, path)
+        return _items(self._client, answer, path, kind)
 
     async def scan(self) -> Scan:
         """Read our pods and Leases; only namespaces whose both lists could be read count."""
         if self._namespaces is not None:
             return await self._scan_namespaces(self._namespaces, None, None)
         try:
-            pods: list[dict[str, Any]] | None = await self._list(pods_path(None))
+            pods: list[dict[str, Any]] | None = await self._list(pods_path(None), "pod")
         except ForbiddenError:
             pods = None
         try:
-            leases: list[dict[str, Any]] | None = await self._list(leases_path(None))
+            leases: list[dict[str, Any]] | None = await self._list(leases_path(None), "lease")
         except ForbiddenError:
             leases = None
         if pods is not None and leases is not None:
@@ -110,7 +115,7 @@ class Reaper:
     async def _visible_namespaces(self) -> list[str]:
         try:
             answer = await self._client.request("GET", "/api/v1/namespaces")
-            found = _items(self._client, answer, "/api/v1/namespaces")
+            found = _items(self._client, answer, "/api/v1/namespaces", "namespace")
             names = {str(ns["metadata"].get("name") or "") for ns in found}
         except ForbiddenError:
             names = {self._client.namespace, *self._extra()}
@@ -135,12 +140,12 @@ class Reaper:
                 if all_pods is not None:
                     pods = [pod for pod in all_pods if _namespace(pod) == name]
                 else:
-                    pods = await self._list(pods_path(name))
+                    pods = await self._list(pods_path(name), "pod")
                 what = "leases"
                 if all_leases is not None:
                     leases = [lease for lease in all_leases if _namespace(lease) == name]
                 else:
-                    leases = await self._list(leases_path(name))
+                    leases = await self._list(leases_path(name), "lease")
             except NotFoundError:
                 unreadable.setdefault("missing", []).append(name)
                 continue

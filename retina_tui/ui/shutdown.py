@@ -7,8 +7,9 @@ third leaves at once. Whatever could not be removed is said on stderr once the s
 is restored, with the `retina-tui gc` command that removes it later.
 
 Exit statuses: 0 after a normal quit, 1 after a crash or a quit while the cluster could
-not be used, 128 + the signal's number after a signal (130 SIGINT, 129 SIGHUP, 143
-SIGTERM), as shells report a process ended by that signal.
+not be used (2 when the kubeconfig was at fault), 128 + the signal's number after a
+signal (130 SIGINT, 129 SIGHUP, 143 SIGTERM), as shells report a process ended by that
+signal.
 """
 
 from __future__ import annotations

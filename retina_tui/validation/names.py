@@ -16,33 +16,25 @@ LABEL_RE: Final = re.compile(rf"^{_LABEL}$")
 SUBDOMAIN_RE: Final = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 
 
-def subdomain_problem(name: str) -> str | None:
-    """Why `name` cannot name a pod or a node (a DNS-1123 subdomain), or None."""
+def _name_problem(name: str, longest: int, pattern: re.Pattern[str], allowed: str) -> str | None:
     if not name:
         return "it is empty"
     if name != name.strip() or not name.strip():
         return "it is blank or has white space around it"
-    if len(name) > DNS_SUBDOMAIN_MAX:
-        return f"it is longer than {DNS_SUBDOMAIN_MAX} characters"
-    if not SUBDOMAIN_RE.match(name):
-        return (
-            "names are lowercase letters, digits, '-' and '.', starting and ending with a "
-            "letter or digit"
-        )
+    if len(name) > longest:
+        return f"it is longer than {longest} characters"
+    if not pattern.match(name):
+        return f"names are {allowed}, starting and ending with a letter or digit"
     return None
+
+
+def subdomain_problem(name: str) -> str | None:
+    """Why `name` cannot name a pod or a node (a DNS-1123 subdomain), or None."""
+    return _name_problem(
+        name, DNS_SUBDOMAIN_MAX, SUBDOMAIN_RE, "lowercase letters, digits, '-' and '.'"
+    )
 
 
 def label_problem(name: str) -> str | None:
     """Why `name` cannot name a namespace or a container (a DNS-1123 label), or None."""
-    if not name:
-        return "it is empty"
-    if name != name.strip() or not name.strip():
-        return "it is blank or has white space around it"
-    if len(name) > DNS_LABEL_MAX:
-        return f"it is longer than {DNS_LABEL_MAX} characters"
-    if not LABEL_RE.match(name):
-        return (
-            "names are lowercase letters, digits and '-', starting and ending with a letter "
-            "or digit"
-        )
-    return None
+    return _name_problem(name, DNS_LABEL_MAX, LABEL_RE, "lowercase letters, digits and '-'")
