@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -19,6 +20,9 @@ from retina_tui.validation.names import label_problem
 
 DEFAULT_IMAGE = "docker.io/nicolaka/netshoot:v0.13"
 DEFAULT_CAPABILITIES = ("NET_ADMIN", "NET_RAW")
+PROFILES = ("netadmin", "general", "baseline", "restricted", "sysadmin", "auto")
+Profile = Literal["netadmin", "general", "baseline", "restricted", "sysadmin", "auto"]
+DEFAULT_PROFILE: Profile = "netadmin"
 
 
 class _Section(BaseModel):
@@ -31,6 +35,12 @@ class DebugSettings(_Section):
     image: str = Field(DEFAULT_IMAGE, description="Image with the network tools.")
     capabilities: tuple[str, ...] = Field(
         DEFAULT_CAPABILITIES, description="Capabilities added after dropping ALL."
+    )
+    profile: Profile = Field(
+        DEFAULT_PROFILE,
+        description="Security profile of debug containers and node pods, as in kubectl debug: "
+        "netadmin (drop ALL, add the capabilities above), general, baseline, restricted, "
+        "sysadmin, or auto (the strongest one the namespace's Pod Security level admits).",
     )
     namespace: str | None = Field(
         None, description="Namespace for node debug pods; the context's namespace if unset."

@@ -12,7 +12,13 @@ import string
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from retina_tui.config import DEFAULT_CAPABILITIES, DEFAULT_IMAGE, DebugSettings
+from retina_tui.config import (
+    DEFAULT_CAPABILITIES,
+    DEFAULT_IMAGE,
+    DEFAULT_PROFILE,
+    DebugSettings,
+    Profile,
+)
 from retina_tui.errors import ConfigError
 from retina_tui.validation.capabilities import check_capabilities
 
@@ -102,6 +108,7 @@ class PodSessionSpec:
     target: str | None = None
     image: str = DEFAULT_IMAGE
     capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
+    profile: Profile = DEFAULT_PROFILE
     idle_logout_seconds: int = 3600
     detach_timeout_seconds: int = 900
     timeout_seconds: float = 60.0
@@ -117,6 +124,7 @@ class PodSessionSpec:
         target: str | None = None,
         image: str | None = None,
         capabilities: tuple[str, ...] | None = None,
+        profile: Profile | None = None,
         timeout_seconds: float | None = None,
     ) -> PodSessionSpec:
         """The spec with the settings' image, capabilities and limits, unless chosen here."""
@@ -126,6 +134,7 @@ class PodSessionSpec:
             target=target,
             image=image or debug.image,
             capabilities=tuple(debug.capabilities) if capabilities is None else capabilities,
+            profile=profile or debug.profile,
             idle_logout_seconds=debug.idle_logout_seconds,
             detach_timeout_seconds=debug.detach_timeout_seconds,
             timeout_seconds=timeout_seconds or debug.timeout_seconds,
@@ -148,6 +157,7 @@ class NodeSessionSpec:
     namespace: str
     image: str = DEFAULT_IMAGE
     capabilities: tuple[str, ...] = DEFAULT_CAPABILITIES
+    profile: Profile = DEFAULT_PROFILE
     mount_host_fs: bool = False
     host_fs_write: bool = False
     host_pid: bool = False
@@ -169,6 +179,7 @@ class NodeSessionSpec:
         namespace: str,
         image: str | None = None,
         capabilities: tuple[str, ...] | None = None,
+        profile: Profile | None = None,
         mount_host_fs: bool = False,
         host_fs_write: bool = False,
         host_pid: bool = False,
@@ -182,6 +193,7 @@ class NodeSessionSpec:
             namespace=namespace,
             image=image or debug.image,
             capabilities=tuple(debug.capabilities) if capabilities is None else capabilities,
+            profile=profile or debug.profile,
             mount_host_fs=mount_host_fs or host_fs_write,
             host_fs_write=host_fs_write,
             host_pid=host_pid,
