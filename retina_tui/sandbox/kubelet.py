@@ -6,7 +6,8 @@ container's process; status goes ContainerCreating -> running -> terminated and 
 written back so watchers see it. Ephemeral containers start when they appear in the spec.
 Synthetic pods (created in bulk by the seed) get no process nor namespace until something
 execs or attaches. A pod marked for deletion has its processes stopped (SIGTERM, SIGKILL
-after the grace period) and its namespace removed before the kubelet removes it.
+after the grace period) and its namespace removed before the kubelet removes it. A pod
+past its activeDeadlineSeconds is stopped the same way but kept, Failed (deadlines.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from retina_tui.errors import RetinaTuiError
-from retina_tui.sandbox import runtime
+from retina_tui.sandbox import deadlines, runtime
 from retina_tui.sandbox.containers import ContainerRunner
 from retina_tui.sandbox.errors import ApiError, bad_request, not_found
 from retina_tui.sandbox.events import EventRecorder
@@ -60,6 +61,7 @@ class Kubelet:
             rootfs=dict(getattr(options, "rootfs", None) or {}),
         )
         self._pods: dict[tuple[str, str], PodRuntime] = {}
+        self._deadlines = deadlines.DeadlineTimers(self._deadline_passed)
         self._streams = StreamRegistry()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watch_task: asyncio.Task[None] | None = None
@@ -80,6 +82,7 @@ class Kubelet:
         if self._watch_task is not None:
             self._watch_task.cancel()
             await asyncio.gather(self._watch_task, return_exceptions=True)
+        await self._deadlines.close()
         self._streams.drop_all()
         runtimes = list(self._pods.values())
         self._pods.clear()
@@ -144,12 +147,14 @@ class Kubelet:
             self._forget(rt)
             rt = None
         if kind == "DELETED":
+            self._deadlines.forget(*key)
             if rt is not None:
                 self._forget(rt)
             return
         if self._stopping or not spec.get("nodeName"):
             return
         deleting = bool(meta.get("deletionTimestamp"))
+        self._deadlines.follow(pod)
         if rt is None:
             if deleting:
                 self._remove(key, meta.get("uid"))
@@ -159,8 +164,8 @@ class Kubelet:
             rt = self._adopt(pod)
         rt.pod = pod
         if deleting:
-            if not rt.terminating:
-                rt.terminating = True
+            if not rt.deleting:
+                rt.deleting = rt.terminating = True
                 self._spawn(self._terminate(rt), f"sandbox-kubelet-delete-{rt.key}")
             return
         added = False
@@ -248,16 +253,36 @@ class Kubelet:
         grace = meta.get("deletionGracePeriodSeconds")
         if grace is None:
             grace = spec.get("terminationGracePeriodSeconds", 30)
+        await self._stop_containers(rt, float(grace))
+        if self._pods.get((rt.namespace, rt.name)) is rt:
+            del self._pods[(rt.namespace, rt.name)]
+            self._remove((rt.namespace, rt.name), rt.uid)
+
+    async def _stop_containers(self, rt: PodRuntime, grace: float) -> None:
+        """Record a Killing event per running container, then tear the pod down."""
         for entry in rt.all_containers():
             if entry.running and entry.process is not None:
                 message = f"Stopping container {entry.name}"
                 self.events.record(
                     rt, "Killing", message, container=entry.name, ephemeral=entry.ephemeral
                 )
-        await self._teardown(rt, float(grace), write=True)
-        if self._pods.get((rt.namespace, rt.name)) is rt:
-            del self._pods[(rt.namespace, rt.name)]
-            self._remove((rt.namespace, rt.name), rt.uid)
+        await self._teardown(rt, grace, write=True)
+
+    def _deadline_passed(self, namespace: str, name: str, uid: str) -> None:
+        rt = self._pods.get((namespace, name))
+        if rt is None or rt.uid != uid:
+            deadlines.fail_unrun(self.store, self.events, namespace, name, uid)
+        elif not rt.terminating and rt.failure is None:
+            deadlines.mark_exceeded(rt, self.events)
+            self._write_status(rt)
+            self._spawn(self._expire(rt), f"sandbox-kubelet-expire-{rt.key}")
+
+    async def _expire(self, rt: PodRuntime) -> None:
+        """Stop a pod past its deadline as on deletion, but keep it, Failed."""
+        grace = (rt.pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        await self._stop_containers(rt, float(grace))
+        deadlines.settle(rt, now_iso())
+        self._write_status(rt)
 
     async def _teardown(self, rt: PodRuntime, grace: float, *, write: bool = False) -> None:
         """Stop every process of the pod, then release its network."""

@@ -70,7 +70,10 @@ class ContainerRuntime:
 
 @dataclass(eq=False)
 class PodRuntime:
-    """A pod the kubelet runs: its address, containers and exec'd processes."""
+    """A pod the kubelet runs: its address, containers and exec'd processes.
+
+    `failure` is the (reason, message) of a pod the kubelet failed (its deadline passed).
+    """
 
     namespace: str
     name: str
@@ -88,6 +91,8 @@ class PodRuntime:
     execs: set[Process] = field(default_factory=set)
     exec_sessions: set[int] = field(default_factory=set)
     terminating: bool = False
+    deleting: bool = False
+    failure: tuple[str, str] | None = None
     setup: asyncio.Task[None] | None = None
 
     @property
@@ -138,8 +143,8 @@ def build_status(runtime: PodRuntime, current: Obj, now: str) -> Obj:
         c.get("type", ""): c for c in current.get("conditions") or [] if isinstance(c, dict)
     }
     regular = list(runtime.containers.values())
-    ready = bool(regular) and all(c.running for c in regular)
-    phase = pod_phase(runtime)
+    ready = bool(regular) and all(c.running for c in regular) and runtime.failure is None
+    phase = pod_phase(runtime) if runtime.failure is None else "Failed"
     sandbox = runtime.network_ready.is_set() and phase not in ("Succeeded", "Failed")
     status: Obj = {
         "phase": phase,
@@ -153,6 +158,8 @@ def build_status(runtime: PodRuntime, current: Obj, now: str) -> Obj:
         ],
         "containerStatuses": [c.status() for c in regular],
     }
+    if runtime.failure is not None:
+        status["reason"], status["message"] = runtime.failure
     if runtime.host_ip:
         status["hostIP"] = runtime.host_ip
         status["hostIPs"] = [{"ip": runtime.host_ip}]
