@@ -134,6 +134,8 @@ def test_lowering_the_deadline_by_a_patch_takes_effect(sandbox_cluster: Any) -> 
 
         assert jsonpath(sandbox_cluster, name, "{.status.reason}") == "DeadlineExceeded"
         assert not pid_alive(pid)
+        deleted = sandbox_cluster.kubectl("delete", "pod", name, "--timeout=30s")
+        assert deleted.returncode == 0, deleted.stderr  # a failed pod still goes when deleted
     finally:
         delete(sandbox_cluster, name)
 
