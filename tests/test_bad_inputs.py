@@ -464,14 +464,21 @@ CASES = [
         [*SHELL, "pod/{pod}"],
         f"answered PATCH /api/v1/namespaces/default/pods/{{pod}}/ephemeralcontainers {NOT_OBJECT}",
         1,
-        [Rule("PATCH", EPHEMERAL, "garbage", forward=True)],
+        [Rule("PATCH", EPHEMERAL, "garbage", dry_run=False, forward=True)],
+    ),
+    Case(
+        "pod-dry-run-reply-garbled",
+        [*SHELL, "pod/{pod}"],
+        f"answered PATCH /api/v1/namespaces/default/pods/{{pod}}/ephemeralcontainers {NOT_OBJECT}",
+        1,
+        [Rule("PATCH", EPHEMERAL, "garbage", dry_run=True)],
     ),
     Case(
         "pod-patch-happened-reply-empty",
         [*SHELL, "pod/{pod}"],
         "(an empty body, 200)",
         1,
-        [Rule("PATCH", EPHEMERAL, "empty", forward=True)],
+        [Rule("PATCH", EPHEMERAL, "empty", dry_run=False, forward=True)],
     ),
     Case(
         "pod-watch-no-type",

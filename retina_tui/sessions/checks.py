@@ -1,8 +1,8 @@
 """Refusals that come before a session changes anything, worded for humans.
 
 Node operating system, Pod Security Admission rejections and the like are found here
-and turned into one sentence that says what to do next (another namespace, no added
-capabilities, a Linux node).
+and turned into one sentence that says what to do next (another namespace, the profile
+the namespace admits, a Linux node).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 from retina_tui.errors import ForbiddenError, KubeApiError, NotFoundError, SessionError
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.shapes import NODE_FIELDS, expect_object, origin_of
+from retina_tui.sessions.profiles import PSA_ENFORCE_LABEL, Concrete, profile_for_level
 
 OS_LABEL = "kubernetes.io/os"
 NODE_SECONDS = 60.0
-PSA_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce"
 _PSA_RE = re.compile(r'violates PodSecurity "(?P<level>[a-z]+)(?::[^"]*)?":\s*(?P<what>.*)')
 
 
@@ -84,26 +84,34 @@ def psa_level(error: KubeApiError) -> tuple[str, str] | None:
 
 
 def explain_psa_for_node(error: KubeApiError, namespace: str) -> SessionError | None:
-    """A node pod refused by Pod Security Admission: name the label and suggest -n."""
+    """A node pod refused by Pod Security Admission: name the level and label, suggest -n."""
+    found = psa_level(error)
+    if found is None:
+        return None
+    level = found[0]
+    return SessionError(
+        f"Namespace {namespace} enforces Pod Security level {level} (label "
+        f"{PSA_ENFORCE_LABEL}={level}), which forbids the host network a node shell needs; "
+        "run it with -n NAMESPACE for a namespace whose level is privileged."
+    )
+
+
+def explain_psa_for_pod(
+    error: KubeApiError, namespace: str, profile: Concrete
+) -> SessionError | None:
+    """An ephemeral container refused by Pod Security Admission: name the profile it admits."""
     found = psa_level(error)
     if found is None:
         return None
     level, what = found
-    return SessionError(
-        f"Namespace {namespace} enforces Pod Security level {level!r} (label "
-        f"{PSA_ENFORCE_LABEL}={level}), which forbids node debug pods ({what}); run the "
-        "session in a namespace that allows privileged pods with -n NAMESPACE."
+    where = (
+        f"Namespace {namespace} enforces Pod Security level {level} (label "
+        f"{PSA_ENFORCE_LABEL}={level})"
     )
-
-
-def explain_psa_for_pod(error: KubeApiError, namespace: str) -> SessionError | None:
-    """An ephemeral container refused by Pod Security Admission: suggest no capabilities."""
-    found = psa_level(error)
-    if found is None:
-        return None
-    level, what = found
-    return SessionError(
-        f"Namespace {namespace} enforces Pod Security level {level!r} (label "
-        f"{PSA_ENFORCE_LABEL}={level}), which forbids this debug container ({what}); retry "
-        "with --capabilities '' to add no capabilities."
-    )
+    admitted = profile_for_level(level)
+    if admitted != profile:
+        return SessionError(
+            f"{where}, which refuses a debug container with profile {profile}; retry with "
+            f"--profile {admitted} or --profile auto."
+        )
+    return SessionError(f"{where}, which refuses this pod even with profile {profile}: {what}.")

@@ -1,9 +1,11 @@
 """Node sessions: a host-network debug pod pinned to a node, deleted when the session ends.
 
 The pod is created with a server-side dry run first, so a Pod Security Admission refusal
-is reported before anything exists. It carries the ownership labels the cleanup
-supervisor relies on, and whatever ends the session (exit, close, cancellation, error)
-deletes it; a failed delete is reported, never swallowed.
+is reported before anything exists. Its security context is the session's profile
+(`profiles`); baseline and restricted cannot have the host network, so they are refused.
+It carries the ownership labels the cleanup supervisor relies on, and whatever ends the
+session (exit, close, cancellation, error) deletes it; a failed delete is reported, never
+swallowed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import contextlib
 import getpass
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +33,7 @@ from retina_tui.kube.client import KubeClient
 from retina_tui.kube.errors import CredentialsRejectedError
 from retina_tui.kube.shapes import POD_FIELDS, expect_items, expect_object, origin_of
 from retina_tui.kube.watch import Change, watch_objects
-from retina_tui.sessions import checks
+from retina_tui.sessions import checks, profiles
 from retina_tui.sessions.session import Session
 from retina_tui.sessions.specs import (
     CREATED_AT_ANNOTATION,
@@ -46,13 +48,14 @@ from retina_tui.sessions.specs import (
     NodeSessionSpec,
     Phase,
     node_pod_name,
-    security_context,
     shell_env,
 )
 from retina_tui.sessions.wait import container_state
 
 DELETE_WAIT_SECONDS = 20.0
 HOST_VOLUME = "host-filesystem"
+RUN_VOLUME = "host-run"
+RUN_PATH = "/run"
 PURPOSE = "a node debug session"
 LEASE_GROUP = "coordination.k8s.io"
 
@@ -60,15 +63,19 @@ LEASE_GROUP = "coordination.k8s.io"
 def node_pod_manifest(
     spec: NodeSessionSpec, name: str, *, session_id: str, instance_id: str
 ) -> dict[str, Any]:
-    """The debug pod for a node session."""
+    """The debug pod for a node session (`auto` is built as netadmin, what it settles on)."""
+    profile = profiles.settled(spec.profile)
     container: dict[str, Any] = {
         "name": NODE_CONTAINER,
         "image": spec.image,
         "imagePullPolicy": "IfNotPresent",
         "stdin": True,
         "tty": True,
-        "securityContext": security_context(
-            spec.capabilities, apparmor=spec.apparmor_unconfined, seccomp=spec.seccomp_unconfined
+        "securityContext": profiles.node_security_context(
+            profile,
+            spec.capabilities,
+            apparmor_unconfined=spec.apparmor_unconfined,
+            seccomp_unconfined=spec.seccomp_unconfined,
         ),
     }
     env = shell_env(spec.idle_logout_seconds)
@@ -76,20 +83,25 @@ def node_pod_manifest(
         container["env"] = env
     pod_spec: dict[str, Any] = {
         "nodeName": spec.node,
-        "hostNetwork": True,
+        **profiles.node_host_namespaces(profile, spec.host_pid),
+        "automountServiceAccountToken": False,
         "restartPolicy": "Never",
         "terminationGracePeriodSeconds": 0,
         "tolerations": [{"operator": "Exists"}],
         "containers": [container],
     }
-    if spec.host_pid:
-        pod_spec["hostPID"] = True
     if spec.active_deadline_seconds > 0:
         pod_spec["activeDeadlineSeconds"] = spec.active_deadline_seconds
     if spec.mount_host_fs or spec.host_fs_write:
-        pod_spec["volumes"] = [{"name": HOST_VOLUME, "hostPath": {"path": "/"}}]
+        # The host's /run as well, as Retina mounts it: sockets of the runtime and friends.
+        read_only = not spec.host_fs_write
+        pod_spec["volumes"] = [
+            {"name": HOST_VOLUME, "hostPath": {"path": "/"}},
+            {"name": RUN_VOLUME, "hostPath": {"path": RUN_PATH}},
+        ]
         container["volumeMounts"] = [
-            {"name": HOST_VOLUME, "mountPath": HOST_MOUNT, "readOnly": not spec.host_fs_write}
+            {"name": HOST_VOLUME, "mountPath": HOST_MOUNT, "readOnly": read_only},
+            {"name": RUN_VOLUME, "mountPath": RUN_PATH, "readOnly": read_only},
         ]
     labels = {
         **spec.extra_labels,
@@ -244,6 +256,15 @@ class NodeSession(Session):
         if spec.attach_to:
             await self._take_over(spec.attach_to)
             return
+        profiles.check_node_profile(spec)
+        if spec.profile == "auto":
+            self._set_phase(
+                Phase(
+                    "creating",
+                    "profile auto chose netadmin, as a node shell needs a privileged namespace",
+                )
+            )
+            self.spec = spec = replace(spec, profile="netadmin")
         needed = [
             Permission("delete", "pods", "", spec.namespace),
             Permission("create", "pods", "attach", spec.namespace),

@@ -1,7 +1,9 @@
 """Pod sessions: a shell in an ephemeral container sharing a running pod's network.
 
-The container is added with a strategic-merge PATCH of `pods/ephemeralcontainers`,
-drops every capability and adds back only the configured ones. Ephemeral containers
+The container is added with a strategic-merge PATCH of `pods/ephemeralcontainers`, dry
+run first so that a refusal (Pod Security Admission, validation) wastes no container:
+ephemeral containers cannot be removed. Its security context is the session's profile
+(`profiles`; `auto` learns the namespace's Pod Security level). Ephemeral containers
 cannot carry labels, so the session is recorded in a pod annotation
 (`retina-tui.io/shell.<container>`), which also lets a restarted UI find the shells it
 left running (`find_pod_shells`) and re-attach to them.
@@ -32,7 +34,7 @@ from retina_tui.kube.access import Permission, allowed, explain_forbidden, requi
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.shapes import POD_FIELDS, expect_object, origin_of
 from retina_tui.kube.watch import Backoff
-from retina_tui.sessions import checks
+from retina_tui.sessions import checks, profiles
 from retina_tui.sessions.session import Session, cancel_and_wait
 from retina_tui.sessions.specs import (
     CONTAINER_PREFIX,
@@ -40,7 +42,6 @@ from retina_tui.sessions.specs import (
     Phase,
     PodSessionSpec,
     ephemeral_container_name,
-    security_context,
     shell_env,
 )
 from retina_tui.sessions.stream import AttachStream, Ended, open_attach
@@ -68,7 +69,11 @@ class PodShell:
 
 
 def ephemeral_container(spec: PodSessionSpec, name: str) -> dict[str, Any]:
-    """The ephemeral container added for a pod session, its shell under the detach watchdog."""
+    """The ephemeral container added for a pod session, its shell under the detach watchdog.
+
+    `auto` is built as netadmin: the session settles the profile before building it.
+    """
+    profile = profiles.settled(spec.profile)
     container: dict[str, Any] = {
         "name": name,
         "image": spec.image,
@@ -77,9 +82,9 @@ def ephemeral_container(spec: PodSessionSpec, name: str) -> dict[str, Any]:
         "stdin": True,
         "tty": True,
         "terminationMessagePolicy": "File",
-        "securityContext": security_context(spec.capabilities),
+        "securityContext": profiles.container_security_context(profile, spec.capabilities),
     }
-    env = shell_env(spec.idle_logout_seconds)
+    env = shell_env(spec.idle_logout_seconds) + profiles.profile_env(profile)
     if env:
         container["env"] = env
     if spec.target:
@@ -197,13 +202,45 @@ class PodSession(Session):
             )
             self.spec = spec = replace(spec, detach_timeout_seconds=0)
         name = ephemeral_container_name()
+        container = await self._admitted_container(name)
         self.container = name
-        await self._add_container(ephemeral_container(spec, name))
+        await self._add_container(container, dry_run=False)
         self._added = True
         # Off the critical path: the annotation is written while the container starts.
         self._side_tasks.append(
             asyncio.create_task(self._record(name), name=f"record {spec.namespace}/{spec.pod}")
         )
+
+    async def _admitted_container(self, name: str) -> dict[str, Any]:
+        """The container, settled on a profile and accepted by a dry run; nothing is added.
+
+        With `auto` the namespace's level picks the profile; when the Namespace cannot be
+        read, or a cluster-wide default enforces more than its label, the dry run's refusal
+        names the level, and the profile it admits is tried once more.
+        """
+        spec = self.spec
+        auto = spec.profile == "auto"
+        level = await profiles.enforced_level(self.client, spec.namespace) if auto else None
+        profile = profiles.profile_for_level(level) if level else profiles.settled(spec.profile)
+        for attempt in range(2):
+            self.spec = spec = replace(spec, profile=profile)
+            container = ephemeral_container(spec, name)
+            try:
+                await self._add_container(container, dry_run=True)
+                break
+            except SessionError as error:
+                cause = error.__cause__
+                refused = checks.psa_level(cause) if isinstance(cause, KubeApiError) else None
+                if not auto or attempt or refused is None:
+                    raise
+                if profiles.profile_for_level(refused[0]) == profile:
+                    raise
+                level = refused[0]
+                profile = profiles.profile_for_level(level)
+        line = profiles.chosen(profile, namespace=spec.namespace, level=level, auto=auto)
+        if line:
+            self._set_phase(Phase("creating", line))
+        return container
 
     async def _may_exec(self) -> bool:
         """Whether this user may exec into the pod, which the watchdog's heartbeat needs."""
@@ -253,21 +290,27 @@ class PodSession(Session):
                 f"{container!r}; start a new session instead."
             )
 
-    async def _add_container(self, container: dict[str, Any]) -> None:
+    async def _add_container(self, container: dict[str, Any], *, dry_run: bool) -> None:
         spec = self.spec
         path = f"/api/v1/namespaces/{spec.namespace}/pods/{spec.pod}/ephemeralcontainers"
         body = {"spec": {"ephemeralContainers": [container]}}
         try:
             answer = await self.client.request(
-                "PATCH", path, body=body, content_type=STRATEGIC_MERGE
+                "PATCH",
+                path,
+                params={"dryRun": "All"} if dry_run else None,
+                body=body,
+                content_type=STRATEGIC_MERGE,
             )
-            self._pod_seen = expect_object(
+            seen = expect_object(
                 answer, "pod", POD_FIELDS, origin=origin_of(self.client), call=f"PATCH {path}"
             )
+            if not dry_run:
+                self._pod_seen = seen
         except (UnexpectedReplyError, ClusterUnreachableError):
             # The container may have been added although the answer does not say so: the
             # cleanup ends its shell if it runs.
-            self._added = True
+            self._added = not dry_run
             raise
         except NotFoundError:
             raise SessionError(
@@ -275,7 +318,9 @@ class PodSession(Session):
                 "ephemeral containers (Kubernetes 1.25 or later is needed)."
             ) from None
         except ForbiddenError as error:
-            explained = checks.explain_psa_for_pod(error, spec.namespace)
+            explained = checks.explain_psa_for_pod(
+                error, spec.namespace, profiles.settled(spec.profile)
+            )
             if explained is not None:
                 raise explained from error
             raise await explain_forbidden(
@@ -288,7 +333,7 @@ class PodSession(Session):
                     f"{spec.pod}: {error.message} Check --image, --target and --capabilities."
                 ) from error
             if error.status >= 500:
-                self._added = True
+                self._added = not dry_run
             raise
 
     async def _record(self, container: str) -> None:

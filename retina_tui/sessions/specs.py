@@ -209,20 +209,6 @@ class NodeSessionSpec:
         return f"node {self.node}"
 
 
-def security_context(
-    capabilities: tuple[str, ...], *, apparmor: bool = False, seccomp: bool = False
-) -> dict[str, object]:
-    """Drop ALL capabilities, add back only the configured ones; optional Unconfined."""
-    context: dict[str, object] = {
-        "capabilities": {"drop": ["ALL"], **({"add": list(capabilities)} if capabilities else {})}
-    }
-    if apparmor:
-        context["appArmorProfile"] = {"type": "Unconfined"}
-    if seccomp:
-        context["seccompProfile"] = {"type": "Unconfined"}
-    return context
-
-
 def shell_env(idle_logout_seconds: int) -> list[dict[str, str]]:
     """TMOUT makes an idle shell log out by itself; 0 disables it."""
     if idle_logout_seconds <= 0:

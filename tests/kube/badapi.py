@@ -194,7 +194,11 @@ class BadApi:
             self.created.append((namespace, json.loads(raw)["metadata"]["name"]))
         elif request.method == "DELETE" and len(parts) == 6:
             self.deleted.append((namespace, parts[5]))
-        elif request.method == "PATCH" and parts[-1] == "ephemeralcontainers":
+        elif (
+            request.method == "PATCH"
+            and parts[-1] == "ephemeralcontainers"
+            and "dryRun" not in request.query
+        ):
             for container in json.loads(body)["spec"]["ephemeralContainers"]:
                 self.containers.append((namespace, parts[5], container["name"]))
 

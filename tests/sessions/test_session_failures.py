@@ -18,7 +18,6 @@ from retina_tui.kube.client import KubeClient, connect
 from retina_tui.sessions.node import NodeSession
 from retina_tui.sessions.pod import PodSession
 from retina_tui.sessions.specs import NodeSessionSpec, PodSessionSpec
-from retina_tui.sessions.wait import wait_running
 from tests.kube.fakeapi import write_kubeconfig
 from tests.sessions.conftest import Screen
 from tests.sessions.test_sessions_sandbox import debug_pods, linux_node, running_pod
@@ -169,33 +168,6 @@ async def test_unreachable_server(tmp_path: Path) -> None:
         await client.close()
     assert isinstance(error, ClusterUnreachableError)
     assert "http://127.0.0.1:9 (context 'gone')" in str(error)
-
-
-async def test_psa_namespace_refuses_added_capabilities_in_a_pod_session(
-    kube: KubeClient, api_sandbox: Any
-) -> None:
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "app", "namespace": "secure"},
-        "spec": {
-            "nodeSelector": {"kubernetes.io/os": "linux"},
-            "containers": [{"name": "app", "image": "example.test/app:1", "tty": True}],
-        },
-    }
-    await kube.request("POST", "/api/v1/namespaces/secure/pods", body=pod)
-    await wait_running(
-        kube, "secure", "app", "app", ephemeral=False, timeout=30, on_state=lambda s: None
-    )
-    error = await start_fails(PodSession(kube, PodSessionSpec("secure", "app")))
-    assert "pod-security.kubernetes.io/enforce=baseline" in str(error)
-    assert "--capabilities ''" in str(error)
-    screen = Screen()
-    session = PodSession(
-        kube, PodSessionSpec("secure", "app", capabilities=()), on_output=screen.on_output
-    )
-    await session.start()
-    await session.close()
 
 
 async def test_a_failed_delete_is_reported_not_swallowed(

@@ -88,14 +88,19 @@ def test_node_pod_manifest() -> None:
     }
     assert pod_spec["nodeName"] == "n1"
     assert pod_spec["hostNetwork"] is True and pod_spec["hostPID"] is True
+    assert pod_spec["automountServiceAccountToken"] is False
     assert pod_spec["restartPolicy"] == "Never"
     assert pod_spec["tolerations"] == [{"operator": "Exists"}]
     assert pod_spec["activeDeadlineSeconds"] == 600
     container = pod_spec["containers"][0]
     assert container["volumeMounts"] == [
-        {"name": "host-filesystem", "mountPath": "/host", "readOnly": True}
+        {"name": "host-filesystem", "mountPath": "/host", "readOnly": True},
+        {"name": "host-run", "mountPath": "/run", "readOnly": True},
     ]
-    assert pod_spec["volumes"] == [{"name": "host-filesystem", "hostPath": {"path": "/"}}]
+    assert pod_spec["volumes"] == [
+        {"name": "host-filesystem", "hostPath": {"path": "/"}},
+        {"name": "host-run", "hostPath": {"path": "/run"}},
+    ]
     assert container["securityContext"]["seccompProfile"] == {"type": "Unconfined"}
     assert "appArmorProfile" not in container["securityContext"]
 
@@ -110,7 +115,8 @@ def test_node_pod_without_host_options() -> None:
 def test_host_filesystem_write_mounts_read_write() -> None:
     spec = NodeSessionSpec(node="n1", namespace="debug", host_fs_write=True)
     pod = node_pod_manifest(spec, "x", session_id="s", instance_id="i")
-    assert pod["spec"]["containers"][0]["volumeMounts"][0]["readOnly"] is False
+    mounts = pod["spec"]["containers"][0]["volumeMounts"]
+    assert [(m["mountPath"], m["readOnly"]) for m in mounts] == [("/host", False), ("/run", False)]
 
 
 PSA_MESSAGE = (
@@ -120,24 +126,38 @@ PSA_MESSAGE = (
 )
 
 
-def test_psa_refusal_of_a_node_pod_names_the_label_and_suggests_n() -> None:
+def test_psa_refusal_of_a_node_pod_names_the_level_the_label_and_suggests_n() -> None:
     error = explain_psa_for_node(ForbiddenError(PSA_MESSAGE, status=403), "web")
-    assert error is not None
+    assert str(error) == (
+        "Namespace web enforces Pod Security level baseline (label "
+        "pod-security.kubernetes.io/enforce=baseline), which forbids the host network a node "
+        "shell needs; run it with -n NAMESPACE for a namespace whose level is privileged."
+    )
+
+
+def test_psa_refusal_of_an_ephemeral_container_names_the_profile_the_level_admits() -> None:
+    restricted = PSA_MESSAGE.replace("baseline:latest", "restricted:latest")
+    error = explain_psa_for_pod(ForbiddenError(restricted, status=403), "web", "netadmin")
+    assert str(error) == (
+        "Namespace web enforces Pod Security level restricted (label "
+        "pod-security.kubernetes.io/enforce=restricted), which refuses a debug container with "
+        "profile netadmin; retry with --profile restricted or --profile auto."
+    )
+    baseline = explain_psa_for_pod(ForbiddenError(PSA_MESSAGE, status=403), "web", "general")
+    assert "retry with --profile baseline or --profile auto." in str(baseline)
+
+
+def test_a_refusal_of_the_admitted_profile_says_what_the_pod_breaks() -> None:
+    error = explain_psa_for_pod(ForbiddenError(PSA_MESSAGE, status=403), "web", "baseline")
     text = str(error)
-    assert "pod-security.kubernetes.io/enforce=baseline" in text
-    assert "-n NAMESPACE" in text
-    assert "hostNetwork=true" in text
-
-
-def test_psa_refusal_of_an_ephemeral_container_suggests_no_capabilities() -> None:
-    error = explain_psa_for_pod(ForbiddenError(PSA_MESSAGE, status=403), "web")
-    assert error is not None
-    assert "--capabilities ''" in str(error)
+    assert "refuses this pod even with profile baseline: host namespaces" in text
+    assert "--profile" not in text
 
 
 def test_other_forbidden_errors_are_not_psa() -> None:
     error = ForbiddenError("pods is forbidden: User x", status=403)
     assert explain_psa_for_node(error, "w") is None
+    assert explain_psa_for_pod(error, "w", "netadmin") is None
 
 
 def test_pod_shells_reads_ephemeral_containers_and_annotations() -> None:

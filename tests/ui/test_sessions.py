@@ -253,3 +253,43 @@ async def test_dialog_sets_host_filesystem_pid_and_capabilities(live_sandbox: Sa
         await quit_app(pilot, app, "ctrl+b", "q")
         await wait_until(pilot, lambda: not app.is_running, "the app to exit", 30)
     assert debug_pods(live_sandbox) == []
+
+
+async def test_a_pod_security_refusal_in_a_tab_gives_the_advice_of_the_shell_command(
+    live_sandbox: Sandbox,
+) -> None:
+    from retina_tui.kube.client import connect
+    from retina_tui.sessions.wait import wait_running
+
+    client = await connect(kubeconfig=str(live_sandbox.kubeconfig_path), context="admin")
+    try:
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "app", "namespace": "secure"},
+            "spec": {
+                "nodeSelector": {"kubernetes.io/os": "linux"},
+                "containers": [{"name": "app", "image": "example.test/app:1", "tty": True}],
+            },
+        }
+        await client.request("POST", "/api/v1/namespaces/secure/pods", body=pod)
+        await wait_running(
+            client, "secure", "app", "app", ephemeral=False, timeout=30, on_state=lambda s: None
+        )
+    finally:
+        await client.close()
+    app = app_for(live_sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        key = await pod_running(pilot, app, "secure", "app")
+        app.browser.pods.move_cursor_to(key)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: bool(app.workspace.panes), "the tab")
+        pane = app.workspace.panes[0]
+        await wait_until(pilot, lambda: pane.has_class("-failed"), "the failure")
+        status = str(pane.query_one(".pane-status").render())
+        assert "level baseline (label pod-security.kubernetes.io/enforce=baseline)" in status
+        assert "retry with --profile baseline or --profile auto." in status
+        await quit_app(pilot, app, "ctrl+b", "q")
+    (found,) = [p for p in live_sandbox.store.list("pods") if p["metadata"]["name"] == "app"]
+    assert not found["spec"].get("ephemeralContainers")
