@@ -129,7 +129,7 @@ def test_request_timeouts(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["1.5", "-1", "soon", "", "5x", "s"])
 def test_bad_request_timeouts(text: str) -> None:
-    with pytest.raises(click.BadParameter, match="--request-timeout .* is not a timeout"):
+    with pytest.raises(click.BadParameter, match=r"--request-timeout .* is not a timeout"):
         parse_request_timeout(text)
 
 
