@@ -92,6 +92,8 @@ CASES = [
     Case("empty-context", [*SHELL, "--context", "", "{node}"], "--context is empty", 2),
     Case("gc-empty-context", ["gc", "--context", " "], "--context is empty", 2),
     Case("tui-empty-context", ["--context", ""], "--context is empty", 2),
+    Case("tui-bad-request-timeout", ["tui", "--request-timeout", "2x"], "'2x' is not a timeout", 2),
+    Case("tui-empty-server", ["--server", ""], "-s/--server '' is not an API server address", 2),
     Case("empty-kubeconfig-flag", ["gc", "--kubeconfig", ""], "--kubeconfig is empty", 2),
     Case(
         "empty-image",

@@ -10,6 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from retina_tui import cli as cli_module
 from retina_tui import config
 from retina_tui.cli import cli
 from retina_tui.commands import shell as shell_module
@@ -240,3 +241,17 @@ def test_help_groups_the_options_under_headings() -> None:
     assert all(flag in blocks["Security options:"] for flag in ("--profile", "-c,", "--host-pid"))
     assert all(flag in blocks["Session options:"] for flag in ("--target", "--timeout", "--help"))
     assert "Other options" not in text
+
+
+@pytest.mark.parametrize("args", [["--as", "jane"], ["tui", "--as", "jane"]])
+def test_the_interface_takes_the_same_connection_flags(
+    args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retina_tui.commands import tui as tui_module
+
+    seen: dict[str, Any] = {}
+    for module in (tui_module, cli_module):
+        monkeypatch.setattr(module, "run_tui", lambda **kwargs: seen.update(kwargs))
+    result = CliRunner().invoke(cli, [*args, "--request-timeout", "5"])
+    assert result.exit_code == 0, result.output
+    assert seen["overrides"] == ConnectionOverrides(impersonate_user="jane", request_timeout=5.0)

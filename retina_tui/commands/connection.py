@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from retina_tui.commands.tui import UsageProblem
+from retina_tui.commands.usage import UsageProblem
 from retina_tui.errors import ConfigError
 from retina_tui.kube.overrides import ConnectionOverrides
 
