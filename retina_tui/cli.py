@@ -7,7 +7,7 @@ Subcommand modules import their heavy dependencies inside the command body, so
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,10 +21,14 @@ from retina_tui.commands.tui import (
     CONTEXT_OPTION,
     KUBECONFIG_OPTION,
     NAMESPACE_OPTION,
+    connection_options,
     run_tui,
     tui,
 )
 from retina_tui.errors import RetinaTuiError
+
+if TYPE_CHECKING:
+    from retina_tui.kube.overrides import ConnectionOverrides
 
 
 class _Group(click.Group):
@@ -42,6 +46,7 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="retina-tui")
 @KUBECONFIG_OPTION
 @CONTEXT_OPTION
+@connection_options
 @NAMESPACE_OPTION
 @CONFIG_OPTION
 @click.pass_context
@@ -49,13 +54,18 @@ def cli(
     ctx: click.Context,
     kubeconfig: str | None,
     context: str | None,
+    overrides: ConnectionOverrides,
     namespace: str | None,
     config_path: str | None,
 ) -> None:
     """Debug Kubernetes networking from a terminal; with no subcommand, open the browser."""
     if ctx.invoked_subcommand is None:
         run_tui(
-            kubeconfig=kubeconfig, context=context, namespace=namespace, config_path=config_path
+            kubeconfig=kubeconfig,
+            context=context,
+            namespace=namespace,
+            config_path=config_path,
+            overrides=overrides,
         )
 
 

@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from retina_tui.commands.connection import CONNECTION_OPTION_NAMES, connection_options
+from retina_tui.commands.help import SectionedCommand
 from retina_tui.commands.shell_args import (
+    IMAGE_REPO_ENV,
+    IMAGE_VERSION_ENV,
+    ProfileChoice,
     check_container,
     parse_capability_flag,
     parse_target,
@@ -34,20 +39,50 @@ from retina_tui.commands.tui import (
     CONFIG_OPTION,
     CONTEXT_OPTION,
     KUBECONFIG_OPTION,
+    UsageProblem,
     check_namespace,
 )
-from retina_tui.errors import ConfigError, RetinaTuiError
+from retina_tui.errors import RetinaTuiError
 from retina_tui.terminal.clipboard import ClipboardFilter
 
 if TYPE_CHECKING:
-    from retina_tui.config import Settings
+    from retina_tui.config import Profile, Settings
     from retina_tui.kube.client import KubeClient
+    from retina_tui.kube.overrides import ConnectionOverrides
     from retina_tui.sessions.session import Session
     from retina_tui.sessions.specs import Phase
     from retina_tui.supervisor import Supervisor
 
 
-@click.command("shell")
+SECTIONS = {
+    "Connection options": (
+        "namespace",
+        "kubeconfig",
+        "context",
+        *CONNECTION_OPTION_NAMES,
+    ),
+    "Image options": ("image", "image_repo", "image_version"),
+    "Security options": (
+        "profile",
+        "capabilities",
+        "mount_host_filesystem",
+        "allow_host_filesystem_write",
+        "host_pid",
+        "apparmor_unconfined",
+        "seccomp_unconfined",
+    ),
+    "Session options": ("target_container", "timeout", "config_path", "help"),
+}
+NODE_ONLY_FLAGS = (
+    ("mount_host_filesystem", "--mount-host-filesystem"),
+    ("allow_host_filesystem_write", "--allow-host-filesystem-write"),
+    ("host_pid", "--host-pid"),
+    ("apparmor_unconfined", "--apparmor-unconfined"),
+    ("seccomp_unconfined", "--seccomp-unconfined"),
+)
+
+
+@click.command("shell", cls=SectionedCommand, sections=SECTIONS)
 @click.argument("target")
 @click.option(
     "-n",
@@ -58,18 +93,40 @@ if TYPE_CHECKING:
 )
 @KUBECONFIG_OPTION
 @CONTEXT_OPTION
+@connection_options
 @CONFIG_OPTION
-@click.option("--image", default=None, help="Debug image (default: settings or env).")
+@click.option("--image", default=None, help="Debug image, the whole reference (default: settings).")
 @click.option(
-    "-c", "--capabilities", default=None, help="Comma-separated capabilities to add ('' = none)."
+    "--retina-shell-image-repo",
+    "image_repo",
+    default=None,
+    help=f"Repository of the image (default: {IMAGE_REPO_ENV}, else the settings' image).",
+)
+@click.option(
+    "--retina-shell-image-version",
+    "image_version",
+    default=None,
+    help=f"Tag of the image (default: {IMAGE_VERSION_ENV}, else the settings' image tag).",
+)
+@click.option(
+    "--profile",
+    type=ProfileChoice(),
+    default=None,
+    help="Security profile, as kubectl debug's (default: debug.profile, netadmin).",
+)
+@click.option(
+    "-c",
+    "--capabilities",
+    multiple=True,
+    help="Capabilities to add, repeatable and comma-separated ('' = none).",
 )
 @click.option("-m", "--mount-host-filesystem", is_flag=True, help="Host / at /host, read-only.")
 @click.option(
     "-w", "--allow-host-filesystem-write", is_flag=True, help="Host / at /host, writable."
 )
 @click.option("--host-pid", is_flag=True, help="Share the host's PID namespace (node shells).")
-@click.option("--apparmor-unconfined", is_flag=True, help="Run without an AppArmor profile.")
-@click.option("--seccomp-unconfined", is_flag=True, help="Run without a seccomp profile.")
+@click.option("--apparmor-unconfined", is_flag=True, help="No AppArmor profile (node shells).")
+@click.option("--seccomp-unconfined", is_flag=True, help="No seccomp profile (node shells).")
 @click.option("--timeout", default=None, help="How long to wait for the shell (e.g. 60s).")
 @click.option(
     "--target",
@@ -83,47 +140,51 @@ def shell(
     namespace: str | None,
     kubeconfig: str | None,
     context: str | None,
+    overrides: ConnectionOverrides,
     config_path: str | None,
     image: str | None,
-    capabilities: str | None,
-    mount_host_filesystem: bool,
-    allow_host_filesystem_write: bool,
-    host_pid: bool,
-    apparmor_unconfined: bool,
-    seccomp_unconfined: bool,
+    image_repo: str | None,
+    image_version: str | None,
+    profile: Profile | None,
+    capabilities: tuple[str, ...],
     timeout: str | None,
     target_container: str | None,
+    **node_flags: bool,
 ) -> None:
     """Open a debug shell: NODE or node/NODE on a node, pod/NAME in a pod."""
     from retina_tui.config import load_settings, resolve_config_path
 
     kind, name = parse_target(target)
+    given = [flag for param, flag in NODE_ONLY_FLAGS if node_flags[param]]
+    if kind == "pod" and given:
+        several = len(given) > 1
+        raise UsageProblem(
+            f"{' and '.join(given)} {'apply' if several else 'applies'} to node shells only; "
+            f"drop {'them' if several else 'it'} for a pod shell."
+        )
+    if kind == "node" and target_container is not None:
+        raise UsageProblem(
+            "--target names a container of a pod, so it does not apply to a node shell; drop "
+            "it, or open pod/NAME."
+        )
     settings = load_settings(resolve_config_path(Path(config_path) if config_path else None))
     debug = settings.debug
-    if kind == "pod" and (
-        mount_host_filesystem or allow_host_filesystem_write or host_pid or apparmor_unconfined
-    ):
-        raise ConfigError(
-            "--mount-host-filesystem, --allow-host-filesystem-write, --host-pid and "
-            "--apparmor-unconfined apply to node shells only; drop them for a pod shell."
-        )
     options = _Options(
         kind=kind,
         name=name,
         namespace=namespace,
-        image=resolve_image(image, debug.image),
-        capabilities=(
-            parse_capability_flag(capabilities) if capabilities is not None else debug.capabilities
-        ),
-        mount=mount_host_filesystem,
-        write=allow_host_filesystem_write,
-        host_pid=host_pid,
-        apparmor=apparmor_unconfined,
-        seccomp=seccomp_unconfined,
+        image=resolve_image(image, debug.image, repo=image_repo, version=image_version),
+        capabilities=(parse_capability_flag(capabilities) if capabilities else debug.capabilities),
+        profile=profile,
+        mount=node_flags["mount_host_filesystem"],
+        write=node_flags["allow_host_filesystem_write"],
+        host_pid=node_flags["host_pid"],
+        apparmor=node_flags["apparmor_unconfined"],
+        seccomp=node_flags["seccomp_unconfined"],
         timeout=parse_timeout(timeout, debug.timeout_seconds),
         target=target_container,
     )
-    code = _run(options, settings, kubeconfig=kubeconfig, context=context)
+    code = _run(options, settings, kubeconfig=kubeconfig, context=context, overrides=overrides)
     sys.exit(code)
 
 
@@ -134,6 +195,7 @@ class _Options:
     namespace: str | None
     image: str
     capabilities: tuple[str, ...]
+    profile: Profile | None
     mount: bool
     write: bool
     host_pid: bool
@@ -144,14 +206,26 @@ class _Options:
 
 
 def _run(
-    options: _Options, settings: Settings, *, kubeconfig: str | None, context: str | None
+    options: _Options,
+    settings: Settings,
+    *,
+    kubeconfig: str | None,
+    context: str | None,
+    overrides: ConnectionOverrides,
 ) -> int:
     """Run the session on an event loop; SIGINT/SIGTERM/SIGHUP end it cleanly."""
-    return asyncio.run(_main(options, settings, kubeconfig=kubeconfig, context=context))
+    return asyncio.run(
+        _main(options, settings, kubeconfig=kubeconfig, context=context, overrides=overrides)
+    )
 
 
 async def _main(
-    options: _Options, settings: Settings, *, kubeconfig: str | None, context: str | None
+    options: _Options,
+    settings: Settings,
+    *,
+    kubeconfig: str | None,
+    context: str | None,
+    overrides: ConnectionOverrides,
 ) -> int:
     from retina_tui.kube.client import connect
 
@@ -169,7 +243,9 @@ async def _main(
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, on_signal, signum)
     try:
-        client = await connect(kubeconfig=kubeconfig, context=context, namespace=None)
+        client = await connect(
+            kubeconfig=kubeconfig, context=context, namespace=None, overrides=overrides
+        )
         try:
             if options.kind == "pod":
                 return await _drive(_build_session(client, options, settings, None))
@@ -217,6 +293,7 @@ def _build_session(
             target=options.target,
             image=options.image,
             capabilities=caps,
+            profile=options.profile,
             timeout_seconds=options.timeout,
         )
         return PodSession(client, pod_spec, instance_id=instance, on_phase=on_phase)
@@ -226,6 +303,7 @@ def _build_session(
         namespace=options.namespace or debug.namespace or client.namespace,
         image=options.image,
         capabilities=caps,
+        profile=options.profile,
         mount_host_fs=options.mount,
         host_fs_write=options.write,
         host_pid=options.host_pid,

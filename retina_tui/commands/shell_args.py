@@ -8,6 +8,7 @@ exists: every value is refused here with one line and exit 2 instead.
 from __future__ import annotations
 
 import os
+from typing import NoReturn
 
 import click
 
@@ -18,29 +19,49 @@ from retina_tui.validation.names import label_problem, subdomain_problem
 
 IMAGE_REPO_ENV = "RETINA_SHELL_IMAGE_REPO"
 IMAGE_VERSION_ENV = "RETINA_SHELL_IMAGE_VERSION"
-POD_TYPES = ("pod", "pods", "po")
-NODE_TYPES = ("node", "nodes", "no")
+PROFILE_CHOICES = ("netadmin", "general", "baseline", "restricted", "sysadmin", "auto")
+"""The profiles of `debug.profile` (retina_tui.config.PROFILES, not imported for --help)."""
+SHORT_NAMES = {"po": "pod", "no": "node"}
+RESOURCE_NAMES = {"pod": "pod", "pods": "pod", "node": "node", "nodes": "node"}
+TARGET_HELP = (
+    "name a node (NODE, node/NODE, no/NODE, nodes.v1./NODE) or a pod (pod/NAME, po/NAME, "
+    "pods.v1./NAME)"
+)
 
 
-TARGET_HELP = "name a node (NODE or node/NODE) or a pod (pod/NAME)"
+def _target_kind(resource: str) -> str | None:
+    """ "pod" or "node" for kubectl's TYPE[[.VERSION].GROUP] of a core resource, else None.
+
+    As kubectl's resource builder: `pods.v1.` is version v1 of the core group (""), `pods.`
+    the core group; a short name (`po`, `no`) matches exactly, a resource or kind name
+    (`pods`, `Pod`) in any case; `pods.v1`, `pods.v1.core` and `pods..v1` name groups
+    that do not exist.
+    """
+    if resource.count(".") >= 2:
+        name, version, group = resource.split(".", 2)
+        if version == "v1" and not group:
+            return SHORT_NAMES.get(name) or RESOURCE_NAMES.get(name.lower())
+    name, _, group = resource.partition(".")
+    if group:
+        return None
+    return SHORT_NAMES.get(name) or RESOURCE_NAMES.get(name.lower())
 
 
 def parse_target(text: str) -> tuple[str, str]:
-    """`NAME` -> ("node", NAME); `pod/NAME`, `pods/NAME` -> ("pod", NAME); `node/NAME` too.
+    """`NAME` -> ("node", NAME); `pod/NAME`, `pods.v1./NAME`, `po/NAME` -> ("pod", NAME).
 
     The name must be one the API server could hold: an empty one would read the whole
     node list instead of one node.
     """
     if not text.strip():
         raise UsageProblem(f"The target {text!r} is empty; {TARGET_HELP}.")
-    kind, sep, name = text.partition("/")
-    if not sep:
-        kind, name = "node", text
-    elif kind.lower() in POD_TYPES:
-        kind = "pod"
-    elif kind.lower() in NODE_TYPES:
-        kind = "node"
+    resource, sep, name = text.partition("/")
+    kind: str | None = "node"
+    if sep:
+        kind = _target_kind(resource)
     else:
+        name = text
+    if kind is None:
         raise UsageProblem(f"{text!r} is not NODE, node/NODE or pod/NAME; {TARGET_HELP}.")
     if not name:
         raise UsageProblem(f"The target {text!r} names no {kind}; {TARGET_HELP}.")
@@ -48,6 +69,20 @@ def parse_target(text: str) -> tuple[str, str]:
     if problem is not None:
         raise UsageProblem(f"{name!r} cannot be a {kind} name: {problem}; {TARGET_HELP}.")
     return kind, name
+
+
+class ProfileChoice(click.Choice[str]):
+    """click.Choice of the profiles whose refusal is one line, as every other bad value."""
+
+    def __init__(self) -> None:
+        super().__init__(PROFILE_CHOICES)
+
+    def fail(
+        self, message: str, param: click.Parameter | None = None, ctx: click.Context | None = None
+    ) -> NoReturn:
+        raise UsageProblem(
+            f"--profile: {message.rstrip('.')}; pick one of them or omit it to use debug.profile."
+        )
 
 
 def parse_timeout(text: str | None, default: float) -> float:
@@ -75,12 +110,27 @@ def parse_timeout(text: str | None, default: float) -> float:
     return total
 
 
-def resolve_image(flag: str | None, default: str, environ: dict[str, str] | None = None) -> str:
-    """--image wins; else RETINA_SHELL_IMAGE_REPO/_VERSION (as Retina reads them); else settings.
+def resolve_image(
+    flag: str | None,
+    default: str,
+    environ: dict[str, str] | None = None,
+    *,
+    repo: str | None = None,
+    version: str | None = None,
+) -> str:
+    """The debug image, composed as Retina composes it: `REPO:VERSION`.
 
-    What the flag or the environment gives must be an image reference (UsageProblem).
+    `--image` (a whole reference) wins; else each part comes from its flag
+    (--retina-shell-image-repo/-version), else from RETINA_SHELL_IMAGE_REPO/_VERSION, else
+    from the settings' image (`debug.image`). What the flags or the environment give must
+    make an image reference (UsageProblem).
     """
     if flag is not None:
+        if repo is not None or version is not None:
+            raise UsageProblem(
+                "--image names the whole image, so it cannot be combined with "
+                "--retina-shell-image-repo or --retina-shell-image-version; use one or the other."
+            )
         problem = image_problem(flag)
         if problem is not None:
             raise UsageProblem(
@@ -88,9 +138,21 @@ def resolve_image(flag: str | None, default: str, environ: dict[str, str] | None
             )
         return flag
     env = os.environ if environ is None else environ
-    repo = env.get(IMAGE_REPO_ENV, "")
-    version = env.get(IMAGE_VERSION_ENV, "")
-    if not repo and not version:
+    sources = [
+        (name, value)
+        for name, value in (
+            ("--retina-shell-image-repo", repo),
+            ("--retina-shell-image-version", version),
+        )
+        if value is not None
+    ]
+    if repo is None and env.get(IMAGE_REPO_ENV):
+        repo = env[IMAGE_REPO_ENV]
+        sources.append((IMAGE_REPO_ENV, repo))
+    if version is None and env.get(IMAGE_VERSION_ENV):
+        version = env[IMAGE_VERSION_ENV]
+        sources.append((IMAGE_VERSION_ENV, version))
+    if not sources:
         return default
     base, tag = default, "latest"
     last = default.rsplit("/", 1)[-1]
@@ -99,11 +161,7 @@ def resolve_image(flag: str | None, default: str, environ: dict[str, str] | None
     image = f"{repo or base}:{version or tag}"
     problem = image_problem(image)
     if problem is not None:
-        names = " and ".join(
-            f"{name}={value!r}"
-            for name, value in ((IMAGE_REPO_ENV, repo), (IMAGE_VERSION_ENV, version))
-            if value
-        )
+        names = " and ".join(f"{name}={value!r}" for name, value in sources)
         raise UsageProblem(
             f"The image {image!r} made from {names} is not an image reference: {problem}; "
             "fix or unset it."
@@ -121,11 +179,15 @@ def check_container(ctx: click.Context, param: click.Parameter, value: str | Non
     return value
 
 
-def parse_capability_flag(text: str) -> tuple[str, ...]:
-    """-c/--capabilities as normalized names; UsageProblem naming an unknown one."""
+def parse_capability_flag(values: tuple[str, ...]) -> tuple[str, ...]:
+    """-c/--capabilities, repeated and/or comma-separated, as normalized names.
+
+    As Retina's string slice: `-c A -c B` and `-c A,B` are the same, `-c ''` adds none.
+    UsageProblem names an unknown capability.
+    """
     from retina_tui.sessions.specs import parse_capabilities  # pydantic: not for --help
 
     try:
-        return parse_capabilities(text)
+        return parse_capabilities(",".join(values))
     except ConfigError as error:
         raise UsageProblem(f"-c/--capabilities: {error}") from None

@@ -7,21 +7,19 @@ checked as it is parsed.
 
 from __future__ import annotations
 
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from retina_tui.commands.connection import connection_options
+from retina_tui.commands.usage import UsageProblem
 from retina_tui.validation.names import label_problem
 
 if TYPE_CHECKING:
     from retina_tui.config import Settings
+    from retina_tui.kube.overrides import ConnectionOverrides
 
-
-class UsageProblem(click.BadParameter):
-    """A command-line value that is refused: one `retina-tui: ...` line, exit 2."""
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"retina-tui: {self.message}", err=True)
+__all__ = ["UsageProblem", "connection_options", "run_tui", "tui"]
 
 
 def _not_blank(what: str, instead: str) -> Any:
@@ -98,6 +96,7 @@ def run_tui(
     context: str | None,
     namespace: str | None,
     config_path: str | None,
+    overrides: ConnectionOverrides | None = None,
 ) -> None:
     """Build the settings, run the browser until the user quits, exit with its status.
 
@@ -116,7 +115,9 @@ def run_tui(
     settings = app_settings(config_path)
     app = make_app(
         settings,
-        target=ClusterTarget(kubeconfig=kubeconfig, context=context, namespace=namespace),
+        target=ClusterTarget(
+            kubeconfig=kubeconfig, context=context, namespace=namespace, overrides=overrides
+        ),
     )
     sys.exit(run_app(app, app.exit_lines))
 
@@ -124,10 +125,21 @@ def run_tui(
 @click.command("tui")
 @KUBECONFIG_OPTION
 @CONTEXT_OPTION
+@connection_options
 @NAMESPACE_OPTION
 @CONFIG_OPTION
 def tui(
-    kubeconfig: str | None, context: str | None, namespace: str | None, config_path: str | None
+    kubeconfig: str | None,
+    context: str | None,
+    overrides: ConnectionOverrides,
+    namespace: str | None,
+    config_path: str | None,
 ) -> None:
     """Open the cluster browser (the default when no subcommand is given)."""
-    run_tui(kubeconfig=kubeconfig, context=context, namespace=namespace, config_path=config_path)
+    run_tui(
+        kubeconfig=kubeconfig,
+        context=context,
+        namespace=namespace,
+        config_path=config_path,
+        overrides=overrides,
+    )

@@ -113,8 +113,11 @@ async def explain_forbidden(
 
 def _forbidden(client: KubeClient, missing: list[Permission], purpose: str) -> ForbiddenError:
     listed = ", ".join(str(permission) for permission in missing)
+    who = f"Context {client.context!r}"
+    if client.acting_as is not None:
+        who += f" acting as {client.acting_as!r} (--as)"
     return ForbiddenError(
-        f"Context {client.context!r} may not {listed}, which {purpose} needs; ask a "
+        f"{who} may not {listed}, which {purpose} needs; ask a "
         "cluster administrator for that permission or use another context.",
         status=403,
         reason="Forbidden",

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import multidict
 
 from retina_tui import __version__
 from retina_tui.errors import (
@@ -46,6 +47,7 @@ from retina_tui.kube.kubeconfig import (
     load_kubeconfig,
     ssl_context,
 )
+from retina_tui.kube.overrides import ConnectionOverrides
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 IN_CLUSTER_CONTEXT = "in-cluster"
@@ -98,9 +100,12 @@ def keepalive_socket(addr_info: tuple[Any, ...]) -> socket.socket:
 class _Credentials:
     """Authorization headers, refreshed through kubernetes_asyncio when they expire."""
 
-    def __init__(self, configuration: Any, loader: Any) -> None:
+    def __init__(
+        self, configuration: Any, loader: Any, impersonation: list[tuple[str, str]] | None = None
+    ) -> None:
         self._configuration = configuration
         self._loader = loader
+        self.impersonation = impersonation or []
 
     def plugin(self) -> str | None:
         """The exec plugin's command, when the user authenticates with one."""
@@ -112,6 +117,7 @@ class _Credentials:
         return str(command or "")
 
     async def headers(self) -> dict[str, str]:
+        """The Authorization header; impersonation is added per request (`impersonation`)."""
         expiry = getattr(self._loader, "exec_plugin_expiry", None)
         if isinstance(expiry, datetime.datetime) and expiry <= datetime.datetime.now(
             tz=expiry.tzinfo
@@ -150,9 +156,15 @@ class KubeClient:
     def __init__(
         self, target: _Target, *, request_timeout: aiohttp.ClientTimeout = REQUEST_TIMEOUT
     ) -> None:
+        """`request_timeout` bounds each call of `request` (not watches nor streams)."""
         self._target = target
         self.server = target.server
         self.context = target.context
+        self.acting_as = next(
+            (value for key, value in target.credentials.impersonation if key == "Impersonate-User"),
+            None,
+        )
+        """The user impersonated on every request (kubectl's --as), if any."""
         self.namespace = target.namespace
         self._timeout = request_timeout
         self._session = self._new_session()
@@ -207,7 +219,7 @@ class KubeClient:
     def _fail(self, exc: BaseException) -> ClusterUnreachableError:
         return transport_error(exc, server=self.server, context=self.context)
 
-    async def _headers(self, content_type: str | None) -> dict[str, str]:
+    async def _headers(self, content_type: str | None) -> multidict.CIMultiDict[str]:
         credentials = self._target.credentials
         try:
             headers = await credentials.headers()
@@ -222,7 +234,8 @@ class KubeClient:
         headers["Accept"] = "application/json"
         if content_type:
             headers["Content-Type"] = content_type
-        return headers
+        # Impersonate-Group may repeat, so the headers are a multidict.
+        return multidict.CIMultiDict([*headers.items(), *credentials.impersonation])
 
     async def request(
         self,
@@ -420,14 +433,33 @@ async def _load_in_cluster() -> tuple[Any, Any, str, str | None]:
     return configuration, None, IN_CLUSTER_CONTEXT, namespace
 
 
+def _request_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
+    """kubectl's --request-timeout: None keeps ours, 0 means no limit."""
+    if seconds is None:
+        return REQUEST_TIMEOUT
+    if seconds == 0:
+        return aiohttp.ClientTimeout(total=None, connect=REQUEST_TIMEOUT.connect)
+    return aiohttp.ClientTimeout(total=seconds, connect=min(seconds, REQUEST_TIMEOUT.connect or 10))
+
+
 async def connect(
-    *, kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    namespace: str | None = None,
+    overrides: ConnectionOverrides | None = None,
 ) -> KubeClient:
-    """A client for the kubeconfig (or in-cluster) context; no request is made yet."""
+    """A client for the kubeconfig (or in-cluster) context; no request is made yet.
+
+    `overrides` (kubectl's connection flags) change what the kubeconfig gives.
+    """
+    overrides = overrides or ConnectionOverrides()
     paths = kubeconfig_paths(kubeconfig)
     existing = [path for path in paths if path.exists()]
     if existing:
-        configuration, loader, name, ctx_namespace = await load_kubeconfig(kubeconfig, context)
+        configuration, loader, name, ctx_namespace = await load_kubeconfig(
+            kubeconfig, context, overrides
+        )
     elif (
         kubeconfig is None
         and "KUBECONFIG" not in os.environ
@@ -445,6 +477,6 @@ async def connect(
         ssl=ssl_context(configuration, server, name),
         server_hostname=getattr(configuration, "tls_server_name", None) or None,
         proxy=configuration.proxy or None,
-        credentials=_Credentials(configuration, loader),
+        credentials=_Credentials(configuration, loader, overrides.impersonation_headers()),
     )
-    return KubeClient(target)
+    return KubeClient(target, request_timeout=_request_timeout(overrides.request_timeout))

@@ -18,6 +18,7 @@ from typing import Any
 
 from retina_tui.errors import ConfigError
 from retina_tui.kube.errors import credential_plugin_error
+from retina_tui.kube.overrides import ConnectionOverrides
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 SECTIONS = {"clusters": "cluster", "contexts": "context", "users": "user"}
@@ -188,7 +189,8 @@ def ssl_context(configuration: Any, server: str, context: str) -> ssl.SSLContext
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(
             f"The TLS files of context {context!r} for {server} could not be loaded: {exc}; "
-            "fix the certificate-authority, client-certificate or client-key in the kubeconfig."
+            "fix the certificate-authority, client-certificate or client-key (in the kubeconfig "
+            "or on the command line)."
         ) from exc
     if not configuration.verify_ssl:
         ctx.check_hostname = False
@@ -205,9 +207,12 @@ def _quiet_library_logs() -> None:
 
 
 async def load_kubeconfig(
-    kubeconfig: str | None, context: str | None
+    kubeconfig: str | None, context: str | None, overrides: ConnectionOverrides | None = None
 ) -> tuple[Any, Any, str, str | None]:
-    """(configuration, loader, context name, its namespace) of a checked kubeconfig."""
+    """(configuration, loader, context name, its namespace) of a checked kubeconfig.
+
+    The command line's `overrides` are applied to the merged files before loading.
+    """
     from kubernetes_asyncio.client.configuration import Configuration
     from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
 
@@ -229,9 +234,15 @@ async def load_kubeconfig(
     checked.check_context(name)
     _quiet_library_logs()
     user = checked.entries["contexts"][name].get("context", {}).get("user")
+    if overrides is not None and overrides.user is not None:
+        user = overrides.user
     plugin = ((checked.entries["users"].get(user or "") or {}).get("user") or {}).get("exec")
+    if overrides is not None and overrides.token is not None:
+        plugin = None
+    merged = KubeConfigMerger(shown).config
+    if overrides is not None and merged is not None:
+        overrides.apply(merged.value, name, shown)
     try:
-        merged = KubeConfigMerger(shown).config
         loader = KubeConfigLoader(config_dict=merged, config_base_path=None, active_context=name)
         configuration = type.__call__(Configuration)
         await loader.load_and_set(configuration)

@@ -8,6 +8,10 @@ Two users exist:
   `pods/attach` (which, as in Kubernetes 1.35 and later, need the `create` verb).
 Every authenticated user may read discovery documents and create
 SelfSubjectAccessReviews, which answer from the same rules.
+
+Impersonation (`Impersonate-User`, `-Group`, `-Uid` headers) works as in Kubernetes: the
+requester needs the `impersonate` verb on each user, group and uid named (only `admin`
+has it), and the request is then authorized as the impersonated user.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from typing import Any
+
+from multidict import CIMultiDictProxy
 
 from retina_tui.sandbox.errors import ApiError, bad_request
 
@@ -75,7 +81,8 @@ def decide(user: User, attrs: Attributes) -> tuple[bool, str]:
     ):
         return True, "every authenticated user may review its own access"
     if (
-        attrs.group == ""
+        user.name == RESTRICTED.name
+        and attrs.group == ""
         and attrs.resource in RESTRICTED_RESOURCES
         and not attrs.subresource
         and attrs.verb in READ_VERBS
@@ -111,6 +118,28 @@ def authorize(user: User, attrs: Attributes) -> None:
             kind=attrs.resource,
             group=attrs.group,
         )
+
+
+def impersonate(requester: User, headers: CIMultiDictProxy[str]) -> User:
+    """The user a request acts as: the requester, or whom it may impersonate (else 403)."""
+    name = headers.get("Impersonate-User")
+    groups = tuple(headers.getall("Impersonate-Group", ()))
+    uid = headers.get("Impersonate-Uid")
+    if name is None:
+        if groups or uid is not None:
+            raise bad_request("Impersonate-Group and Impersonate-Uid need an Impersonate-User")
+        return requester
+    wanted = [Attributes(verb="impersonate", resource="users", name=name)]
+    wanted += [Attributes(verb="impersonate", resource="groups", name=group) for group in groups]
+    if uid is not None:
+        wanted.append(
+            Attributes(verb="impersonate", resource="uids", group="authentication.k8s.io", name=uid)
+        )
+    for attrs in wanted:
+        authorize(requester, attrs)
+    if name != "system:anonymous" and "system:authenticated" not in groups:
+        groups += ("system:authenticated",)
+    return User(name, groups, admin="system:masters" in groups)
 
 
 def self_subject_access_review(user: User, body: Any) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The HTTP side of the embedded API server: routing, authentication, authorization.
 
 One catch-all route parses Kubernetes paths itself (`/api/v1/namespaces/NS/pods/NAME/SUB`,
-`/apis/GROUP/VERSION/...`), authenticates the bearer token, authorizes the request
+`/apis/GROUP/VERSION/...`), authenticates the bearer token (and the impersonation it
+asks for), authorizes the request
 against the RBAC rules, then hands it to the verb handlers in `resources`. Every error
 leaves as a metav1 Status; nothing a client sends can produce a 500 or a hang.
 """
@@ -178,7 +179,9 @@ class ApiServer:
         path = request.path.rstrip("/") or "/"
         if path in PUBLIC_PATHS:
             return web.Response(text="ok")
-        user = self.authenticator.authenticate(request.headers.get("Authorization"))
+        user = auth.impersonate(
+            self.authenticator.authenticate(request.headers.get("Authorization")), request.headers
+        )
         accept = request.headers.get("Accept", "")
         if request.method == "GET":
             document = self._discovery(path, accept)

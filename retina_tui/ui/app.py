@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from textual.driver import Driver
 
     from retina_tui.kube.client import KubeClient
+    from retina_tui.kube.overrides import ConnectionOverrides
     from retina_tui.sessions.session import Session
 
 CLUSTER_TASK = "retina-tui-cluster"
@@ -54,6 +55,8 @@ class ClusterTarget:
     kubeconfig: str | None = None
     context: str | None = None
     namespace: str | None = None
+    overrides: ConnectionOverrides | None = None
+    """kubectl's connection flags (--server, --as, ...), kept across context switches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class RetinaApp(App[None]):
         self.clock = clock
         self.kubeconfig = target.kubeconfig if isinstance(target, ClusterTarget) else None
         self.context_name = target.context if isinstance(target, ClusterTarget) else None
+        self.overrides = target.overrides if isinstance(target, ClusterTarget) else None
         self.namespace_choice = (
             target.namespace if isinstance(target, ClusterTarget) else None
         ) or ALL_NAMESPACES
@@ -152,7 +156,10 @@ class RetinaApp(App[None]):
 
         try:
             client = await connect(
-                kubeconfig=self.kubeconfig, context=self.context_name, namespace=None
+                kubeconfig=self.kubeconfig,
+                context=self.context_name,
+                namespace=None,
+                overrides=self.overrides,
             )
         except RetinaTuiError as error:
             self._show_unreachable(str(error), exit_code=error.exit_code)

@@ -129,11 +129,12 @@ class BadApi:
             request.method,
             self.upstream + request.path_qs,
             data=body or None,
-            headers={
-                key: value
+            headers=[
+                (key, value)
                 for key, value in request.headers.items()
                 if key.lower() in ("authorization", "content-type", "accept")
-            },
+                or key.lower().startswith("impersonate-")
+            ],
             timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
         )
         try:
@@ -211,7 +212,11 @@ class BadApi:
         upstream = await self.session.ws_connect(
             self.upstream + request.path_qs,
             protocols=offered,
-            headers={"Authorization": request.headers.get("Authorization", "")},
+            headers=[
+                (key, value)
+                for key, value in request.headers.items()
+                if key.lower() == "authorization" or key.lower().startswith("impersonate-")
+            ],
             max_msg_size=0,
         )
         ws = web.WebSocketResponse(protocols=[upstream.protocol] if upstream.protocol else [])
