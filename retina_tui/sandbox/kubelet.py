@@ -203,6 +203,10 @@ class Kubelet:
         except RetinaTuiError as error:
             log.warning("pod %s gets no network: %s", rt.key, error)
             return
+        try:
+            await self.runner.prepare_pod(rt)
+        except OSError as error:
+            log.warning("pod %s gets no shared PID namespace: %s", rt.key, error)
         rt.start_time = rt.start_time or now_iso()
         rt.network_ready.set()
         if rt.terminating:
@@ -276,6 +280,7 @@ class Kubelet:
         await asyncio.gather(*tasks, return_exceptions=True)
         for process in [*processes, *rt.execs]:
             await process.close()
+        await self.runner.release_pod(rt)
         if write:
             self._write_status(rt)
         if not rt.host_network:
@@ -350,12 +355,9 @@ class Kubelet:
 
         async def start(sink: Sink) -> Process:
             try:
-                plan = self.runner.launch(rt, entry.spec, argv)
+                plan = self.runner.exec_launch(rt, entry, argv, tty=params.tty)
             except runtime.ImageNotRunnable as error:
                 raise SpawnError(runtime.exec_error_message(str(error))) from None
-            target = entry.process
-            if target is not None and target.running and runtime.is_root():
-                plan = runtime.enter(target.pid, argv, plan.env)
             env = dict(plan.env)
             if params.tty:
                 env.setdefault("TERM", "xterm")

@@ -29,6 +29,7 @@ class ContainerRuntime:
     restart_count: int = 0
     container_id: str = ""
     process: Process | None = None
+    init_pid: int | None = None  # the container's own first process, inside its namespaces
     logs: bytes = b""
     lazy: bool = False
     started: asyncio.Event = field(default_factory=asyncio.Event)
@@ -89,6 +90,8 @@ class PodRuntime:
     exec_sessions: set[int] = field(default_factory=set)
     terminating: bool = False
     setup: asyncio.Task[None] | None = None
+    pid_holder: Process | None = None  # holds the shared PID namespace (shareProcessNamespace)
+    pid_holder_init: int | None = None
 
     @property
     def key(self) -> str:
