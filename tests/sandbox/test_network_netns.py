@@ -168,8 +168,33 @@ def test_sigterm_of_the_cli_removes_its_namespaces() -> None:
             assert result.returncode == 0, result.stderr
             pods = [n for n in our_namespaces() if n.startswith(prefix) and "-p" in n]
             assert len(pods) >= 4
+            roots = container_roots(running.process.pid)
+            assert roots, "no container of this sandbox has a root of its own"
         assert running.process.returncode == 0
     assert [n for n in our_namespaces() if n.startswith(prefix)] == []
+    assert [root for root in roots if root.parent.parent.exists()] == []
+
+
+def container_roots(sandbox_pid: int) -> list[Path]:
+    """The roots (<sandbox dir>/scratch/r) of the containers the sandbox `sandbox_pid` runs."""
+    parents, roots = {}, []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            parents[int(entry.name)] = int(stat[stat.rfind(")") + 2 :].split()[1])
+            root = Path(os.readlink(entry / "root"))
+        except (OSError, ValueError):
+            continue
+        if root != Path("/"):
+            roots.append((int(entry.name), root))
+    found = []
+    for pid, root in roots:
+        ancestor = pid
+        while ancestor > 1 and ancestor != sandbox_pid:
+            ancestor = parents.get(ancestor, 0)
+        if ancestor == sandbox_pid:
+            found.append(root)
+    return found
 
 
 @pytest.mark.netns
