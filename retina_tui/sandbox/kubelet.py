@@ -59,6 +59,7 @@ class Kubelet:
             unpullable=str(getattr(options, "unpullable_pattern", "does-not-exist")),
             rootfs=dict(getattr(options, "rootfs", None) or {}),
         )
+        self.stop_grace = float(getattr(options, "stop_grace", STOP_GRACE))
         self._pods: dict[tuple[str, str], PodRuntime] = {}
         self._streams = StreamRegistry()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -84,7 +85,7 @@ class Kubelet:
         runtimes = list(self._pods.values())
         self._pods.clear()
         await asyncio.gather(
-            *(self._teardown(rt, STOP_GRACE) for rt in runtimes), return_exceptions=True
+            *(self._teardown(rt, self.stop_grace) for rt in runtimes), return_exceptions=True
         )
         self.runner.close()
         while self._tasks:

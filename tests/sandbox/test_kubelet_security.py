@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +198,32 @@ async def test_no_privilege_escalation_and_read_only_root(api_sandbox: Any, admi
     assert "Read-only file system" in touch.stderr.decode()
     volume = await run(api_sandbox, "locked", "echo kept > /scratch/f && cat /scratch/f")
     assert volume.stdout == b"kept\n", volume
+
+
+def test_kubectl_exec_and_debug_run_with_the_containers_identity_and_caps(
+    sandbox_cluster: Any, tmp_path: Path
+) -> None:
+    name = f"ident-{secrets.token_hex(3)}"
+    manifest = secured(name, {"runAsUser": 1000, "capabilities": NET_ONLY})
+    (tmp_path / "pod.json").write_text(json.dumps(manifest))
+    created = sandbox_cluster.kubectl("apply", "-f", str(tmp_path / "pod.json"))
+    assert created.returncode == 0, created.stderr
+    try:
+        ready = sandbox_cluster.kubectl("wait", "--for=condition=Ready", f"pod/{name}")
+        assert ready.returncode == 0, ready.stderr
+        uid = sandbox_cluster.kubectl("exec", name, "--", "id", "-u")
+        assert uid.stdout == "1000\n", uid.stderr
+        caps = sandbox_cluster.kubectl("exec", name, "--", "grep", "^Cap", "/proc/self/status")
+        assert capability_sets(caps.stdout)["Eff"] == {"NET_ADMIN", "NET_RAW"}
+        custom = {"securityContext": {"capabilities": NET_ONLY}}
+        (tmp_path / "custom.json").write_text(json.dumps(custom))
+        debug = sandbox_cluster.kubectl(
+            "debug", name, "-i", "--image=busybox:1.36", "--target=main",
+            f"--custom={tmp_path / 'custom.json'}",
+            input="grep ^CapEff /proc/self/status; id -u; ps -e -o args=\nexit\n",
+        )  # fmt: skip
+        assert debug.returncode == 0, debug.stderr
+        assert capability_sets(debug.stdout)["Eff"] == {"NET_ADMIN", "NET_RAW"}, debug.stdout
+        assert "\n0\n" in debug.stdout and "sleep 1000" in debug.stdout
+    finally:
+        sandbox_cluster.kubectl("delete", "pod", name, "--grace-period=0", "--force")
