@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -33,6 +35,7 @@ log = logging.getLogger("retina_tui.sandbox")
 BACKOFF_START: Final = 10.0
 BACKOFF_MAX: Final = 300.0
 HOLDER_GRACE: Final = 1.0
+RUN_DIR_PREFIX: Final = "retina-tui-containers-"
 
 
 class ContainerRunner:
@@ -198,7 +201,9 @@ class ContainerRunner:
 
     def _base_dir(self) -> Path:
         if self._base is None:
-            self._base = Path(tempfile.mkdtemp(prefix="retina-tui-containers-"))
+            remove_dead_runs()
+            prefix = f"{RUN_DIR_PREFIX}{os.getpid()}-"
+            self._base = Path(tempfile.mkdtemp(prefix=prefix))
             (self._base / "scratch").mkdir()
         return self._base
 
@@ -342,3 +347,11 @@ class ContainerRunner:
             name=f"{rt.key}/{entry.name}",
             kill_session_on_exit=True,
         )
+
+
+def remove_dead_runs() -> None:
+    """Remove the directories that sandboxes killed outright left (never a live one's)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{RUN_DIR_PREFIX}*-*"):
+        owner = path.name[len(RUN_DIR_PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(path, ignore_errors=True)

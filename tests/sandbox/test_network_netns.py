@@ -256,6 +256,26 @@ async def test_the_next_start_cleans_up_after_a_killed_sandbox(tmp_path: Path) -
     await network.close()
     assert [n for n in our_namespaces() if n.startswith(prefix)] == []
     assert [pid for pids in busy.values() for pid in pids if process_alive(pid)] == []
+    left_dirs = run_dirs(crashed.pid)
+    assert left_dirs, "the killed sandbox had no containers directory"
+    options = SandboxOptions(nodes=1, pods=0, network="host", kubelet=True, start_delay=0.0)
+    async with run_sandbox(options) as sandbox:
+        api = Api(sandbox.url, sandbox.admin_token, sandbox.ca_pem)
+        try:
+            body = pod_body("next")
+            body["spec"]["containers"][0]["command"] = ["true"]
+            assert (await api.post(PODS_DEFAULT, body)).status == 201
+        finally:
+            await api.close()
+        await wait_pod(
+            sandbox.store, "default", "next", lambda p: p["status"]["phase"] != "Pending"
+        )
+    assert run_dirs(crashed.pid) == []
+
+
+def run_dirs(sandbox_pid: int) -> list[Path]:
+    """The containers directories of sandbox `sandbox_pid` (volumes, mount points)."""
+    return list(Path(tempfile.gettempdir()).glob(f"retina-tui-containers-{sandbox_pid}-*"))
 
 
 def process_alive(pid: str) -> bool:
