@@ -1,6 +1,6 @@
 #!/bin/sh
 # The Debian packages the test suite runs for real (network namespaces, ping, tcpdump, tmux,
-# ptys). Installs the missing ones when run as root with apt-get; otherwise names them and
+# ptys, the sandbox runtime's capabilities and PID namespaces). Installs the missing ones when run as root with apt-get; otherwise names them and
 # fails, so a test run never fails later for a reason nobody was told about.
 # RETINA_TUI_SKIP_SYSTEM_PACKAGES=1 skips the check.
 set -eu
@@ -20,6 +20,10 @@ bash bash
 setpriv util-linux
 nsenter util-linux
 unshare util-linux
+setsid util-linux
+mount mount
+capsh libcap2-bin
+hostname hostname
 getent libc-bin
 "
 

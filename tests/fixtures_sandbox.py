@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -184,7 +185,10 @@ async def api_sandbox(sandbox_options: Any) -> AsyncIterator[Any]:
     """An in-process sandbox (`run_sandbox`) yielding the `Sandbox` object."""
     from retina_tui.sandbox import run_sandbox
 
-    async with run_sandbox(sandbox_options) as running:
+    # A test does not wait for its containers to handle SIGTERM when it ends (PID 1 of a
+    # container ignores it without a handler); tests of a graceful stop run their own sandbox.
+    options = dataclasses.replace(sandbox_options, stop_grace=0.0)
+    async with run_sandbox(options) as running:
         yield running
 
 

@@ -4,29 +4,38 @@ A container waits for its pod's network, then (after the start delay) either fai
 "pull" (an unpullable image: ErrImagePull then ImagePullBackOff, no process ever) or runs
 its process; each exit is reported as terminated (Completed/Error) and, per the pod's
 restartPolicy, restarted after a CrashLoopBackOff delay. Ephemeral containers never restart.
+As root every container is isolated (`isolation`) with the privileges its securityContext
+gives (`security`); one that must not run as root but would stays waiting with the
+kubelet's CreateContainerConfigError. Without root containers run unisolated, and the
+sandbox says so once in its log.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from retina_tui.sandbox import runtime
+from retina_tui.sandbox import isolation, runtime, security
 from retina_tui.sandbox.events import EventRecorder
 from retina_tui.sandbox.network import Network
 from retina_tui.sandbox.podstatus import ContainerRuntime, Obj, PodRuntime, should_restart
 from retina_tui.sandbox.processes import Process
 from retina_tui.sandbox.store import now_iso
+from retina_tui.sandbox.volumes import PodVolumes
+
+log = logging.getLogger("retina_tui.sandbox")
 
 BACKOFF_START: Final = 10.0
 BACKOFF_MAX: Final = 300.0
-ROOT_POLLS: Final = 400
-ROOT_POLL_INTERVAL: Final = 0.005
+HOLDER_GRACE: Final = 1.0
+RUN_DIR_PREFIX: Final = "retina-tui-containers-"
 
 
 class ContainerRunner:
@@ -48,7 +57,18 @@ class ContainerRunner:
         self.start_delay = start_delay
         self.unpullable = unpullable
         self.rootfs = rootfs
-        self.scratch: Path | None = None
+        self.isolated = isolation.available()
+        self._base: Path | None = None
+        self._volumes: PodVolumes | None = None
+        if not self.isolated:
+            why = "not running as root" if not runtime.is_root() else "missing "
+            why += ", ".join(isolation.missing_tools()) if runtime.is_root() else ""
+            log.warning(
+                "containers are not isolated (%s): securityContext (capabilities, runAsUser, "
+                "runAsNonRoot, readOnlyRootFilesystem), PID namespaces and private "
+                "filesystems are not enforced, and containers see this machine's files",
+                why,
+            )
 
     def _event(
         self, rt: PodRuntime, entry: ContainerRuntime, reason: str, message: str, *, warn: bool
@@ -68,6 +88,10 @@ class ContainerRunner:
             return
         if self.unpullable and self.unpullable in entry.image:
             await self._never_pulled(rt, entry)
+            return
+        error = security.config_error(rt.pod, entry.spec) if self.isolated else None
+        if error is not None:
+            self._config_error(rt, entry, error)
             return
         while not rt.terminating:
             code = await self._run_once(rt, entry)
@@ -109,6 +133,20 @@ class ContainerRunner:
         self._event(rt, entry, "Failed", "Error: ImagePullBackOff", warn=True)
         self.write_status(rt)
 
+    def _config_error(self, rt: PodRuntime, entry: ContainerRuntime, message: str) -> None:
+        """The container cannot be created as asked: it stays waiting, as the kubelet keeps it."""
+        entry.state = {"waiting": {"reason": "CreateContainerConfigError", "message": message}}
+        self._event(
+            rt,
+            entry,
+            "Pulled",
+            f'Container image "{entry.image}" already present on machine',
+            warn=False,
+        )
+        self._event(rt, entry, "Failed", f"Error: {message}", warn=True)
+        entry.started.set()
+        self.write_status(rt)
+
     async def _run_once(self, rt: PodRuntime, entry: ContainerRuntime) -> int:
         """Start the container's process, report it running, wait for it; its exit code."""
         started = now_iso()
@@ -137,8 +175,8 @@ class ContainerRunner:
             self._event(rt, entry, "Failed", f"Error: {message}", warn=True)
             entry.started.set()
             return 128
-        if runtime.rootfs_for(entry.image, self.rootfs) is not None:
-            await _entered_root(process)
+        if self.isolated:
+            entry.init_pid = await isolation.container_init(process.pid, lambda: process.running)
         entry.process = process
         entry.state = {"running": {"startedAt": started}}
         entry.started.set()
@@ -149,6 +187,7 @@ class ContainerRunner:
             code = await process.wait()
         finally:
             entry.logs = process.logs()
+            entry.init_pid = None
         entry.state = {
             "terminated": {
                 "exitCode": code,
@@ -160,35 +199,140 @@ class ContainerRunner:
         }
         return code
 
-    def launch(self, rt: PodRuntime, container: Obj, argv: list[str] | None) -> runtime.Launch:
-        """How to start `argv` (None: the container's own command) in the container."""
-        root = runtime.rootfs_for(str(container.get("image", "")), self.rootfs)
-        env = runtime.container_env(rt.pod, container, pod_ip=rt.ip, host_ip=rt.host_ip)
-        command = argv if argv is not None else runtime.container_command(container, env, root)
-        prefix = self.network.exec_prefix(rt.node, None if rt.host_network else rt.key)
-        hostname = rt.node if rt.host_network else rt.name
-        return runtime.launch(
-            command,
-            env=env,
-            hostname=hostname,
-            netns_prefix=prefix,
-            root=root,
-            scratch=self._scratch() if root is not None else None,
-            mounts=runtime.host_mounts(rt.pod, container),
-        )
+    def _base_dir(self) -> Path:
+        if self._base is None:
+            remove_dead_runs()
+            prefix = f"{RUN_DIR_PREFIX}{os.getpid()}-"
+            self._base = Path(tempfile.mkdtemp(prefix=prefix))
+            (self._base / "scratch").mkdir()
+        return self._base
 
-    def _scratch(self) -> Path:
-        """A directory on which each rootfs container mounts its own private tmpfs."""
-        if self.scratch is None:
-            self.scratch = Path(tempfile.mkdtemp(prefix="retina-tui-rootfs-"))
-        return self.scratch
+    @property
+    def scratch(self) -> Path:
+        """The mount point of each container's own tmpfs (always empty seen from the host)."""
+        return self._base_dir() / "scratch"
+
+    @property
+    def volumes(self) -> PodVolumes:
+        if self._volumes is None:
+            self._volumes = PodVolumes(self._base_dir() / "volumes")
+        return self._volumes
+
+    def _pid_namespace(self, rt: PodRuntime, container: Obj) -> isolation.PidNamespace:
+        """Kubernetes' rule: the host's, the pod's shared one, the target's, else its own."""
+        if (rt.pod.get("spec") or {}).get("hostPID"):
+            return isolation.PidNamespace(host=True)
+        if rt.pid_holder_init is not None:
+            return isolation.PidNamespace(join=rt.pid_holder_init)
+        target = rt.containers.get(str(container.get("targetContainerName") or ""))
+        if target is not None and target.running and target.init_pid is not None:
+            return isolation.PidNamespace(join=target.init_pid)
+        return isolation.PidNamespace()
+
+    def _environment(
+        self, rt: PodRuntime, container: Obj, root: Path | None
+    ) -> tuple[security.SecurityPlan, dict[str, str]]:
+        plan = security.plan(rt.pod, container)
+        home = runtime.home_for(root, plan.uid) if self.isolated else "/root"
+        env = runtime.container_env(rt.pod, container, pod_ip=rt.ip, host_ip=rt.host_ip, home=home)
+        return plan, env
+
+    def launch(
+        self, rt: PodRuntime, container: Obj, argv: Sequence[str] | None, *, tty: bool = False
+    ) -> runtime.Launch:
+        """How to start `argv` (None: the container's own command) as a new container process.
+
+        `tty`: whether `argv` runs under a terminal (the container's own command: its spec).
+
+        Raises ImageNotRunnable when the program does not exist where it would run.
+        """
+        root = runtime.rootfs_for(str(container.get("image", "")), self.rootfs)
+        plan, env = self._environment(rt, container, root)
+        command = (
+            list(argv) if argv is not None else runtime.container_command(container, env, root)
+        )
+        program = runtime.resolve(command[0], root, env["PATH"]) if command else None
+        if program is None:
+            raise runtime.not_runnable(command[0] if command else "")
+        prefix = self.network.exec_prefix(rt.node, None if rt.host_network else rt.key)
+        if not self.isolated:
+            return runtime.Launch([*prefix, *command], env, "/")
+        hostname = rt.node if rt.host_network else rt.name
+        fs = isolation.Filesystem(
+            lower=root or Path("/"),
+            hostname=hostname,
+            hosts=isolation.hosts_file(rt.ip, hostname),
+            read_only=plan.read_only_root,
+            privileged=plan.privileged,
+            mounts=self.volumes.mounts(rt.pod, container),
+        )
+        pid = self._pid_namespace(rt, container)
+        argv = isolation.container_argv(
+            program,
+            command[1:],
+            scratch=self.scratch,
+            fs=fs,
+            security=plan,
+            pid=pid,
+            tty=bool(container.get("tty")) if argv is None else tty,
+        )
+        return runtime.Launch([*prefix, *argv], env, "/")
+
+    def exec_launch(
+        self, rt: PodRuntime, entry: ContainerRuntime, argv: list[str], *, tty: bool
+    ) -> runtime.Launch:
+        """How to run `argv` in a running container: its namespaces, root, identity and caps.
+
+        A container without a process of its own (a synthetic pod's) runs it as a new one.
+        """
+        init = entry.init_pid
+        if not self.isolated or init is None or not entry.running:
+            return self.launch(rt, entry.spec, argv, tty=tty)
+        root = runtime.rootfs_for(entry.image, self.rootfs)
+        plan, env = self._environment(rt, entry.spec, root)
+        program = runtime.resolve(argv[0], Path(f"/proc/{init}/root"), env["PATH"])
+        if program is None:
+            raise runtime.not_runnable(argv[0])
+        own_terminal = tty and not (rt.pod.get("spec") or {}).get("hostPID")
+        command = isolation.exec_argv(
+            init, program, argv[1:], scratch=self.scratch, security=plan, own_terminal=own_terminal
+        )
+        return runtime.Launch(command, env, "/")
+
+    async def prepare_pod(self, rt: PodRuntime) -> None:
+        """Start the holder of the pod's shared PID namespace, when it asks for one."""
+        spec = rt.pod.get("spec") or {}
+        if not self.isolated or not spec.get("shareProcessNamespace") or spec.get("hostPID"):
+            return
+        holder = await Process.spawn(
+            isolation.holder_argv(),
+            env={"PATH": runtime.STANDARD_PATH},
+            stdin=False,
+            name=f"{rt.key}/pause",
+            kill_session_on_exit=True,
+        )
+        rt.pid_holder = holder
+        rt.pid_holder_init = await isolation.holder_init(holder.pid, lambda: holder.running)
+
+    async def release_pod(self, rt: PodRuntime) -> None:
+        """Once the pod's containers are gone: stop its PID namespace holder, drop its volumes."""
+        holder, rt.pid_holder, rt.pid_holder_init = rt.pid_holder, None, None
+        if holder is not None:
+            await holder.terminate(HOLDER_GRACE)
+            await holder.close()
+        if self._volumes is not None:
+            self._volumes.remove(rt.uid)
 
     def close(self) -> None:
-        """Remove the scratch directory (always empty as seen from the host)."""
-        if self.scratch is not None:
+        """Remove the sandbox's directory (its processes are gone, so nothing is mounted)."""
+        if self._volumes is not None:
+            self._volumes.close()
+            self._volumes = None
+        if self._base is not None:
             with contextlib.suppress(OSError):
-                self.scratch.rmdir()
-            self.scratch = None
+                (self._base / "scratch").rmdir()
+                self._base.rmdir()
+            self._base = None
 
     async def _start_process(self, rt: PodRuntime, entry: ContainerRuntime) -> Process:
         spec = entry.spec
@@ -205,13 +349,9 @@ class ContainerRunner:
         )
 
 
-async def _entered_root(process: Process) -> None:
-    """Wait until a rootfs container has chrooted, so that an exec can enter it."""
-    link = Path(f"/proc/{process.pid}/root")
-    for _ in range(ROOT_POLLS):
-        try:
-            if os.readlink(link) != "/" or not process.running:
-                return
-        except OSError:
-            return
-        await asyncio.sleep(ROOT_POLL_INTERVAL)
+def remove_dead_runs() -> None:
+    """Remove the directories that sandboxes killed outright left (never a live one's)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{RUN_DIR_PREFIX}*-*"):
+        owner = path.name[len(RUN_DIR_PREFIX) :].split("-", 1)[0]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(path, ignore_errors=True)

@@ -60,6 +60,7 @@ class Kubelet:
             unpullable=str(getattr(options, "unpullable_pattern", "does-not-exist")),
             rootfs=dict(getattr(options, "rootfs", None) or {}),
         )
+        self.stop_grace = float(getattr(options, "stop_grace", STOP_GRACE))
         self._pods: dict[tuple[str, str], PodRuntime] = {}
         self._deadlines = deadlines.DeadlineTimers(self._deadline_passed)
         self._streams = StreamRegistry()
@@ -87,7 +88,7 @@ class Kubelet:
         runtimes = list(self._pods.values())
         self._pods.clear()
         await asyncio.gather(
-            *(self._teardown(rt, STOP_GRACE) for rt in runtimes), return_exceptions=True
+            *(self._teardown(rt, self.stop_grace) for rt in runtimes), return_exceptions=True
         )
         self.runner.close()
         while self._tasks:
@@ -208,6 +209,10 @@ class Kubelet:
         except RetinaTuiError as error:
             log.warning("pod %s gets no network: %s", rt.key, error)
             return
+        try:
+            await self.runner.prepare_pod(rt)
+        except OSError as error:
+            log.warning("pod %s gets no shared PID namespace: %s", rt.key, error)
         rt.start_time = rt.start_time or now_iso()
         rt.network_ready.set()
         if rt.terminating:
@@ -301,6 +306,7 @@ class Kubelet:
         await asyncio.gather(*tasks, return_exceptions=True)
         for process in [*processes, *rt.execs]:
             await process.close()
+        await self.runner.release_pod(rt)
         if write:
             self._write_status(rt)
         if not rt.host_network:
@@ -375,12 +381,9 @@ class Kubelet:
 
         async def start(sink: Sink) -> Process:
             try:
-                plan = self.runner.launch(rt, entry.spec, argv)
+                plan = self.runner.exec_launch(rt, entry, argv, tty=params.tty)
             except runtime.ImageNotRunnable as error:
                 raise SpawnError(runtime.exec_error_message(str(error))) from None
-            target = entry.process
-            if target is not None and target.running and runtime.is_root():
-                plan = runtime.enter(target.pid, argv, plan.env)
             env = dict(plan.env)
             if params.tty:
                 env.setdefault("TERM", "xterm")

@@ -29,6 +29,7 @@ class ContainerRuntime:
     restart_count: int = 0
     container_id: str = ""
     process: Process | None = None
+    init_pid: int | None = None  # the container's own first process, inside its namespaces
     logs: bytes = b""
     lazy: bool = False
     started: asyncio.Event = field(default_factory=asyncio.Event)
@@ -94,6 +95,8 @@ class PodRuntime:
     deleting: bool = False
     failure: tuple[str, str] | None = None
     setup: asyncio.Task[None] | None = None
+    pid_holder: Process | None = None  # holds the shared PID namespace (shareProcessNamespace)
+    pid_holder_init: int | None = None
 
     @property
     def key(self) -> str:

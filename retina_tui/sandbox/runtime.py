@@ -2,13 +2,9 @@
 
 Nothing is pulled. A container's command/args run as given; without them the "image
 default" is a local shell. An image name mapped to a root filesystem (`options.rootfs`)
-runs chrooted into it (root only) over a writable layer of its own (a tmpfs overlay), with
-hostPath volumes, /proc, /sys and /dev mounted in a mount namespace that vanishes with the
-process. An exec into a running container enters its namespaces and root (nsenter), so it
-sees what the container sees. As root every process also gets its own UTS namespace so
-the shell prompt shows the pod's (or, for hostNetwork, the node's) hostname, and a
-container without a root filesystem gets a private /tmp, so nothing it writes there is
-left on the host.
+has that directory as its root (root only); other images have the host's files. Programs
+are looked up on the container's PATH inside that root, as runc looks them up. How the
+container is isolated (namespaces, layers, privileges) is `isolation`'s business.
 """
 
 from __future__ import annotations
@@ -16,41 +12,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 STANDARD_PATH: Final = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-# Inside a private mount namespace: a tmpfs-backed overlay gives the container a writable
-# root of its own (the shared root filesystem is never written), hostPath volumes are bound
-# in (read-only when asked), then /proc, /dev and /sys, then chroot. Arguments: scratch dir,
-# root filesystem, hostname, (source, target, rw|ro)... "--" command...
-ENTER_ROOTFS: Final = """
-scratch=$1 lower=$2; hostname "$3" 2>/dev/null; shift 3
-root=$lower
-if mount -t tmpfs tmpfs "$scratch" && mkdir "$scratch/u" "$scratch/w" "$scratch/r" &&
-   mount -t overlay overlay -o "lowerdir=$lower,upperdir=$scratch/u,workdir=$scratch/w" "$scratch/r"
-then root=$scratch/r; fi
-while [ "$1" != "--" ]; do
-  if [ -d "$1" ] && mkdir -p "$root$2" 2>/dev/null && mount --rbind "$1" "$root$2"; then
-    [ "$3" = ro ] && mount -o remount,bind,ro "$root$2"
-  fi
-  shift 3
-done
-shift
-mount -t proc proc "$root/proc" && mount --rbind /dev "$root/dev" &&
-  mount -t sysfs sysfs "$root/sys" && exec chroot "$root" "$@"
-exit 126
-"""
-# Without a root filesystem a container runs on the host's files, but with a /tmp of its
-# own (a tmpfs in a private mount namespace, gone with the container), as a container
-# runtime gives each container; then the hostname. Arguments: hostname, command...
-SET_HOSTNAME: Final = (
-    'mount -t tmpfs -o mode=1777 tmpfs /tmp 2>/dev/null; hostname "$1" 2>/dev/null; shift; '
-    'exec "$@"'
-)
 _VAR_REF: Final = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
 Obj = dict[str, Any]
@@ -100,17 +67,43 @@ def backoff_message(image: str) -> str:
     return f'Back-off pulling image "{image}"'
 
 
-def _which(command: str, root: Path | None) -> bool:
+def resolve(command: str, root: Path | None, path: str = STANDARD_PATH) -> str | None:
+    """Where `command` is inside `root` (None: this machine's `/`), searched on `path`."""
+    base = root or Path("/")
     if "/" in command:
-        return (root / command.lstrip("/") if root else Path(command)).exists()
-    if root is None:
-        return shutil.which(command, path=STANDARD_PATH) is not None
-    return any((root / d.lstrip("/") / command).exists() for d in STANDARD_PATH.split(":"))
+        return command if (base / command.lstrip("/")).exists() else None
+    for directory in path.split(":"):
+        candidate = base / directory.lstrip("/") / command
+        if directory.startswith("/") and candidate.is_file() and os.access(candidate, os.X_OK):
+            return f"{directory.rstrip('/')}/{command}"
+    return None
+
+
+def not_runnable(program: str) -> ImageNotRunnable:
+    """The runtime's error for a command that does not exist where it would run."""
+    return ImageNotRunnable(
+        f'exec: "{program}": executable file not found in $PATH'
+        if "/" not in program
+        else f'exec: "{program}": stat {program}: no such file or directory'
+    )
+
+
+def home_for(root: Path | None, uid: int) -> str:
+    """HOME as a runtime sets it: the uid's entry in the image's /etc/passwd, else `/`."""
+    try:
+        lines = ((root or Path("/")) / "etc" / "passwd").read_text().splitlines()
+    except OSError:
+        return "/"
+    for line in lines:
+        fields = line.split(":")
+        if len(fields) >= 6 and fields[2] == str(uid) and fields[5]:
+            return fields[5]
+    return "/"
 
 
 def default_shell(root: Path | None, tty: bool) -> list[str]:
     """The image default: bash if the image (or this machine) has it, else sh."""
-    shell = "bash" if _which("bash", root) else "sh"
+    shell = "bash" if resolve("bash", root) else "sh"
     return [shell, "-l"] if tty and shell == "bash" else [shell]
 
 
@@ -118,11 +111,13 @@ def _expand(value: str, env: Mapping[str, str]) -> str:
     return _VAR_REF.sub(lambda m: env.get(m.group(1), m.group(0)), value)
 
 
-def container_env(pod: Obj, container: Obj, *, pod_ip: str, host_ip: str) -> dict[str, str]:
+def container_env(
+    pod: Obj, container: Obj, *, pod_ip: str, host_ip: str, home: str = "/root"
+) -> dict[str, str]:
     """The environment a container (and whatever is exec'd in it) sees."""
     meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
     hostname = spec.get("nodeName", "") if spec.get("hostNetwork") else meta.get("name", "")
-    env = {"PATH": STANDARD_PATH, "HOSTNAME": hostname, "HOME": "/root"}
+    env = {"PATH": STANDARD_PATH, "HOSTNAME": hostname, "HOME": home}
     if container.get("tty"):
         env["TERM"] = "xterm"
     fields = {
@@ -152,71 +147,6 @@ def container_command(container: Obj, env: Mapping[str, str], root: Path | None)
     args = [str(part) for part in container.get("args") or []]
     argv = [_expand(part, env) for part in command + args]
     return argv or default_shell(root, bool(container.get("tty")))
-
-
-@dataclass(frozen=True, slots=True)
-class HostMount:
-    """A hostPath volume mounted into a container."""
-
-    source: str
-    target: str
-    read_only: bool
-
-
-def host_mounts(pod: Obj, container: Obj) -> list[HostMount]:
-    """The container's volumeMounts of hostPath volumes (directories only)."""
-    volumes = {
-        v.get("name"): (v.get("hostPath") or {}).get("path")
-        for v in (pod.get("spec") or {}).get("volumes") or []
-        if isinstance(v, dict)
-    }
-    mounts = []
-    for mount in container.get("volumeMounts") or []:
-        source = volumes.get(mount.get("name"))
-        target = str(mount.get("mountPath") or "")
-        if source and target.startswith("/"):
-            mounts.append(HostMount(str(source), target, bool(mount.get("readOnly"))))
-    return mounts
-
-
-def enter(pid: int, argv: Sequence[str], env: dict[str, str]) -> Launch:
-    """Run `argv` inside the namespaces and root of a running container process, as exec does."""
-    prefix = ["nsenter", "--target", str(pid), "--mount", "--uts", "--net", "--root", "--wd"]
-    return Launch([*prefix, "--", *argv], env, "/")
-
-
-def launch(
-    argv: Sequence[str],
-    *,
-    env: dict[str, str],
-    hostname: str,
-    netns_prefix: Sequence[str],
-    root: Path | None,
-    scratch: Path | None = None,
-    mounts: Sequence[HostMount] = (),
-) -> Launch:
-    """Wrap `argv` to run in the right network namespace, hostname and root filesystem.
-
-    Raises ImageNotRunnable when the program does not exist where it would run.
-    """
-    if not argv or not _which(argv[0], root):
-        program = argv[0] if argv else ""
-        raise ImageNotRunnable(
-            f'exec: "{program}": executable file not found in $PATH'
-            if "/" not in program
-            else f'exec: "{program}": stat {program}: no such file or directory'
-        )
-    wrapped = list(netns_prefix)
-    if root is not None:
-        wrapped += ["unshare", "--mount", "--uts", "--propagation", "slave", "--"]
-        wrapped += ["sh", "-c", ENTER_ROOTFS, "enter", str(scratch or "/mnt"), str(root), hostname]
-        for mount in mounts:
-            wrapped += [mount.source, mount.target, "ro" if mount.read_only else "rw"]
-        wrapped.append("--")
-    elif is_root() and hostname:
-        wrapped += ["unshare", "--uts", "--mount", "--propagation", "private", "--"]
-        wrapped += ["sh", "-c", SET_HOSTNAME, "set-hostname", hostname]
-    return Launch(wrapped + list(argv), env, "/")
 
 
 def container_id() -> str:

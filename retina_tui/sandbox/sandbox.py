@@ -54,6 +54,9 @@ class SandboxOptions:
     demo: bool = False
     kubeconfig_out: Path | None = None
     kubelet: bool = True
+    # How long stopping the sandbox lets containers handle SIGTERM before SIGKILL (a PID 1
+    # without a handler ignores it, so such a container always takes this long).
+    stop_grace: float = 1.0
 
 
 @dataclass

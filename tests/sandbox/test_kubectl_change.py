@@ -63,7 +63,9 @@ def test_get_watch_sees_a_pod_created_afterwards(sandbox_cluster: Any) -> None:
     finally:
         watcher.terminate()
         watcher.wait(10)
-    sandbox_cluster.kubectl("delete", "pod", "watched", "-n", "default", "--wait=false")
+    sandbox_cluster.kubectl(
+        "delete", "pod", "watched", "-n", "default", "--grace-period=0", "--force"
+    )
 
 
 def test_delete_pod(sandbox_cluster: Any) -> None:
@@ -79,7 +81,9 @@ def test_delete_pod(sandbox_cluster: Any) -> None:
         "3600",
     )
     assert created.returncode == 0, created.stderr
-    deleted = sandbox_cluster.kubectl("delete", "pod", "doomed", "-n", "default", timeout=90)
+    deleted = sandbox_cluster.kubectl(
+        "delete", "pod", "doomed", "-n", "default", "--grace-period=1", timeout=90
+    )
     assert deleted.returncode == 0, deleted.stderr
     assert deleted.stdout.strip() == 'pod "doomed" deleted from default namespace' or (
         deleted.stdout.strip() == 'pod "doomed" deleted'
@@ -128,7 +132,7 @@ def test_label_annotate_and_patch(sandbox_cluster: Any) -> None:
         bad = sandbox_cluster.kubectl("patch", "pod", "patched", "--type=merge", "-p", "{oops")
         assert bad.returncode != 0
     finally:
-        sandbox_cluster.kubectl("delete", "pod", "patched", "--wait=false")
+        sandbox_cluster.kubectl("delete", "pod", "patched", "--grace-period=0", "--force")
 
 
 def test_apply_creates_then_updates(sandbox_cluster: Any, tmp_path: Any) -> None:
@@ -152,7 +156,7 @@ def test_apply_creates_then_updates(sandbox_cluster: Any, tmp_path: Any) -> None
         "get", "pod", "applied", "-o", "jsonpath={.metadata.labels.v}"
     ).stdout
     assert labels == "2"
-    sandbox_cluster.kubectl("delete", "pod", "applied", "--wait=false")
+    sandbox_cluster.kubectl("delete", "pod", "applied", "--grace-period=0", "--force")
 
 
 def test_duplicate_container_names_are_refused_by_the_server(
@@ -211,7 +215,7 @@ def test_debug_adds_an_ephemeral_container(sandbox_cluster: Any) -> None:
         )
         assert again.returncode != 0
     finally:
-        sandbox_cluster.kubectl("delete", "pod", "debuggee", "--wait=false")
+        sandbox_cluster.kubectl("delete", "pod", "debuggee", "--grace-period=0", "--force")
 
 
 def test_restricted_context_debug_is_forbidden(sandbox_cluster: Any) -> None:
@@ -269,7 +273,9 @@ def test_psa_refuses_a_privileged_debug_container(sandbox_cluster: Any) -> None:
         assert 'violates PodSecurity "baseline:latest"' in result.stderr
         assert "privileged" in result.stderr
     finally:
-        sandbox_cluster.kubectl("delete", "pod", "guarded", "-n", "secure", "--wait=false")
+        sandbox_cluster.kubectl(
+            "delete", "pod", "guarded", "-n", "secure", "--grace-period=0", "--force"
+        )
 
 
 def test_debug_node_and_copy_are_decoded_from_protobuf(sandbox_cluster: Any) -> None:
@@ -286,7 +292,7 @@ def test_debug_node_and_copy_are_decoded_from_protobuf(sandbox_cluster: Any) -> 
         {"name": "host-root", "mountPath": "/host"}
     ]
     assert pod["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "kubectl-debug"}
-    sandbox_cluster.kubectl("delete", "pod", name, "--wait=false")
+    sandbox_cluster.kubectl("delete", "pod", name, "--grace-period=0", "--force")
 
     copy = sandbox_cluster.kubectl(
         "debug",
@@ -305,7 +311,9 @@ def test_debug_node_and_copy_are_decoded_from_protobuf(sandbox_cluster: Any) -> 
     )
     assert [c["name"] for c in copied["spec"]["containers"]] == ["web", "dbg"]
     assert copied["spec"]["containers"][0]["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
-    sandbox_cluster.kubectl("delete", "pod", "web-copy", "-n", "shop", "--wait=false")
+    sandbox_cluster.kubectl(
+        "delete", "pod", "web-copy", "-n", "shop", "--grace-period=0", "--force"
+    )
 
 
 def test_psa_refuses_a_node_debug_pod_in_a_baseline_namespace(sandbox_cluster: Any) -> None:
@@ -387,4 +395,6 @@ def test_cordon_marks_the_node_and_stops_scheduling(sandbox_cluster: Any) -> Non
     finally:
         sandbox_cluster.kubectl("uncordon", "node-3")
         for index in range(3):
-            sandbox_cluster.kubectl("delete", "pod", f"placed-{index}", "--wait=false")
+            sandbox_cluster.kubectl(
+                "delete", "pod", f"placed-{index}", "--grace-period=0", "--force"
+            )

@@ -167,4 +167,6 @@ def test_wait_uses_watch_list_and_sees_the_change(sandbox_cluster: Any) -> None:
         if waiter.poll() is None:
             waiter.kill()
             waiter.wait()
-        sandbox_cluster.kubectl("delete", "pod", "waitee", "-n", "default", "--wait=false")
+        sandbox_cluster.kubectl(
+            "delete", "pod", "waitee", "-n", "default", "--grace-period=0", "--force"
+        )

@@ -24,8 +24,7 @@ def sandbox_options() -> Any:
 
 @pytest.fixture
 def shared_dir() -> Iterator[Path]:
-    """A directory both this test and a container see: not under /tmp, which each
-    container has for itself."""
+    """A directory of this machine that a test mounts into a pod (a hostPath volume)."""
     with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="retina-tui-test-") as path:
         yield Path(path)
 
@@ -33,6 +32,16 @@ def shared_dir() -> Iterator[Path]:
 def command_pod(name: str, script: str, **spec: Any) -> dict[str, Any]:
     body = pod_body(name, **spec)
     body["spec"]["containers"][0]["command"] = ["sh", "-c", script]
+    return body
+
+
+def sharing_pod(name: str, script: str, shared: Path, **spec: Any) -> dict[str, Any]:
+    """A pod that sees the machine's process ids (hostPID) and `shared` (a hostPath), so
+    the pids it writes there can be checked from here."""
+    volume = {"name": "shared", "hostPath": {"path": str(shared)}}
+    body = command_pod(name, script, hostPID=True, volumes=[volume], **spec)
+    mount = {"name": "shared", "mountPath": str(shared)}
+    body["spec"]["containers"][0]["volumeMounts"] = [mount]
     return body
 
 
@@ -155,7 +164,8 @@ async def test_deletion_kills_processes_after_the_grace_period(
     pid_file = shared_dir / "pid"
     script = f"trap '' TERM; echo $$ > {pid_file}.tmp; mv {pid_file}.tmp {pid_file}; "
     script += "while true; do sleep 0.2; done"
-    await admin_api.post(PODS, command_pod("stubborn", script, terminationGracePeriodSeconds=1))
+    body = sharing_pod("stubborn", script, shared_dir, terminationGracePeriodSeconds=1)
+    await admin_api.post(PODS, body)
     await wait_pod(
         api_sandbox.store, "default", "stubborn", lambda p: container_state(p, "main") == "running"
     )
@@ -257,7 +267,7 @@ async def test_stopping_the_sandbox_leaves_no_process(shared_dir: Path) -> None:
     async with run_sandbox(options) as sandbox:
         api = Api(sandbox.url, sandbox.admin_token, sandbox.ca_pem)
         try:
-            await api.post(PODS, command_pod("lingering", script))
+            await api.post(PODS, sharing_pod("lingering", script, shared_dir))
         finally:
             await api.close()
         await wait_pod(

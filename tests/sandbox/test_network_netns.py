@@ -168,8 +168,33 @@ def test_sigterm_of_the_cli_removes_its_namespaces() -> None:
             assert result.returncode == 0, result.stderr
             pods = [n for n in our_namespaces() if n.startswith(prefix) and "-p" in n]
             assert len(pods) >= 4
+            roots = container_roots(running.process.pid)
+            assert roots, "no container of this sandbox has a root of its own"
         assert running.process.returncode == 0
     assert [n for n in our_namespaces() if n.startswith(prefix)] == []
+    assert [root for root in roots if root.parent.parent.exists()] == []
+
+
+def container_roots(sandbox_pid: int) -> list[Path]:
+    """The roots (<sandbox dir>/scratch/r) of the containers the sandbox `sandbox_pid` runs."""
+    parents, roots = {}, []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            parents[int(entry.name)] = int(stat[stat.rfind(")") + 2 :].split()[1])
+            root = Path(os.readlink(entry / "root"))
+        except (OSError, ValueError):
+            continue
+        if root != Path("/"):
+            roots.append((int(entry.name), root))
+    found = []
+    for pid, root in roots:
+        ancestor = pid
+        while ancestor > 1 and ancestor != sandbox_pid:
+            ancestor = parents.get(ancestor, 0)
+        if ancestor == sandbox_pid:
+            found.append(root)
+    return found
 
 
 @pytest.mark.netns
@@ -231,6 +256,26 @@ async def test_the_next_start_cleans_up_after_a_killed_sandbox(tmp_path: Path) -
     await network.close()
     assert [n for n in our_namespaces() if n.startswith(prefix)] == []
     assert [pid for pids in busy.values() for pid in pids if process_alive(pid)] == []
+    left_dirs = run_dirs(crashed.pid)
+    assert left_dirs, "the killed sandbox had no containers directory"
+    options = SandboxOptions(nodes=1, pods=0, network="host", kubelet=True, start_delay=0.0)
+    async with run_sandbox(options) as sandbox:
+        api = Api(sandbox.url, sandbox.admin_token, sandbox.ca_pem)
+        try:
+            body = pod_body("next")
+            body["spec"]["containers"][0]["command"] = ["true"]
+            assert (await api.post(PODS_DEFAULT, body)).status == 201
+        finally:
+            await api.close()
+        await wait_pod(
+            sandbox.store, "default", "next", lambda p: p["status"]["phase"] != "Pending"
+        )
+    assert run_dirs(crashed.pid) == []
+
+
+def run_dirs(sandbox_pid: int) -> list[Path]:
+    """The containers directories of sandbox `sandbox_pid` (volumes, mount points)."""
+    return list(Path(tempfile.gettempdir()).glob(f"retina-tui-containers-{sandbox_pid}-*"))
 
 
 def process_alive(pid: str) -> bool:
