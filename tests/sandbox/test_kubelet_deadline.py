@@ -28,7 +28,9 @@ def manifest(name: str, scripts: dict[str, str], **spec: Any) -> str:
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": name},
-        "spec": {"containers": containers, **spec},
+        # hostPID: the shells print the pids this test checks on the machine, and are not
+        # PID 1 of a namespace of their own (which ignores SIGTERM without a handler).
+        "spec": {"containers": containers, "hostPID": True, **spec},
     }
     return json.dumps(body)
 
