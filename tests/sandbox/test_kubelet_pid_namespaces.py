@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
@@ -70,6 +71,16 @@ async def test_a_shared_process_namespace_spans_the_pod(api_sandbox: Any, admin_
     assert rows[0][0] == 1 and not rows[0][1].endswith(("sleep 1003", "sleep 1004")), rows
 
 
+async def listed_log(admin_api: Any, pod: str, container: str) -> Any:
+    """The container's log once its `ps` has printed (running comes before the output)."""
+    for _ in range(200):
+        answer = await admin_api.get(f"{PODS}/{pod}/log", params={"container": container})
+        if listing(answer.text.encode()):
+            return answer
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"{pod}/{container} printed no process list: {answer.text!r}")
+
+
 async def test_an_ephemeral_container_joins_its_target(api_sandbox: Any, admin_api: Any) -> None:
     await start(api_sandbox, admin_api, sleeper("targeted", 1005))
     lister = ["sh", "-c", LIST + "; sleep 1000"]
@@ -92,8 +103,8 @@ async def test_an_ephemeral_container_joins_its_target(api_sandbox: Any, admin_a
             "targeted",
             lambda p, n=name: container_state(p, n, ephemeral=True) == "running",
         )
-    aimed = await admin_api.get(f"{PODS}/targeted/log", params={"container": "aimed"})
-    loose = await admin_api.get(f"{PODS}/targeted/log", params={"container": "loose"})
+    aimed = await listed_log(admin_api, "targeted", "aimed")
+    loose = await listed_log(admin_api, "targeted", "loose")
     first = listing(aimed.text.encode())[0]
     assert first[0] == 1 and first[1].endswith("sleep 1005"), aimed.text
     assert not any("sleep 1005" in args for _, args in listing(loose.text.encode())), loose.text

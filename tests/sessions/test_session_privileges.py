@@ -19,7 +19,7 @@ from retina_tui.sessions.specs import PodSessionSpec
 from retina_tui.sessions.wait import wait_running
 from retina_tui.validation.capabilities import LINUX_CAPABILITIES
 from tests.sessions.conftest import Screen, prompt, run_line
-from tests.sessions.test_sessions_sandbox import exit_with
+from tests.sessions.test_sessions_sandbox import exit_with, linux_node, node_session
 
 pytestmark = [
     pytest.mark.netns,
@@ -121,6 +121,27 @@ async def test_no_capabilities_leaves_ping_only_what_the_kernel_grants(kube: Kub
             session, screen, "ip link set lo mtu 1400; ip -o link show lo", mark
         )
         assert b"mtu 1400" not in out
+        assert await exit_with(session, 0) == 0
+    finally:
+        await session.close()
+
+
+@pytest.mark.parametrize("host_pid", [True, False])
+async def test_a_node_shell_sees_the_nodes_processes_only_with_host_pid(
+    kube: KubeClient, host_pid: bool
+) -> None:
+    screen = Screen()
+    node = await linux_node(kube)
+    session = node_session(kube, screen, node, host_pid=host_pid)
+    await session.start()
+    try:
+        mark = await prompt(session, screen)
+        out, mark = await run_line(session, screen, "ps -e -o pid= | tr -s ' \\n' ','", mark)
+        pids = {int(part) for part in re.findall(rb"\d+", out)}
+        # This test process runs on the machine the sandbox's node is: the node's process.
+        assert (os.getpid() in pids) is host_pid, out
+        if not host_pid:
+            assert len(pids) <= 5, out  # the shell, its wrapper and ps: a namespace of its own
         assert await exit_with(session, 0) == 0
     finally:
         await session.close()
