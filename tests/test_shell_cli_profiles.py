@@ -65,8 +65,11 @@ def locked_pod(sandbox_cluster: SandboxProcess) -> Iterator[str]:
         )
         yield "app"
     finally:
-        sandbox_cluster.kubectl("delete", "pod", "-n", NAMESPACE, "app", "--wait=false")
-        sandbox_cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=false")
+        # Gone before the next test makes them again (its `wait` must not see this pod).
+        sandbox_cluster.kubectl(
+            "delete", "pod", "-n", NAMESPACE, "app", "--grace-period=0", "--force", "--timeout=30s"
+        )
+        sandbox_cluster.kubectl("delete", "namespace", NAMESPACE, "--timeout=30s")
 
 
 def test_the_refusal_names_the_profile_to_use_and_adds_no_container(

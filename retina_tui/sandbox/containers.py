@@ -254,7 +254,7 @@ class ContainerRunner:
         program = runtime.resolve(command[0], root, env["PATH"]) if command else None
         if program is None:
             raise runtime.not_runnable(command[0] if command else "")
-        prefix = self.network.exec_prefix(rt.node, None if rt.host_network else rt.key)
+        prefix = self.network.exec_prefix(rt.node, None if rt.host_network else rt.network_key)
         if not self.isolated:
             return runtime.Launch([*prefix, *command], env, "/")
         hostname = rt.node if rt.host_network else rt.name

@@ -205,7 +205,7 @@ class Kubelet:
             if rt.host_network:
                 rt.ip = rt.host_ip
             else:
-                rt.ip = await self.network.add_pod(rt.node, rt.key)
+                rt.ip = await self.network.add_pod(rt.node, rt.network_key)
         except RetinaTuiError as error:
             log.warning("pod %s gets no network: %s", rt.key, error)
             return
@@ -311,7 +311,7 @@ class Kubelet:
             self._write_status(rt)
         if not rt.host_network:
             try:
-                await self.network.remove_pod(rt.key)
+                await self.network.remove_pod(rt.network_key)
             except RetinaTuiError as error:
                 log.warning("could not remove the network of pod %s: %s", rt.key, error)
 

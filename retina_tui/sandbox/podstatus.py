@@ -102,6 +102,12 @@ class PodRuntime:
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
+    @property
+    def network_key(self) -> str:
+        """Its network's name: a pod recreated under the same name gets a network of its own,
+        never the one its predecessor's teardown is removing."""
+        return f"{self.namespace}/{self.name}/{self.uid}"
+
     def all_containers(self) -> list[ContainerRuntime]:
         return [*self.containers.values(), *self.ephemeral.values()]
 

@@ -189,14 +189,16 @@ async def test_synthetic_pod_gets_network_and_processes_only_on_demand(
         p for p in store.list("pods", "default") if p["metadata"]["name"] == "load-0001"
     )
     assert synthetic["status"]["phase"] == "Running"
-    assert network.pod_ip("default/load-0001") is None
+    key = f"default/load-0001/{synthetic['metadata']['uid']}"
+    assert network.pod_ip(key) is None
     result = await exec_in(api_sandbox, "default", "load-0001", "echo", "woken")
     assert result.stdout == b"woken\n"
-    ip = network.pod_ip("default/load-0001")
+    ip = network.pod_ip(key)
     assert ip is not None
     pod = await wait_pod(store, "default", "load-0001", lambda p: p["status"]["podIP"] == ip)
     assert pod is not None
-    assert network.pod_ip("default/load-0002") is None
+    other = store.get("pods", "default", "load-0002")
+    assert network.pod_ip(f"default/load-0002/{other['metadata']['uid']}") is None
 
 
 async def test_ephemeral_container_runs_with_its_env(api_sandbox: Any, admin_api: Any) -> None:
