@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_sandbox import SandboxProcess
+from tests.sessions.test_profiles_sandbox import app_manifest
 from tests.test_shell_cli_pty import (
     finish,
     kubectl_json,
@@ -34,28 +35,7 @@ def locked_pod(sandbox_cluster: SandboxProcess) -> Iterator[str]:
                 "labels": {"pod-security.kubernetes.io/enforce": "restricted"},
             },
         },
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": "app", "namespace": NAMESPACE},
-            "spec": {
-                "nodeSelector": {"kubernetes.io/os": "linux"},
-                "containers": [
-                    {
-                        "name": "app",
-                        "image": "example.test/app:1",
-                        "tty": True,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": 2000,
-                            "allowPrivilegeEscalation": False,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                            "capabilities": {"drop": ["ALL"]},
-                        },
-                    }
-                ],
-            },
-        },
+        app_manifest(NAMESPACE),
     ]
     for manifest in manifests:
         sandbox_cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest), check=True)

@@ -133,16 +133,14 @@ class ContainerRunner:
         self._event(rt, entry, "Failed", "Error: ImagePullBackOff", warn=True)
         self.write_status(rt)
 
+    def _pulled(self, rt: PodRuntime, entry: ContainerRuntime) -> None:
+        message = f'Container image "{entry.image}" already present on machine'
+        self._event(rt, entry, "Pulled", message, warn=False)
+
     def _config_error(self, rt: PodRuntime, entry: ContainerRuntime, message: str) -> None:
         """The container cannot be created as asked: it stays waiting, as the kubelet keeps it."""
         entry.state = {"waiting": {"reason": "CreateContainerConfigError", "message": message}}
-        self._event(
-            rt,
-            entry,
-            "Pulled",
-            f'Container image "{entry.image}" already present on machine',
-            warn=False,
-        )
+        self._pulled(rt, entry)
         self._event(rt, entry, "Failed", f"Error: {message}", warn=True)
         entry.started.set()
         self.write_status(rt)
@@ -151,13 +149,7 @@ class ContainerRunner:
         """Start the container's process, report it running, wait for it; its exit code."""
         started = now_iso()
         entry.container_id = runtime.container_id()
-        self._event(
-            rt,
-            entry,
-            "Pulled",
-            f'Container image "{entry.image}" already present on machine',
-            warn=False,
-        )
+        self._pulled(rt, entry)
         try:
             process = await self._start_process(rt, entry)
         except (runtime.ImageNotRunnable, OSError) as error:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from retina_tui.sandbox.processes import proc_stats
 from retina_tui.sandbox.security import SecurityPlan, capsh_args
 
 POLLS: Final = 400
@@ -248,25 +249,14 @@ def holder_argv() -> list[str]:
     return [_tool("unshare"), "--pid", "--fork", "--kill-child", "--", sys.executable, "-c", PAUSE]
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        if stat[stat.rfind(")") + 2 :].split()[1] == str(pid):
-            found.append(int(entry.name))
-    return found
-
-
 def _lineage(pid: int, depth: int = 3) -> list[int]:
     """`pid` and its descendants down to `depth` generations, parents first."""
+    children: dict[int, list[int]] = {}
+    for child, fields in proc_stats():
+        children.setdefault(int(fields[1]), []).append(child)
     found, level = [pid], [pid]
     for _ in range(depth):
-        level = [child for parent in level for child in _children(parent)]
+        level = [child for parent in level for child in children.get(parent, [])]
         found += level
     return found
 

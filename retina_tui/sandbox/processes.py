@@ -19,7 +19,7 @@ import signal
 import struct
 import termios
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -97,9 +97,11 @@ def set_winsize(fd: int, cols: int, rows: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
-def session_members(sid: int) -> list[int]:
-    """Pids of every live process whose session id is `sid` (the leader included)."""
-    members = []
+def proc_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/PID/stat after the command name) of every process now.
+
+    The fields start with the state, the parent pid, the process group and the session id.
+    """
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -108,8 +110,16 @@ def session_members(sid: int) -> list[int]:
         except OSError:
             continue
         fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 3 and fields[3] == str(sid) and fields[0] != "Z":
-            members.append(int(entry.name))
+        if len(fields) > 3:
+            yield int(entry.name), fields
+
+
+def session_members(sid: int) -> list[int]:
+    """Pids of every live process whose session id is `sid` (the leader included)."""
+    members = []
+    for pid, fields in proc_stats():
+        if fields[3] == str(sid) and fields[0] != "Z":
+            members.append(pid)
     return members
 
 

@@ -31,14 +31,9 @@ APP_SECURITY = {
 }
 
 
-async def app_pod(kube: KubeClient, namespace: str) -> str:
-    """A running pod that meets the restricted level, so only the debug container is judged."""
-    if namespace == RESTRICTED_NS:
-        labels = {"pod-security.kubernetes.io/enforce": "restricted"}
-        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-        body["metadata"]["labels"] = labels  # type: ignore[index]
-        await kube.request("POST", "/api/v1/namespaces", body=body)
-    pod = {
+def app_manifest(namespace: str) -> dict[str, Any]:
+    """A pod meeting the restricted level, so that only a debug container is judged."""
+    return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {"name": "app", "namespace": namespace},
@@ -54,7 +49,16 @@ async def app_pod(kube: KubeClient, namespace: str) -> str:
             ],
         },
     }
-    await kube.request("POST", f"/api/v1/namespaces/{namespace}/pods", body=pod)
+
+
+async def app_pod(kube: KubeClient, namespace: str) -> str:
+    """The app pod running in `namespace` (made to enforce restricted if it is RESTRICTED_NS)."""
+    if namespace == RESTRICTED_NS:
+        labels = {"pod-security.kubernetes.io/enforce": "restricted"}
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        body["metadata"]["labels"] = labels  # type: ignore[index]
+        await kube.request("POST", "/api/v1/namespaces", body=body)
+    await kube.request("POST", f"/api/v1/namespaces/{namespace}/pods", body=app_manifest(namespace))
     await wait_running(
         kube, namespace, "app", "app", ephemeral=False, timeout=30, on_state=lambda state: None
     )
@@ -73,6 +77,19 @@ def pod_session(kube: KubeClient, screen: Screen, namespace: str, profile: Profi
 
 def phase_details(screen: Screen) -> str:
     return "\n".join(phase.detail for phase in screen.phases if phase.kind == "creating")
+
+
+async def shell_and_exit(kube: KubeClient, namespace: str, profile: Profile) -> Screen:
+    """Open a pod session on the app pod, reach its prompt, exit 0; what it showed."""
+    screen = Screen()
+    session = pod_session(kube, screen, namespace, profile)
+    await session.start()
+    try:
+        await prompt(session, screen)
+        assert await exit_with(session, 0) == 0
+    finally:
+        await session.close()
+    return screen
 
 
 async def test_the_default_profile_in_a_restricted_namespace_is_refused_and_adds_nothing(
@@ -117,14 +134,7 @@ async def test_the_restricted_profile_opens_a_usable_shell_as_a_non_root_user(
 
 async def test_auto_picks_restricted_by_itself_and_says_so(kube: KubeClient) -> None:
     await app_pod(kube, RESTRICTED_NS)
-    screen = Screen()
-    session = pod_session(kube, screen, RESTRICTED_NS, "auto")
-    await session.start()
-    try:
-        await prompt(session, screen)
-        assert await exit_with(session, 0) == 0
-    finally:
-        await session.close()
+    screen = await shell_and_exit(kube, RESTRICTED_NS, "auto")
     details = phase_details(screen)
     assert f"profile auto chose restricted, the strongest that namespace {RESTRICTED_NS}'s" in (
         details
@@ -153,14 +163,7 @@ async def test_auto_learns_the_level_from_the_dry_run_when_namespaces_are_unread
         return await original(method, path, **options)
 
     monkeypatch.setattr(kube, "request", without_namespace_reads)
-    screen = Screen()
-    session = pod_session(kube, screen, RESTRICTED_NS, "auto")
-    await session.start()
-    try:
-        await prompt(session, screen)
-        assert await exit_with(session, 0) == 0
-    finally:
-        await session.close()
+    screen = await shell_and_exit(kube, RESTRICTED_NS, "auto")
     assert namespace_reads == [f"/api/v1/namespaces/{RESTRICTED_NS}"]
     assert "profile auto chose restricted" in phase_details(screen)
     assert len(await ephemeral_containers(kube, RESTRICTED_NS, "app")) == 1
@@ -168,14 +171,7 @@ async def test_auto_learns_the_level_from_the_dry_run_when_namespaces_are_unread
 
 async def test_auto_picks_baseline_in_a_baseline_namespace(kube: KubeClient) -> None:
     await app_pod(kube, BASELINE_NS)
-    screen = Screen()
-    session = pod_session(kube, screen, BASELINE_NS, "auto")
-    await session.start()
-    try:
-        await prompt(session, screen)
-        assert await exit_with(session, 0) == 0
-    finally:
-        await session.close()
+    screen = await shell_and_exit(kube, BASELINE_NS, "auto")
     assert "profile auto chose baseline" in phase_details(screen)
     assert "iptables will not work" in phase_details(screen)
     (added,) = await ephemeral_containers(kube, BASELINE_NS, "app")

@@ -16,9 +16,9 @@ import pytest
 from retina_tui.kube.client import KubeClient
 from retina_tui.sessions.pod import PodSession
 from retina_tui.sessions.specs import PodSessionSpec
-from retina_tui.sessions.wait import wait_running
 from retina_tui.validation.capabilities import LINUX_CAPABILITIES
 from tests.sessions.conftest import Screen, prompt, run_line
+from tests.sessions.test_profiles_sandbox import app_pod
 from tests.sessions.test_sessions_sandbox import exit_with, linux_node, node_session
 
 pytestmark = [
@@ -33,33 +33,10 @@ def capability_names(mask: int) -> set[str]:
     return {name for bit, name in enumerate(LINUX_CAPABILITIES) if mask >> bit & 1}
 
 
-async def app_pod(kube: KubeClient) -> str:
-    body = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "privileges-app", "namespace": "default"},
-        "spec": {
-            "nodeSelector": {"kubernetes.io/os": "linux"},
-            "containers": [{"name": "app", "image": "example.test/app:1", "tty": True}],
-        },
-    }
-    await kube.request("POST", "/api/v1/namespaces/default/pods", body=body)
-    await wait_running(
-        kube,
-        "default",
-        "privileges-app",
-        "app",
-        ephemeral=False,
-        timeout=30,
-        on_state=lambda state: None,
-    )
-    return "privileges-app"
-
-
 async def open_shell(
     kube: KubeClient, capabilities: tuple[str, ...] | None = None
 ) -> tuple[PodSession, Screen, int]:
-    pod = await app_pod(kube)
+    pod = await app_pod(kube, "default")
     screen = Screen()
     spec = PodSessionSpec("default", pod)
     if capabilities is not None:
