@@ -1,6 +1,6 @@
 #!/bin/sh
 # The Debian packages the test suite runs for real (network namespaces, ping, tcpdump, tmux,
-# ptys, the sandbox runtime's capabilities and PID namespaces). Installs the missing ones when run as root with apt-get; otherwise names them and
+# nftables/iptables, conntrack, dig, ptys, the sandbox runtime's capabilities and PID namespaces). Installs the missing ones when run as root with apt-get; otherwise names them and
 # fails, so a test run never fails later for a reason nobody was told about.
 # RETINA_TUI_SKIP_SYSTEM_PACKAGES=1 skips the check.
 set -eu
@@ -25,6 +25,10 @@ mount mount
 capsh libcap2-bin
 hostname hostname
 getent libc-bin
+nft nftables
+iptables-restore iptables
+conntrack conntrack
+dig dnsutils
 "
 
 missing=$(printf '%s\n' "$needed" | while read -r command package; do

@@ -262,9 +262,12 @@ class Network:
                 f"addr add {self._gateway(node)}/24 dev {NODE_BRIDGE}\n"
                 f"link set {NODE_BRIDGE} up\n{routes}",
             )
+            # Bridged pod-to-pod packets go through the node's netfilter hooks (as with
+            # br_netfilter on a real node), so kube-proxy and policy rules see them too.
             await _run(
                 ["ip", "netns", "exec", node.netns, "sh", "-c",
-                 "echo 1 > /proc/sys/net/ipv4/ip_forward"],
+                 "echo 1 > /proc/sys/net/ipv4/ip_forward; "
+                 "echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || true"],
             )  # fmt: skip
             await self._wait_up(node.netns, "eth0")
 
@@ -296,6 +299,10 @@ class Network:
         """The namespace of a pod (None in host mode or for an unknown pod)."""
         pod = self._pods.get(pod_key)
         return pod.netns if pod and self.mode == "netns" else None
+
+    def node_names(self) -> list[str]:
+        """Every node of the sandbox, in order."""
+        return list(self._nodes)
 
     def node_netns(self, node: str) -> str | None:
         return self._node(node).netns if self.mode == "netns" else None

@@ -26,8 +26,22 @@ from retina_tui.sandbox.errors import already_exists, bad_request, gone, not_fou
 Obj = dict[str, Any]
 Key = tuple[str, str]
 
-NAMESPACED = {"pods": True, "leases": True, "events": True, "nodes": False, "namespaces": False}
-GROUPS = {"leases": "coordination.k8s.io"}
+NAMESPACED = {
+    "pods": True,
+    "leases": True,
+    "events": True,
+    "nodes": False,
+    "namespaces": False,
+    "services": True,
+    "endpoints": True,
+    "endpointslices": True,
+    "networkpolicies": True,
+}
+GROUPS = {
+    "leases": "coordination.k8s.io",
+    "endpointslices": "discovery.k8s.io",
+    "networkpolicies": "networking.k8s.io",
+}
 DEFAULT_HISTORY = 200_000
 DEFAULT_WATCH_BACKLOG = 50_000
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
