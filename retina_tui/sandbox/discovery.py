@@ -82,6 +82,22 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ),
     ResourceInfo("namespaces/status", "Namespace", False, verbs=("get", "patch", "update")),
     ResourceInfo("events", "Event", True, short_names=("ev",), singular="event"),
+    ResourceInfo(
+        "services", "Service", True, short_names=("svc",), categories=("all",), singular="service"
+    ),
+    ResourceInfo("services/status", "Service", True, verbs=("get", "patch", "update")),
+    ResourceInfo("endpoints", "Endpoints", True, short_names=("ep",), singular="endpoints"),
+    ResourceInfo(
+        "endpointslices", "EndpointSlice", True, group="discovery.k8s.io", singular="endpointslice"
+    ),
+    ResourceInfo(
+        "networkpolicies",
+        "NetworkPolicy",
+        True,
+        group="networking.k8s.io",
+        short_names=("netpol",),
+        singular="networkpolicy",
+    ),
     ResourceInfo("leases", "Lease", True, group="coordination.k8s.io", singular="lease"),
     ResourceInfo(
         "selfsubjectaccessreviews",
@@ -93,7 +109,12 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ),
 )
 
-GROUP_VERSIONS: dict[str, str] = {"coordination.k8s.io": "v1", "authorization.k8s.io": "v1"}
+GROUP_VERSIONS: dict[str, str] = {
+    "coordination.k8s.io": "v1",
+    "authorization.k8s.io": "v1",
+    "discovery.k8s.io": "v1",
+    "networking.k8s.io": "v1",
+}
 
 BY_NAME: dict[tuple[str, str], ResourceInfo] = {(r.group, r.name): r for r in RESOURCES}
 

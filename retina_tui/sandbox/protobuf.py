@@ -116,6 +116,11 @@ def _scalar(kind: str, raw: bytes | int) -> object:
         return raw - (1 << 64) if raw >= 1 << 63 else raw
     if kind == "quantity":
         return _scalar("string", (fields(_bytes(raw)).get(1) or [b""])[-1])
+    if kind == "intstr":
+        parts = fields(_bytes(raw))
+        if (parts.get(1) or [0])[-1] == 1:
+            return _scalar("string", (parts.get(3) or [b""])[-1])
+        return _scalar("int", (parts.get(2) or [0])[-1])
     if kind == "time":
         seconds = (fields(_bytes(raw)).get(1) or [0])[-1]
         if not isinstance(seconds, int) or seconds == 0:
@@ -177,11 +182,11 @@ def decode_message(name: str, data: bytes) -> dict[str, Any]:
     return result
 
 
-DECODABLE = ("Pod", "Namespace", "DeleteOptions")
+DECODABLE = ("Pod", "Namespace", "Service", "DeleteOptions")
 
 
 def decode_object(kind: str, body: bytes) -> dict[str, Any]:
-    """A protobuf Pod or Namespace (in its `k8s\\0` envelope) as the equivalent JSON object."""
+    """A protobuf Pod, Namespace or Service (in its `k8s\\0` envelope) as the equivalent JSON object."""
     if kind not in DECODABLE:
         raise bad_request(f"protobuf: {kind} objects are only accepted as JSON")
     if not body.startswith(MAGIC):

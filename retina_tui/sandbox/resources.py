@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from retina_tui.sandbox import admission, fields, pods, protobuf, tables
+from retina_tui.sandbox import admission, fields, pods, protobuf, services, tables
 from retina_tui.sandbox.discovery import ResourceInfo
 from retina_tui.sandbox.errors import ApiError, already_exists, bad_request, conflict, not_found
 from retina_tui.sandbox.httputil import bytes_response, json_response, read_json
@@ -199,6 +199,9 @@ class ResourceHandlers:
             admission.validate_pod(body)
             admission.admit_pod_security(ns, body)
             pods.schedule(self.store, body)
+        elif info.name == "services":
+            services.default_service(body)
+            services.admit(self.store, body)
         elif info.name == "namespaces":
             if not isinstance(body.get("spec"), dict):
                 body["spec"] = {"finalizers": ["kubernetes"]}
@@ -251,6 +254,9 @@ class ResourceHandlers:
         if wanted_rv and wanted_rv != current["metadata"]["resourceVersion"]:
             raise conflict(info.name, name, info.group)
         new = self._merge_update(info, current, candidate, subresource)
+        if info.name == "services" and subresource != "status":
+            services.default_service(new)
+            services.admit(self.store, new, old=current)
         if dry_run:
             return _warn(json_response(new), warnings)
         stored = self.store.replace(info.name, new)
@@ -316,6 +322,8 @@ class ResourceHandlers:
         result["apiVersion"], result["kind"] = info.api_version, info.kind
         if info.name == "namespaces":
             result["status"] = current.get("status", {"phase": "Active"})
+        if info.name == "services":
+            result["status"] = current.get("status", {"loadBalancer": {}})
         return result
 
     async def delete(

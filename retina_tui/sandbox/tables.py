@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from retina_tui.sandbox import tables_network
 from retina_tui.sandbox.store import encode
 
 Obj = dict[str, Any]
@@ -272,6 +273,10 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[Obj, datetime], list[Any]]]] =
     "namespaces": (NAMESPACE_COLUMNS, namespace_cells),
     "leases": (LEASE_COLUMNS, lease_cells),
     "events": (EVENT_COLUMNS, event_cells),
+    "services": (tables_network.SERVICE_COLUMNS, tables_network.service_cells),
+    "endpoints": (tables_network.ENDPOINTS_COLUMNS, tables_network.endpoints_cells),
+    "endpointslices": (tables_network.ENDPOINTSLICE_COLUMNS, tables_network.endpointslice_cells),
+    "networkpolicies": (tables_network.NETWORKPOLICY_COLUMNS, tables_network.networkpolicy_cells),
 }
 
 
@@ -324,7 +329,17 @@ def table(
     return result
 
 
-AGE_COLUMN = {"pods": 4, "nodes": 3, "namespaces": 2, "leases": 2, "events": 0}
+AGE_COLUMN = {
+    "pods": 4,
+    "nodes": 3,
+    "namespaces": 2,
+    "leases": 2,
+    "events": 0,
+    "services": 5,
+    "endpoints": 2,
+    "endpointslices": 4,
+    "networkpolicies": 2,
+}
 
 
 def _age_source(resource: str, obj: Obj) -> str | None:
