@@ -23,6 +23,8 @@ from aiohttp import web
 from retina_tui.sandbox import certs, kubeconfig, seed
 from retina_tui.sandbox.auth import Authenticator
 from retina_tui.sandbox.churn import Churn
+from retina_tui.sandbox.controller import Controller
+from retina_tui.sandbox.endpointslices import EndpointsController
 from retina_tui.sandbox.kubelet import Kubelet
 from retina_tui.sandbox.network import Network, default_run_prefix
 from retina_tui.sandbox.server import ApiServer
@@ -71,6 +73,7 @@ class Sandbox:
     server: ApiServer
     authenticator: Authenticator
     ca_pem: bytes | None
+    endpoints: EndpointsController
 
     @property
     def admin_token(self) -> str:
@@ -95,6 +98,7 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
     runner: web.AppRunner | None = None
     churn: Churn | None = None
     server: ApiServer | None = None
+    controllers: list[Controller] = []
     try:
         seed.seed(
             store,
@@ -107,6 +111,10 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
         if options.kubelet:
             kubelet = Kubelet(store, network, options)
             await kubelet.start()
+        endpoints = EndpointsController(store)
+        for started in (endpoints,):
+            controllers.append(started)
+            await started.start()
         authenticator = Authenticator()
         server = ApiServer(store, authenticator, kubelet)
         await server.start()
@@ -154,10 +162,13 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
             server=server,
             authenticator=authenticator,
             ca_pem=tls.ca_pem if tls else None,
+            endpoints=endpoints,
         )
     finally:
         if churn is not None:
             await churn.stop()
+        for controller in reversed(controllers):
+            await controller.stop()
         store.close_watchers()
         if kubelet is not None:
             await _quiet(kubelet.drop_streams())
