@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from retina_tui.errors import RetinaTuiError
+from retina_tui.sandbox.clusternet import SERVICE_CIDR
 
 log = logging.getLogger("retina_tui.sandbox")
 
@@ -260,7 +261,10 @@ class Network:
                 f"link set lo up\nlink set eth0 up\naddr add {self.node_ip(name)}/24 dev eth0\n"
                 f"link add {NODE_BRIDGE} type bridge\n"
                 f"addr add {self._gateway(node)}/24 dev {NODE_BRIDGE}\n"
-                f"link set {NODE_BRIDGE} up\n{routes}",
+                f"link set {NODE_BRIDGE} up\n{routes}"
+                # Service IPs are routed like off-node addresses, so kube-proxy's forward
+                # rules see (and reject) what has no endpoint.
+                f"route add {SERVICE_CIDR} dev eth0\n",
             )
             # Bridged pod-to-pod packets go through the node's netfilter hooks (as with
             # br_netfilter on a real node), so kube-proxy and policy rules see them too.
@@ -330,7 +334,9 @@ class Network:
             await _run(
                 ["ip", "-n", entry.netns, "-batch", "-"],
                 f"link add {veth} type veth peer name eth0 netns {pod.netns}\n"
-                f"link set {veth} master {NODE_BRIDGE}\nlink set {veth} up\n",
+                f"link set {veth} master {NODE_BRIDGE}\nlink set {veth} up\n"
+                # A pod reaching itself through its Service comes back out of its own port.
+                f"link set {veth} type bridge_slave hairpin on\n",
             )
             await _run(
                 ["ip", "-n", pod.netns, "-batch", "-"],

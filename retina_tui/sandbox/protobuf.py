@@ -186,7 +186,7 @@ DECODABLE = ("Pod", "Namespace", "Service", "DeleteOptions")
 
 
 def decode_object(kind: str, body: bytes) -> dict[str, Any]:
-    """A protobuf Pod, Namespace or Service (in its `k8s\\0` envelope) as the equivalent JSON object."""
+    """A protobuf Pod, Namespace or Service (in its `k8s\\0` envelope) as JSON."""
     if kind not in DECODABLE:
         raise bad_request(f"protobuf: {kind} objects are only accepted as JSON")
     if not body.startswith(MAGIC):

@@ -26,6 +26,7 @@ from retina_tui.sandbox.churn import Churn
 from retina_tui.sandbox.controller import Controller
 from retina_tui.sandbox.endpointslices import EndpointsController
 from retina_tui.sandbox.kubelet import Kubelet
+from retina_tui.sandbox.kubeproxy import KubeProxy
 from retina_tui.sandbox.network import Network, default_run_prefix
 from retina_tui.sandbox.server import ApiServer
 from retina_tui.sandbox.store import Store
@@ -74,6 +75,7 @@ class Sandbox:
     authenticator: Authenticator
     ca_pem: bytes | None
     endpoints: EndpointsController
+    kube_proxy: KubeProxy
 
     @property
     def admin_token(self) -> str:
@@ -112,7 +114,8 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
             kubelet = Kubelet(store, network, options)
             await kubelet.start()
         endpoints = EndpointsController(store)
-        for started in (endpoints,):
+        kube_proxy = KubeProxy(store, network)
+        for started in (endpoints, kube_proxy):
             controllers.append(started)
             await started.start()
         authenticator = Authenticator()
@@ -163,6 +166,7 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
             authenticator=authenticator,
             ca_pem=tls.ca_pem if tls else None,
             endpoints=endpoints,
+            kube_proxy=kube_proxy,
         )
     finally:
         if churn is not None:
