@@ -27,6 +27,7 @@ from retina_tui.sandbox.controller import Controller
 from retina_tui.sandbox.endpointslices import EndpointsController
 from retina_tui.sandbox.kubelet import Kubelet
 from retina_tui.sandbox.kubeproxy import KubeProxy
+from retina_tui.sandbox.netpol_rules import PolicyEnforcer
 from retina_tui.sandbox.network import Network, default_run_prefix
 from retina_tui.sandbox.server import ApiServer
 from retina_tui.sandbox.store import Store
@@ -76,6 +77,7 @@ class Sandbox:
     ca_pem: bytes | None
     endpoints: EndpointsController
     kube_proxy: KubeProxy
+    network_policy: PolicyEnforcer
 
     @property
     def admin_token(self) -> str:
@@ -115,7 +117,8 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
             await kubelet.start()
         endpoints = EndpointsController(store)
         kube_proxy = KubeProxy(store, network)
-        for started in (endpoints, kube_proxy):
+        network_policy = PolicyEnforcer(store, network)
+        for started in (endpoints, kube_proxy, network_policy):
             controllers.append(started)
             await started.start()
         authenticator = Authenticator()
@@ -167,6 +170,7 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
             ca_pem=tls.ca_pem if tls else None,
             endpoints=endpoints,
             kube_proxy=kube_proxy,
+            network_policy=network_policy,
         )
     finally:
         if churn is not None:

@@ -1,0 +1,168 @@
+"""NetworkPolicy enforcement: the compiled verdicts as rules in every node namespace.
+
+Each node namespace holds the rules of its own pods, in the forward path every pod packet
+takes (routed, or bridged through br_netfilter), after kube-proxy's DNAT: a new connection
+from a local pod that is egress-isolated must match one of its egress allows (else it is
+dropped), one to a local ingress-isolated pod one of its ingress allows; packets of
+established connections pass (conntrack), so replies need no rule. Traffic to and from the
+node itself takes the input/output hooks and is never filtered, as the API requires.
+Dropped, not rejected: a denied client times out, as with most CNIs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+from retina_tui.sandbox import netfilter
+from retina_tui.sandbox.controller import Controller
+from retina_tui.sandbox.netpol import Allow, Compiled, PodVerdicts, compile_policies
+from retina_tui.sandbox.network import Network
+from retina_tui.sandbox.store import Store
+
+TABLE: Final = "rtui-netpol"
+FEATURE: Final = "NetworkPolicy"
+IPT_CHAIN: Final = "RTUI-NETPOL"
+
+
+def _set(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
+
+
+def _nft_allow(allow: Allow, direction: str, verdict: str) -> list[str]:
+    peer = "daddr" if direction == "egress" else "saddr"
+    nets = _set([str(n) if n.prefixlen < 32 else str(n.network_address) for n in allow.nets])
+    if allow.ports is None:
+        return [f"    ip {peer} {nets} {verdict}"]
+    lines = []
+    for proto in sorted({p for p, _, _ in allow.ports}):
+        ranges = sorted({(lo, hi) for p, lo, hi in allow.ports if p == proto})
+        merged: list[tuple[int, int]] = []
+        for lo, hi in ranges:
+            if merged and lo <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+            else:
+                merged.append((lo, hi))
+        ports = _set([str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in merged])
+        lines.append(
+            f"    ip {peer} {nets} meta l4proto {proto.lower()} th dport {ports} {verdict}"
+        )
+    return lines
+
+
+def render_nft(pods: list[PodVerdicts]) -> str:
+    """The node's table: one egress and one ingress chain per isolated local pod."""
+    jumps: list[str] = []
+    chains: list[str] = []
+    for index, pod in enumerate(pods):
+        if pod.egress is not None:
+            jumps.append(f"    ip saddr {pod.ip} jump egress-{index}")
+            body = [line for a in pod.egress for line in _nft_allow(a, "egress", "return")]
+            chains.append(f"  chain egress-{index} {{\n" + "\n".join([*body, "    drop"]) + "\n  }")
+    for index, pod in enumerate(pods):
+        if pod.ingress is not None:
+            jumps.append(f"    ip daddr {pod.ip} jump ingress-{index}")
+            body = [line for a in pod.ingress for line in _nft_allow(a, "ingress", "accept")]
+            chains.append(
+                f"  chain ingress-{index} {{\n" + "\n".join([*body, "    drop"]) + "\n  }"
+            )
+    return (
+        f"table ip {TABLE} {{}}\ndelete table ip {TABLE}\ntable ip {TABLE} {{\n"
+        "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
+        "    ct state established,related accept\n"
+        + "".join(line + "\n" for line in jumps)
+        + "  }\n"
+        + "".join(chain + "\n" for chain in chains)
+        + "}\n"
+    )
+
+
+def _ipt_allow(chain: str, allow: Allow, direction: str, verdict: str) -> list[str]:
+    flag = "-d" if direction == "egress" else "-s"
+    lines = []
+    for net in allow.nets:
+        if allow.ports is None:
+            lines.append(f"-A {chain} {flag} {net} -j {verdict}")
+            continue
+        for proto, lo, hi in allow.ports:
+            name = proto.lower()
+            ports = str(lo) if lo == hi else f"{lo}:{hi}"
+            lines.append(
+                f"-A {chain} {flag} {net} -p {name} -m {name} --dport {ports} -j {verdict}"
+            )
+    return lines
+
+
+def render_iptables(pods: list[PodVerdicts]) -> str:
+    """The same rules as one iptables-restore batch for the filter table."""
+    declared = [IPT_CHAIN]
+    body = [f"-A {IPT_CHAIN} -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"]
+    chains: list[str] = []
+    for direction in ("egress", "ingress"):
+        for index, pod in enumerate(pods):
+            allows = pod.egress if direction == "egress" else pod.ingress
+            if allows is None:
+                continue
+            chain = f"{IPT_CHAIN}-{direction[0].upper()}{index}"
+            declared.append(chain)
+            flag = "-s" if direction == "egress" else "-d"
+            body.append(f"-A {IPT_CHAIN} {flag} {pod.ip}/32 -j {chain}")
+            verdict = "RETURN" if direction == "egress" else "ACCEPT"
+            for allow in allows:
+                chains += _ipt_allow(chain, allow, direction, verdict)
+            chains.append(f"-A {chain} -j DROP")
+    lines = ["*filter", *(f":{name} - [0:0]" for name in declared), *body, *chains]
+    lines += [f"-D FORWARD -j {IPT_CHAIN}", f"-I FORWARD -j {IPT_CHAIN}", "COMMIT"]
+    return "\n".join(lines) + "\n"
+
+
+class PolicyEnforcer(Controller):
+    """Keeps every node namespace's policy rules equal to the compiled policies."""
+
+    name = "network-policy"
+    resources = ("pods", "namespaces", "networkpolicies")
+
+    def __init__(
+        self, store: Store, network: Network, backend: netfilter.Backend | None = None
+    ) -> None:
+        super().__init__(store)
+        self.network = network
+        self.backend = backend or netfilter.available_backend()
+        self.compiled = Compiled()
+        self._applied: dict[str, str] = {}
+        self.enforcing = network.mode == "netns" and self.backend is not None
+        if network.mode != "netns":
+            netfilter.report_once(FEATURE, "the sandbox network runs in the host namespace")
+        elif self.backend is None:
+            netfilter.report_once(FEATURE, "neither nft nor iptables-restore is usable (root?)")
+
+    async def sync(self) -> None:
+        self.compiled = compile_policies(
+            self.store.list("pods"),
+            self.store.list("namespaces"),
+            self.store.list("networkpolicies"),
+        )
+        if not self.enforcing:
+            return
+        by_node: dict[str, list[PodVerdicts]] = {n: [] for n in self.network.node_names()}
+        for pod in self.compiled.pods.values():
+            if pod.node in by_node and (pod.ingress is not None or pod.egress is not None):
+                by_node[pod.node].append(pod)
+        render = render_nft if self.backend == "nftables" else render_iptables
+        work = []
+        for node, pods in by_node.items():
+            netns = self.network.node_netns(node)
+            if netns is not None:
+                work.append(self._apply(netns, render(sorted(pods, key=lambda p: p.ip))))
+        await asyncio.gather(*work)
+
+    async def _apply(self, netns: str, text: str) -> None:
+        previous = self._applied.get(netns)
+        if previous == text:
+            return
+        assert self.backend is not None
+        script = text
+        if self.backend == "iptables" and previous is None:
+            script = "\n".join(x for x in text.split("\n") if not x.startswith("-D ")) + "\n"
+        await netfilter.apply(netns, self.backend, script)
+        self._applied[netns] = text
