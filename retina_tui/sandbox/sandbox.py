@@ -23,6 +23,7 @@ from aiohttp import web
 from retina_tui.sandbox import certs, kubeconfig, seed
 from retina_tui.sandbox.auth import Authenticator
 from retina_tui.sandbox.churn import Churn
+from retina_tui.sandbox.clusterdns import ClusterDns
 from retina_tui.sandbox.kubelet import Kubelet
 from retina_tui.sandbox.network import Network, default_run_prefix
 from retina_tui.sandbox.server import ApiServer
@@ -57,6 +58,9 @@ class SandboxOptions:
     # How long stopping the sandbox lets containers handle SIGTERM before SIGKILL (a PID 1
     # without a handler ignores it, so such a container always takes this long).
     stop_grace: float = 1.0
+    # Where cluster DNS forwards names outside the cluster ("ip" or "ip:port"); None: the
+    # nameservers of the machine's /etc/resolv.conf.
+    dns_upstream: list[str] | None = None
 
 
 @dataclass
@@ -71,6 +75,7 @@ class Sandbox:
     server: ApiServer
     authenticator: Authenticator
     ca_pem: bytes | None
+    dns: ClusterDns | None = None
 
     @property
     def admin_token(self) -> str:
@@ -95,6 +100,7 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
     runner: web.AppRunner | None = None
     churn: Churn | None = None
     server: ApiServer | None = None
+    dns: ClusterDns | None = None
     try:
         seed.seed(
             store,
@@ -107,6 +113,8 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
         if options.kubelet:
             kubelet = Kubelet(store, network, options)
             await kubelet.start()
+        dns = ClusterDns(store, network, options.dns_upstream)
+        await dns.start()
         authenticator = Authenticator()
         server = ApiServer(store, authenticator, kubelet)
         await server.start()
@@ -154,6 +162,7 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
             server=server,
             authenticator=authenticator,
             ca_pem=tls.ca_pem if tls else None,
+            dns=dns,
         )
     finally:
         if churn is not None:
@@ -166,6 +175,8 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
         if server is not None:
             await server.stop()
         try:
+            if dns is not None:
+                await dns.stop()
             if kubelet is not None:
                 await kubelet.stop()
         finally:
