@@ -254,6 +254,7 @@ class ContainerRunner:
             lower=root or Path("/"),
             hostname=hostname,
             hosts=isolation.hosts_file(rt.ip, hostname),
+            resolv=isolation.resolv_conf(rt.pod),
             read_only=plan.read_only_root,
             privileged=plan.privileged,
             mounts=self.volumes.mounts(rt.pod, container),

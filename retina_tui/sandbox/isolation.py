@@ -4,10 +4,10 @@ Every container runs in a private mount and UTS namespace, in a PID namespace of
 (or its pod's, its target's, or the machine's), on an overlay whose lower layer is its
 image's root filesystem (the host's `/` when it has none) and whose upper layer is a tmpfs
 of its own: writes succeed but vanish with the container. The kubelet's /etc/hosts,
-/etc/hostname and /etc/resolv.conf are written in that layer; hostPath and emptyDir
-volumes are bound in; then /proc (of its PID namespace), a minimal /dev and /sys; then
-libcap's `capsh` chroots, sets the identity and capabilities and execs the command. An
-exec enters the container's namespaces (nsenter) and goes through the same `capsh`.
+/etc/hostname and /etc/resolv.conf (from the pod's dnsPolicy) are written in that layer;
+hostPath and emptyDir volumes are bound in; then /proc (of its PID namespace), a minimal
+/dev and /sys; then libcap's `capsh` chroots, sets the identity and capabilities and execs
+the command. An exec enters the container's namespaces (nsenter) and goes through the same `capsh`.
 Everything lives in namespaces that vanish with the processes: nothing under the host's `/`
 changes, and a killed sandbox leaves no mount behind.
 """
@@ -22,14 +22,19 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+from retina_tui.sandbox.clusternet import DNS_SERVICE_IP, search_path
 from retina_tui.sandbox.processes import proc_stats
 from retina_tui.sandbox.security import SecurityPlan, capsh_args
 
 POLLS: Final = 400
 POLL_INTERVAL: Final = 0.005
 HOST_RESOLV_CONF: Final = Path("/etc/resolv.conf")
+# The kubelet's limits (validation.MaxDNSNameservers, MaxDNSSearchPaths, MaxDNSSearchListChars).
+MAX_NAMESERVERS: Final = 3
+MAX_SEARCHES: Final = 32
+MAX_SEARCH_CHARS: Final = 2048
 TOOLS: Final = ("capsh", "nsenter", "unshare", "setsid", "mount", "hostname")
 
 # Runs as the first process of the container's namespaces, on the host's tools. Arguments:
@@ -146,17 +151,79 @@ class Filesystem:
     lower: Path
     hostname: str
     hosts: str
+    resolv: str
     read_only: bool
     privileged: bool
     mounts: Sequence[Mount] = ()
 
 
-def resolv_conf() -> str:
-    """The container's /etc/resolv.conf: for now the machine's own."""
+def _parse_resolv(text: str) -> tuple[list[str], list[str], list[str]]:
+    """nameservers, searches and options of a resolv.conf, read as the kubelet reads it."""
+    servers: list[str] = []
+    searches: list[str] = []
+    options: list[str] = []
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or line[0] in "#;":
+            continue
+        if fields[0] == "nameserver" and len(fields) > 1:
+            servers.append(fields[1])
+        elif fields[0] == "search":
+            searches = [d.removesuffix(".") for d in fields[1:] if d != "."]
+        elif fields[0] == "options":
+            options = _merge_options(options, [_option(o) for o in fields[1:]])
+    return servers, searches, options
+
+
+def _option(text: str) -> tuple[str, str]:
+    name, _, value = text.partition(":")
+    return name, value
+
+
+def _merge_options(existing: list[str], extra: Sequence[tuple[str, str]]) -> list[str]:
+    merged = dict(_option(o) for o in existing)
+    merged.update(extra)
+    return [f"{name}:{value}" if value else name for name, value in merged.items()]
+
+
+def _unique(items: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def resolv_conf(pod: dict[str, Any]) -> str:
+    """The container's /etc/resolv.conf, from the pod's dnsPolicy and dnsConfig as the
+    kubelet builds it (its resolvConf is the machine's /etc/resolv.conf)."""
+    spec = pod.get("spec") or {}
+    namespace = str((pod.get("metadata") or {}).get("namespace") or "default")
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
     try:
-        return HOST_RESOLV_CONF.read_text()
+        host = HOST_RESOLV_CONF.read_text()
     except OSError:
-        return ""
+        host = ""
+    servers, searches, options = _parse_resolv(host)
+    if policy == "ClusterFirstWithHostNet" or (
+        policy == "ClusterFirst" and not spec.get("hostNetwork")
+    ):
+        servers = [DNS_SERVICE_IP]
+        searches = _unique([*search_path(namespace), *searches])
+        options = ["ndots:5"]
+    elif policy == "None":
+        servers, searches, options = [], [], []
+    config = spec.get("dnsConfig") or {}
+    servers = _unique([*servers, *(str(s) for s in config.get("nameservers") or [])])[
+        :MAX_NAMESERVERS
+    ]
+    searches = _unique([*searches, *(str(s) for s in config.get("searches") or [])])
+    extra = [
+        (str(o.get("name", "")), str(o.get("value") or "")) for o in config.get("options") or []
+    ]
+    options = _merge_options(options, extra)
+    while len(searches) > MAX_SEARCHES or len(" ".join(searches)) > MAX_SEARCH_CHARS:
+        searches.pop()
+    lines = [f"search {' '.join(searches)}"] if searches else []
+    lines += [f"nameserver {server}" for server in servers]
+    lines += [f"options {' '.join(options)}"] if options else []
+    return "".join(f"{line}\n" for line in lines)
 
 
 def hosts_file(ip: str, hostname: str) -> str:
@@ -218,7 +285,7 @@ def container_argv(
         "1" if fs.lower == Path("/") else "0",
     ]
     argv += ["--", "sh", "-c", SETUP, "setup", str(scratch), str(fs.lower), fs.hostname]
-    argv += [fs.hosts, resolv_conf(), *flags]
+    argv += [fs.hosts, fs.resolv, *flags]
     for mount in fs.mounts:
         argv += [mount.source, mount.target, "ro" if mount.read_only else "rw"]
     argv.append("--")

@@ -23,6 +23,7 @@ from aiohttp import web
 from retina_tui.sandbox import certs, kubeconfig, seed
 from retina_tui.sandbox.auth import Authenticator
 from retina_tui.sandbox.churn import Churn
+from retina_tui.sandbox.clusterdns import ClusterDns
 from retina_tui.sandbox.controller import Controller
 from retina_tui.sandbox.endpointslices import EndpointsController
 from retina_tui.sandbox.kubelet import Kubelet
@@ -61,6 +62,9 @@ class SandboxOptions:
     # How long stopping the sandbox lets containers handle SIGTERM before SIGKILL (a PID 1
     # without a handler ignores it, so such a container always takes this long).
     stop_grace: float = 1.0
+    # Where cluster DNS forwards names outside the cluster ("ip" or "ip:port"); None: the
+    # nameservers of the machine's /etc/resolv.conf.
+    dns_upstream: list[str] | None = None
 
 
 @dataclass
@@ -78,6 +82,7 @@ class Sandbox:
     endpoints: EndpointsController
     kube_proxy: KubeProxy
     network_policy: PolicyEnforcer
+    dns: ClusterDns
 
     @property
     def admin_token(self) -> str:
@@ -118,7 +123,8 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
         endpoints = EndpointsController(store)
         kube_proxy = KubeProxy(store, network)
         network_policy = PolicyEnforcer(store, network)
-        for started in (endpoints, kube_proxy, network_policy):
+        dns = ClusterDns(store, network, options.dns_upstream)
+        for started in (endpoints, kube_proxy, network_policy, dns):
             controllers.append(started)
             await started.start()
         authenticator = Authenticator()
@@ -171,6 +177,7 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
             endpoints=endpoints,
             kube_proxy=kube_proxy,
             network_policy=network_policy,
+            dns=dns,
         )
     finally:
         if churn is not None:
