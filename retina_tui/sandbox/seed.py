@@ -1,8 +1,12 @@
 """The initial contents of the sandbox: namespaces, nodes, a few real pods, synthetic load.
 
-- namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease`, `shop` (an app:
-  a `web` pod running `python3 -m http.server 8080` and a `client` pod) and `secure`
+- namespaces `default`, `kube-system`, `kube-public`, `kube-node-lease`, `shop` and `secure`
   (labelled pod-security.kubernetes.io/enforce=baseline);
+- the shop, a small app to debug: `web` (HTTP on 8080, port `http`) behind the Service `web`
+  (80 -> `http`), `api` (HTTP on 8080) behind the headless Service `api`, `db` (HTTP on
+  5432) behind the Service `db` and the NetworkPolicy `db-allow-api` (only `app=api` may
+  reach it), and a `client` pod on another node;
+- the Services `default/kubernetes` (10.96.0.1) and `kube-system/kube-dns` (10.96.0.10);
 - nodes `node-1`..`node-N` (node-1 is the control plane) with the labels, addresses,
   conditions and nodeInfo of a real kubelet, and a node Lease each;
 - `kube-system/coredns-*` and, with `--pods N`, N synthetic pods in `default` spread over
@@ -16,7 +20,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from retina_tui.sandbox import pods
+from retina_tui.sandbox import clusternet, pods
 from retina_tui.sandbox.psa import ENFORCE_LABEL
 from retina_tui.sandbox.store import Obj, Store, now_iso
 
@@ -213,7 +217,11 @@ def seed(
             "name": "coredns",
             "image": "registry.k8s.io/coredns/coredns:v1.12.0",
             "command": ["sleep", "infinity"],
-            "ports": [{"containerPort": 53, "name": "dns", "protocol": "UDP"}],
+            "ports": [
+                {"containerPort": 53, "name": "dns", "protocol": "UDP"},
+                {"containerPort": 53, "name": "dns-tcp", "protocol": "TCP"},
+                {"containerPort": 9153, "name": "metrics", "protocol": "TCP"},
+            ],
         }
     ]
     suffix = secrets.token_hex(5)[:5]
@@ -233,12 +241,14 @@ def seed(
                     "name": "web",
                     "image": "python:3.12-slim",
                     "command": ["python3", "-m", "http.server", "8080"],
-                    "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                    "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
                 }
             ],
             labels={"app": "web"},
             node_name=linux[min(1, len(linux) - 1)],
         ),
+        _server_pod("api", 8080, "http", linux[0]),
+        _server_pod("db", 5432, "postgres", linux[min(1, len(linux) - 1)]),
         pod(
             "shop",
             "client",
@@ -249,6 +259,8 @@ def seed(
     ]
     for obj in real:
         store.create("pods", obj)
+    for obj in services(node_ip(names[0])):
+        store.create(_RESOURCE[obj["kind"]], obj)
     add_synthetic_pods(store, synthetic_pods, linux, node_ip)
 
 
@@ -292,3 +304,126 @@ def node_lease(name: str) -> dict[str, Any]:
             "renewTime": now_iso().replace("Z", ".000000Z"),
         },
     }
+
+
+_RESOURCE = {
+    "Service": "services",
+    "EndpointSlice": "endpointslices",
+    "Endpoints": "endpoints",
+    "NetworkPolicy": "networkpolicies",
+}
+
+
+def _server_pod(name: str, port: int, port_name: str, node_name: str) -> Obj:
+    """A shop pod serving HTTP on `port` (a real server, so curl gets a real answer)."""
+    return pod(
+        "shop",
+        name,
+        [
+            {
+                "name": name,
+                "image": "python:3.12-slim",
+                "command": ["python3", "-m", "http.server", str(port)],
+                "ports": [{"containerPort": port, "name": port_name, "protocol": "TCP"}],
+            }
+        ],
+        labels={"app": name},
+        node_name=node_name,
+    )
+
+
+def _service(
+    namespace: str, name: str, ip: str, ports: list[Obj], selector: dict[str, str] | None
+) -> Obj:
+    spec: Obj = {
+        "type": "ClusterIP",
+        "clusterIP": ip,
+        "clusterIPs": [ip],
+        "ports": ports,
+        "sessionAffinity": "None",
+        "internalTrafficPolicy": "Cluster",
+        "ipFamilies": ["IPv4"],
+        "ipFamilyPolicy": "SingleStack",
+    }
+    if selector:
+        spec["selector"] = selector
+    labels = {"k8s-app": name} if namespace == "kube-system" else {}
+    if name == "kubernetes":
+        labels = {"component": "apiserver", "provider": "kubernetes"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "spec": spec,
+        "status": {"loadBalancer": {}},
+    }
+
+
+def _port(name: str, port: int, target: int | str, protocol: str = "TCP") -> Obj:
+    entry: Obj = {"port": port, "targetPort": target, "protocol": protocol}
+    if name:
+        entry["name"] = name
+    return entry
+
+
+def services(api_ip: str) -> list[Obj]:
+    """The Services of a fresh cluster and of the shop, and the shop's NetworkPolicy."""
+    kubernetes = _service(
+        "default", "kubernetes", clusternet.KUBERNETES_SERVICE_IP, [_port("https", 443, 6443)], None
+    )
+    dns = _service(
+        clusternet.DNS_NAMESPACE,
+        clusternet.DNS_SERVICE_NAME,
+        clusternet.DNS_SERVICE_IP,
+        [
+            _port("dns", 53, 53, "UDP"),
+            _port("dns-tcp", 53, 53),
+            _port("metrics", 9153, 9153),
+        ],
+        dict(clusternet.DNS_APP_LABEL),
+    )
+    web = _service("shop", "web", "10.96.100.10", [_port("http", 80, "http")], {"app": "web"})
+    api = _service("shop", "api", "None", [_port("http", 8080, 8080)], {"app": "api"})
+    db = _service("shop", "db", "10.96.100.30", [_port("postgres", 5432, 5432)], {"app": "db"})
+    # The API server's own endpoint, as a real cluster lists it (the sandbox serves its API
+    # on 127.0.0.1, so this address is not routed to it).
+    endpoint = {"addresses": [api_ip], "conditions": {"ready": True}}
+    slice_ = {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": "kubernetes",
+            "namespace": "default",
+            "labels": {clusternet.SERVICE_NAME_LABEL: "kubernetes"},
+        },
+        "addressType": "IPv4",
+        "endpoints": [endpoint],
+        "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+    }
+    endpoints = {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": {"name": "kubernetes", "namespace": "default"},
+        "subsets": [
+            {
+                "addresses": [{"ip": api_ip}],
+                "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+            }
+        ],
+    }
+    policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "db-allow-api", "namespace": "shop"},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "db"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"podSelector": {"matchLabels": {"app": "api"}}}],
+                    "ports": [{"port": 5432, "protocol": "TCP"}],
+                }
+            ],
+        },
+    }
+    return [kubernetes, dns, web, api, db, slice_, endpoints, policy]
