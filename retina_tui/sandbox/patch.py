@@ -8,6 +8,7 @@ ephemeralContainers, env, ports, volumes, ...) and the `$patch`, `$retainKeys`,
 from __future__ import annotations
 
 import copy
+from contextvars import ContextVar
 from typing import Any
 
 from retina_tui.sandbox.errors import ApiError, bad_request
@@ -35,6 +36,9 @@ MERGE_KEYS: dict[str, str] = {
     "addresses": "type",
     "readinessGates": "conditionType",
 }
+# A Service's ports are keyed by their port number, a container's by containerPort.
+KIND_MERGE_KEYS: dict[str, dict[str, str]] = {"Service": {**MERGE_KEYS, "ports": "port"}}
+_merge_keys: ContextVar[dict[str, str]] = ContextVar("merge_keys", default=MERGE_KEYS)
 PRIMITIVE_MERGE_LISTS = frozenset({"finalizers"})
 _ORDER_PREFIX = "$setElementOrder/"
 _DELETE_PRIMITIVE_PREFIX = "$deleteFromPrimitiveList/"
@@ -57,7 +61,12 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
     """Kubernetes strategic merge patch of one object."""
     if not isinstance(patch, dict):
         raise bad_request("strategic merge patch must be a JSON object")
-    return _merge_map(target if isinstance(target, dict) else {}, patch)
+    target = target if isinstance(target, dict) else {}
+    token = _merge_keys.set(KIND_MERGE_KEYS.get(str(target.get("kind")), MERGE_KEYS))
+    try:
+        return _merge_map(target, patch)
+    finally:
+        _merge_keys.reset(token)
 
 
 def _merge_map(target: dict[str, Any], patch: dict[str, Any]) -> Any:
@@ -119,7 +128,7 @@ def _merge_list(field: str, current: list[Any], patch: list[Any]) -> list[Any]:
             if item not in merged:
                 merged.append(copy.deepcopy(item))
         return merged
-    key = MERGE_KEYS.get(field)
+    key = _merge_keys.get().get(field)
     if key is None or not all(isinstance(item, dict) for item in patch):
         return copy.deepcopy(patch)
     result = [copy.deepcopy(item) for item in current]
@@ -151,7 +160,7 @@ def _get(item: Any, key: str) -> Any:
 
 
 def _apply_order(field: str, items: list[Any], order: list[Any]) -> list[Any]:
-    key = MERGE_KEYS.get(field)
+    key = _merge_keys.get().get(field)
     if key is None:
         return items
 
