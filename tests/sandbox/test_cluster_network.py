@@ -30,20 +30,34 @@ pytestmark = [
 CURL_TIMEOUT_EXIT = 28
 CURL_REFUSED_EXIT = 7
 SHOP_PODS = ("web", "api", "db", "client")
+BACKEND_ENV = "RETINA_TUI_SANDBOX_NETFILTER"
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[SandboxProcess]:
-    with (
-        tempfile.TemporaryDirectory(prefix="retina-tui-test-network-") as tmp,
-        sandbox_process(Path(tmp), network="netns", extra=("--pods", "0")) as running,
-    ):
-        for pod in SHOP_PODS:
-            done = running.kubectl(
-                "wait", "-n", "shop", "--for=condition=Ready", f"pod/{pod}", "--timeout=60s"
-            )
-            assert done.returncode == 0, done.stderr + running.log()
-        yield running
+@pytest.fixture(scope="module", params=["nftables", "iptables"])
+def cluster(request: pytest.FixtureRequest) -> Iterator[SandboxProcess]:
+    """A sandbox whose kube-proxy and policy rules use one backend (the whole module twice)."""
+    previous = os.environ.get(BACKEND_ENV)
+    os.environ[BACKEND_ENV] = request.param
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="retina-tui-test-network-") as tmp,
+            sandbox_process(Path(tmp), network="netns", extra=("--pods", "0")) as running,
+        ):
+            yield from _ready(running)
+    finally:
+        if previous is None:
+            os.environ.pop(BACKEND_ENV, None)
+        else:
+            os.environ[BACKEND_ENV] = previous
+
+
+def _ready(running: SandboxProcess) -> Iterator[SandboxProcess]:
+    for pod in SHOP_PODS:
+        done = running.kubectl(
+            "wait", "-n", "shop", "--for=condition=Ready", f"pod/{pod}", "--timeout=60s"
+        )
+        assert done.returncode == 0, done.stderr + running.log()
+    yield running
 
 
 def in_client(
@@ -263,5 +277,85 @@ def test_db_only_lets_api_in(cluster: SandboxProcess) -> None:
     from_api = cluster.kubectl(
         "exec", "-n", "shop", "api", "--", "curl", "-sS", "-o", "/dev/null", "-w",
         "%{http_code}", "--max-time", "3", "http://db.shop:5432/",
+    )  # fmt: skip
+    assert from_api.stdout == "200", from_api.stderr
+
+
+@pytest.fixture
+def multi(cluster: SandboxProcess, policies: list[str]) -> Iterator[str]:
+    """A shop pod serving 8080 (named `http`) and 9090 (unnamed); its IP."""
+    apply(
+        cluster,
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: multi, namespace: shop, labels: {app: multi}}
+        spec:
+          containers:
+          - name: http
+            image: python:3.12-slim
+            command: [python3, -m, http.server, "8080"]
+            ports: [{name: http, containerPort: 8080}]
+          - name: other
+            image: python:3.12-slim
+            command: [python3, -m, http.server, "9090"]
+        """,
+    )
+    ready = cluster.kubectl(
+        "wait", "-n", "shop", "--for=condition=Ready", "pod/multi", "--timeout=60s"
+    )
+    assert ready.returncode == 0, ready.stderr
+    yield jsonpath(cluster, "pod", "multi", "-n", "shop", "-o", "jsonpath={.status.podIP}")
+    cluster.kubectl("delete", "pod", "multi", "-n", "shop", "--grace-period=0", "--force")
+
+
+def test_a_named_port_opens_that_port_only(
+    cluster: SandboxProcess, multi: str, policies: list[str]
+) -> None:
+    policies.append("multi-http-only")
+    apply(
+        cluster,
+        """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {name: multi-http-only, namespace: shop}
+        spec:
+          podSelector: {matchLabels: {app: multi}}
+          ingress: [{ports: [{port: http}]}]
+        """,
+    )
+
+    def closed() -> bool:
+        return curl(cluster, f"http://{multi}:9090/", max_time=2).returncode == CURL_TIMEOUT_EXIT
+
+    until(closed, "the unnamed port closing")
+    assert curl(cluster, f"http://{multi}:8080/").stdout == "200"
+
+
+def test_an_ip_block_except_leaves_out_the_excepted_address(
+    cluster: SandboxProcess, multi: str, policies: list[str]
+) -> None:
+    client_ip = jsonpath(cluster, "pod", "client", "-n", "shop", "-o", "jsonpath={.status.podIP}")
+    policies.append("multi-block")
+    apply(
+        cluster,
+        f"""
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata: {{name: multi-block, namespace: shop}}
+        spec:
+          podSelector: {{matchLabels: {{app: multi}}}}
+          ingress:
+          - from: [{{ipBlock: {{cidr: 10.244.0.0/16, except: [{client_ip}/32]}}}}]
+        """,
+    )
+
+    def dropped() -> bool:
+        return curl(cluster, f"http://{multi}:8080/", max_time=2).returncode == CURL_TIMEOUT_EXIT
+
+    until(dropped, "the excepted client being dropped")
+    from_api = cluster.kubectl(
+        "exec", "-n", "shop", "api", "--", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+        "--max-time", "3", f"http://{multi}:8080/",
     )  # fmt: skip
     assert from_api.stdout == "200", from_api.stderr
