@@ -297,7 +297,8 @@ async def test_pods_get_the_resolv_conf_of_their_dns_policy(api_sandbox: Any) ->
     host = await kubectl(
         api_sandbox, "exec", "-n", "shop", "hostnet", "--", "cat", "/etc/resolv.conf"
     )
-    servers = [ln for ln in HOST_RESOLV.read_text().splitlines() if ln.startswith("nameserver")]
+    host_file = await asyncio.to_thread(HOST_RESOLV.read_text)
+    servers = [ln for ln in host_file.splitlines() if ln.startswith("nameserver")]
     assert [ln for ln in host.splitlines() if ln.startswith("nameserver")] == servers
     assert "cluster.local" not in host
     assert await kubectl(
@@ -307,9 +308,28 @@ async def test_pods_get_the_resolv_conf_of_their_dns_policy(api_sandbox: Any) ->
         "options ndots:2 edns0\n"
     )
 
-    assert await kubectl(
+    short = await kubectl(
         api_sandbox, "exec", "-n", "shop", "custom", "--", "getent", "hosts", "web"
-    ) == (f"{WEB_IP}          web.shop.svc.cluster.local\n")
+    )
+    assert short.split() == [WEB_IP, "web.shop.svc.cluster.local"]
+    # An ephemeral container gets the pod's resolv.conf too.
+    await kubectl(
+        api_sandbox, "debug", "-n", "shop", "plain", "--image=busybox:1.36", "-c", "dbg",
+        "--attach=false", "--", "sleep", "infinity",
+    )  # fmt: skip
+    await wait_pod(
+        api_sandbox.store,
+        "shop",
+        "plain",
+        lambda p: any(
+            "running" in (c.get("state") or {})
+            for c in (p or {}).get("status", {}).get("ephemeralContainerStatuses", [])
+        ),
+    )
+    ephemeral = await kubectl(
+        api_sandbox, "exec", "-n", "shop", "plain", "-c", "dbg", "--", "cat", "/etc/resolv.conf"
+    )
+    assert ephemeral == cluster
     full = await kubectl(
         api_sandbox,
         "exec",
@@ -330,7 +350,14 @@ async def test_cluster_dns_follows_a_recreated_dns_pod(api_sandbox: Any) -> None
     await objects(api_sandbox)
     old = next(iter(api_sandbox.store.list("pods", "kube-system")))
     out = await kubectl(
-        api_sandbox, "delete", "pod", "-n", "kube-system", old["metadata"]["name"], "--wait=true"
+        api_sandbox,
+        "delete",
+        "pod",
+        "-n",
+        "kube-system",
+        old["metadata"]["name"],
+        "--grace-period=1",
+        "--wait=true",
     )
     assert "deleted" in out
     api = Api(api_sandbox.url, api_sandbox.admin_token, api_sandbox.ca_pem)

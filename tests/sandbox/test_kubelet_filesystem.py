@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from retina_tui.sandbox.clusternet import cluster_resolv_conf
 from tests.sandbox.apiclient import pod_body
 from tests.sandbox.isolation_support import (
     PODS,
@@ -77,7 +78,7 @@ async def test_the_kubelet_writes_hosts_hostname_and_resolv_conf(
     assert ["::1", "localhost", "ip6-localhost", "ip6-loopback"] in hosts
     assert hosts[-1] == [ip, "named"]
     resolv = await run(api_sandbox, "named", "cat /etc/resolv.conf")
-    assert resolv.stdout.decode() == read(Path("/etc/resolv.conf"))
+    assert resolv.stdout.decode() == cluster_resolv_conf("default")
     tmp = await run(api_sandbox, "named", "stat -c %a /tmp; ls -A /tmp; ls -A /root")
     assert tmp.stdout.decode().split() == ["1777"]
 
