@@ -65,6 +65,8 @@ async def test_aggregated_discovery_when_asked(admin_api: Any) -> None:
     assert {item["metadata"]["name"] for item in groups.body["items"]} == {
         "coordination.k8s.io",
         "authorization.k8s.io",
+        "discovery.k8s.io",
+        "networking.k8s.io",
     }
 
 

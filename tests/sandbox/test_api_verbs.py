@@ -88,7 +88,7 @@ async def test_list_with_label_and_field_selectors(admin_api: Any) -> None:
     assert on_node.body["items"]
     assert all(p["spec"]["nodeName"] == node for p in on_node.body["items"])
     by_ns = await admin_api.get("/api/v1/pods", params={"fieldSelector": "metadata.namespace=shop"})
-    assert {p["metadata"]["name"] for p in by_ns.body["items"]} == {"web", "client"}
+    assert {p["metadata"]["name"] for p in by_ns.body["items"]} == {"api", "client", "db", "web"}
 
 
 async def test_list_pages_with_limit_and_continue(admin_api: Any) -> None:

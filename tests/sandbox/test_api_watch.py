@@ -47,7 +47,9 @@ async def test_watch_without_version_starts_with_current_state(admin_api: Any) -
         "/api/v1/namespaces/shop/pods", {"watch": "true", "timeoutSeconds": "1"}, count=10
     )
     assert sorted((e["type"], e["object"]["metadata"]["name"]) for e in events) == [
+        ("ADDED", "api"),
         ("ADDED", "client"),
+        ("ADDED", "db"),
         ("ADDED", "web"),
     ]
 
@@ -110,10 +112,10 @@ async def test_watch_list_sends_initial_events_then_a_bookmark(admin_api: Any) -
             "allowWatchBookmarks": "true",
             "timeoutSeconds": "2",
         },
-        count=3,
+        count=5,
     )
-    assert [e["type"] for e in events] == ["ADDED", "ADDED", "BOOKMARK"]
-    bookmark = events[2]["object"]
+    assert [e["type"] for e in events] == ["ADDED"] * 4 + ["BOOKMARK"]
+    bookmark = events[4]["object"]
     assert bookmark["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
     refused = await admin_api.get(PODS, params={"watch": "1", "sendInitialEvents": "true"})
     assert refused.status == 400 and refused.body["reason"] == "BadRequest"
@@ -134,13 +136,13 @@ async def test_table_watch_rows(admin_api: Any) -> None:
     events = await admin_api.watch_lines(
         "/api/v1/namespaces/shop/pods",
         {"watch": "1", "timeoutSeconds": "1"},
-        count=2,
+        count=4,
         headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
     )
-    assert [e["object"]["kind"] for e in events] == ["Table", "Table"]
+    assert [e["object"]["kind"] for e in events] == ["Table"] * 4
     assert events[0]["object"]["columnDefinitions"][0]["name"] == "Name"
-    assert events[1]["object"]["columnDefinitions"] == []
-    assert {e["object"]["rows"][0]["cells"][0] for e in events} == {"web", "client"}
+    assert all(e["object"]["columnDefinitions"] == [] for e in events[1:])
+    assert {e["object"]["rows"][0]["cells"][0] for e in events} == {"api", "db", "web", "client"}
 
 
 async def test_many_watchers_each_get_every_event_in_order() -> None:

@@ -158,11 +158,11 @@ async def objects(sandbox: Any) -> str:
     put(
         store, "services", service("web", WEB_IP, [{"name": "http", "port": 80, "protocol": "TCP"}])
     )
-    store.create("services", service("db", "None", [{"name": "http", "port": 8080}]))
+    store.create("services", service("cache", "None", [{"name": "http", "port": 8080}]))
     ready = {"addresses": [web_ip], "conditions": {"ready": True}}
-    named = {"addresses": ["10.244.1.60"], "hostname": "db-0", "conditions": {"ready": True}}
+    named = {"addresses": ["10.244.1.60"], "hostname": "cache-0", "conditions": {"ready": True}}
     not_ready = {"addresses": ["10.244.1.61"], "conditions": {"ready": False}}
-    store.create("endpointslices", endpoint_slice("db-abc", "db", [ready, named, not_ready]))
+    store.create("endpointslices", endpoint_slice("cache-abc", "cache", [ready, named, not_ready]))
     store.create("services", service("many", "None", [{"name": "http", "port": 8080}]))
     crowd = [{"addresses": [f"10.244.9.{i}"]} for i in range(1, 121)]
     store.create("endpointslices", endpoint_slice("many-abc", "many", crowd))
@@ -188,9 +188,9 @@ async def test_pods_on_another_node_resolve_services_pods_and_outside_names(
         assert await dig(api_sandbox, server, "+short", "web.shop.svc.cluster.local") == (
             f"{WEB_IP}\n"
         )
-        headless = await dig(api_sandbox, server, "+short", "db.shop.svc.cluster.local")
+        headless = await dig(api_sandbox, server, "+short", "cache.shop.svc.cluster.local")
         assert sorted(headless.split()) == sorted([web_ip, "10.244.1.60"])
-        assert await dig(api_sandbox, server, "+short", "db-0.db.shop.svc.cluster.local") == (
+        assert await dig(api_sandbox, server, "+short", "cache-0.cache.shop.svc.cluster.local") == (
             "10.244.1.60\n"
         )
         aaaa = await dig(api_sandbox, server, "web.shop.svc.cluster.local", "AAAA")
@@ -205,12 +205,12 @@ async def test_pods_on_another_node_resolve_services_pods_and_outside_names(
             f"web.shop.svc.cluster.local. 30 IN A {WEB_IP}",
         ]
         srv = await dig(
-            api_sandbox, server, "+short", "_http._tcp.db.shop.svc.cluster.local", "SRV"
+            api_sandbox, server, "+short", "_http._tcp.cache.shop.svc.cluster.local", "SRV"
         )
         assert sorted(srv.splitlines()) == sorted(
             [
-                f"0 50 8080 {dashed}.db.shop.svc.cluster.local.",
-                "0 50 8080 db-0.db.shop.svc.cluster.local.",
+                f"0 50 8080 {dashed}.cache.shop.svc.cluster.local.",
+                "0 50 8080 cache-0.cache.shop.svc.cluster.local.",
             ]
         )
 
@@ -220,7 +220,7 @@ async def test_pods_on_another_node_resolve_services_pods_and_outside_names(
             "web.shop.svc.cluster.local.\n"
         )
         assert await dig(api_sandbox, server, "+short", "-x", web_ip) == (
-            f"{dashed}.db.shop.svc.cluster.local.\n"
+            f"{dashed}.cache.shop.svc.cluster.local.\n"
         )
 
         missing = await dig(api_sandbox, server, "nope.shop.svc.cluster.local")
@@ -339,9 +339,9 @@ async def test_pods_get_the_resolv_conf_of_their_dns_policy(api_sandbox: Any) ->
         "--",
         "getent",
         "hosts",
-        "db-0.db.shop.svc.cluster.local",
+        "cache-0.cache.shop.svc.cluster.local",
     )
-    assert full.split() == ["10.244.1.60", "db-0.db.shop.svc.cluster.local"]
+    assert full.split() == ["10.244.1.60", "cache-0.cache.shop.svc.cluster.local"]
 
 
 async def test_cluster_dns_follows_a_recreated_dns_pod(api_sandbox: Any) -> None:

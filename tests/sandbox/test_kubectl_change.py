@@ -310,7 +310,9 @@ def test_debug_node_and_copy_are_decoded_from_protobuf(sandbox_cluster: Any) -> 
         sandbox_cluster.kubectl("get", "pod", "web-copy", "-n", "shop", "-o", "json").stdout
     )
     assert [c["name"] for c in copied["spec"]["containers"]] == ["web", "dbg"]
-    assert copied["spec"]["containers"][0]["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert copied["spec"]["containers"][0]["ports"] == [
+        {"containerPort": 8080, "name": "http", "protocol": "TCP"}
+    ]
     sandbox_cluster.kubectl(
         "delete", "pod", "web-copy", "-n", "shop", "--grace-period=0", "--force"
     )
