@@ -221,24 +221,27 @@ def compile_policies(
             if p.namespace == namespace
             and selector_matches(spec.get("podSelector") or {}, p.labels)
         ]
+        # Peers depend on the rule only; named ingress ports on each selected pod.
+        ingress_rules = [
+            (_nets(*world.peers(namespace, rule.get("from"))), rule.get("ports"))
+            for rule in (spec.get("ingress") or [] if "Ingress" in types else [])
+        ]
+        egress = [
+            allow
+            for rule in (spec.get("egress") or [] if "Egress" in types else [])
+            for allow in _egress_allows(world, namespace, rule)
+        ]
         for pod in selected:
             verdicts = compiled.pods[pod.ip]
             if "Ingress" in types:
                 allows = verdicts.ingress if verdicts.ingress is not None else []
-                for rule in spec.get("ingress") or []:
-                    peers, blocks = world.peers(namespace, rule.get("from"))
-                    ports = _ports(rule.get("ports"), pod)
-                    if ports == []:
-                        continue
-                    nets = _nets(peers, blocks)
-                    if nets:
+                for nets, entries in ingress_rules:
+                    ports = _ports(entries, pod)
+                    if ports != [] and nets:
                         allows.append(Allow(nets, tuple(ports) if ports is not None else None))
                 verdicts.ingress = allows
             if "Egress" in types:
-                allows = verdicts.egress if verdicts.egress is not None else []
-                for rule in spec.get("egress") or []:
-                    allows += _egress_allows(world, namespace, rule)
-                verdicts.egress = allows
+                verdicts.egress = (verdicts.egress or []) + egress
     return compiled
 
 

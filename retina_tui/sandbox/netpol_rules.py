@@ -16,7 +16,7 @@ from typing import Final
 
 from retina_tui.sandbox import netfilter
 from retina_tui.sandbox.controller import Controller
-from retina_tui.sandbox.netpol import Allow, Compiled, PodVerdicts, compile_policies
+from retina_tui.sandbox.netpol import Allow, Compiled, Net, PodVerdicts, compile_policies
 from retina_tui.sandbox.network import Network
 from retina_tui.sandbox.store import Store
 
@@ -29,9 +29,36 @@ def _set(items: list[str]) -> str:
     return items[0] if len(items) == 1 else "{ " + ", ".join(items) + " }"
 
 
-def _nft_allow(allow: Allow, direction: str, verdict: str) -> list[str]:
+class _Sets:
+    """Named nftables sets of peer addresses, one per distinct peer list (policies repeat)."""
+
+    def __init__(self) -> None:
+        self.names: dict[tuple[str, ...], str] = {}
+        self._refs: dict[tuple[Net, ...], str] = {}
+
+    def ref(self, allow: Allow) -> str:
+        known = self._refs.get(allow.nets)
+        if known is not None:
+            return known
+        items = tuple(str(n) if n.prefixlen < 32 else str(n.network_address) for n in allow.nets)
+        if len(items) == 1:
+            ref = items[0]
+        else:
+            ref = "@" + self.names.setdefault(items, f"peers{len(self.names)}")
+        self._refs[allow.nets] = ref
+        return ref
+
+    def render(self) -> list[str]:
+        return [
+            f"  set {name} {{\n    type ipv4_addr; flags interval;\n"
+            f"    elements = {{ {', '.join(items)} }}\n  }}"
+            for items, name in self.names.items()
+        ]
+
+
+def _nft_allow(allow: Allow, direction: str, verdict: str, sets: _Sets) -> list[str]:
     peer = "daddr" if direction == "egress" else "saddr"
-    nets = _set([str(n) if n.prefixlen < 32 else str(n.network_address) for n in allow.nets])
+    nets = sets.ref(allow)
     if allow.ports is None:
         return [f"    ip {peer} {nets} {verdict}"]
     lines = []
@@ -54,21 +81,23 @@ def render_nft(pods: list[PodVerdicts]) -> str:
     """The node's table: one egress and one ingress chain per isolated local pod."""
     jumps: list[str] = []
     chains: list[str] = []
+    sets = _Sets()
     for index, pod in enumerate(pods):
         if pod.egress is not None:
             jumps.append(f"    ip saddr {pod.ip} jump egress-{index}")
-            body = [line for a in pod.egress for line in _nft_allow(a, "egress", "return")]
+            body = [line for a in pod.egress for line in _nft_allow(a, "egress", "return", sets)]
             chains.append(f"  chain egress-{index} {{\n" + "\n".join([*body, "    drop"]) + "\n  }")
     for index, pod in enumerate(pods):
         if pod.ingress is not None:
             jumps.append(f"    ip daddr {pod.ip} jump ingress-{index}")
-            body = [line for a in pod.ingress for line in _nft_allow(a, "ingress", "accept")]
+            body = [line for a in pod.ingress for line in _nft_allow(a, "ingress", "accept", sets)]
             chains.append(
                 f"  chain ingress-{index} {{\n" + "\n".join([*body, "    drop"]) + "\n  }"
             )
     return (
         f"table ip {TABLE} {{}}\ndelete table ip {TABLE}\ntable ip {TABLE} {{\n"
-        "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
+        + "".join(line + "\n" for line in sets.render())
+        + "  chain forward {\n    type filter hook forward priority filter; policy accept;\n"
         "    ct state established,related accept\n"
         + "".join(line + "\n" for line in jumps)
         + "  }\n"
