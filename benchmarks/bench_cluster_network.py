@@ -1,9 +1,9 @@
 """Benchmark of the sandbox's cluster network: how long a change takes to become rules.
 
 A netns sandbox with 2,000 synthetic pods, 200 Services (10 endpoints each, in
-EndpointSlices of their own) and 50 NetworkPolicies on the 200 pods labelled app=load-0. For each backend
-the machine has (nftables, iptables; policies with nftables only), prints the median and
-p95 over 40 changes of:
+EndpointSlices of their own) and 50 NetworkPolicies on the 200 pods labelled app=load-0.
+For each backend the machine has (nftables, iptables; policies with nftables only), prints
+the median and p95 over 40 changes of:
 - an EndpointSlice change (an endpoint leaves) until kube-proxy's rules are applied in
   every node namespace;
 - a NetworkPolicy change (its allowed peers change) until the policy rules are applied;
