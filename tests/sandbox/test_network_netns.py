@@ -239,10 +239,12 @@ async def test_the_next_start_cleans_up_after_a_killed_sandbox(tmp_path: Path) -
     busy: dict[str, list[str]] = {}
     try:
         async with asyncio.timeout(60):
-            while not busy:
+            while not busy or not kubeconfig.exists():
                 for name in our_namespaces():
                     if name.startswith(prefix) and "-p" in name:
                         pids = (await sh("ip", "netns", "pids", name, check=False)).split()
+                        # `ip -n` setting up a namespace shows there for a moment too.
+                        pids = [pid for pid in pids if process_name(pid) not in ("", "ip")]
                         if pids:
                             busy[name] = pids
                 await asyncio.sleep(0.05)
@@ -276,6 +278,13 @@ async def test_the_next_start_cleans_up_after_a_killed_sandbox(tmp_path: Path) -
 def run_dirs(sandbox_pid: int) -> list[Path]:
     """The containers directories of sandbox `sandbox_pid` (volumes, mount points)."""
     return list(Path(tempfile.gettempdir()).glob(f"retina-tui-containers-{sandbox_pid}-*"))
+
+
+def process_name(pid: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def process_alive(pid: str) -> bool:
