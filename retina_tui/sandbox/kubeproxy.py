@@ -253,39 +253,16 @@ class KubeProxy(Controller):
     ) -> None:
         super().__init__(store)
         self.network = network
-        self.backend = backend or netfilter.available_backend()
-        self._applied: dict[str, str] = {}
-        self._hooked: set[str] = set()
-        self.enforcing = network.mode == "netns" and self.backend is not None
-        if network.mode != "netns":
-            netfilter.report_once(FEATURE, "the sandbox network runs in the host namespace")
-        elif self.backend is None:
-            netfilter.report_once(FEATURE, "neither nft nor iptables-restore is usable (root?)")
+        self.rules = netfilter.NodeRules(FEATURE, network.mode, backend)
 
     async def sync(self) -> None:
-        if not self.enforcing:
+        if not self.rules.enforcing:
             return
         rules = service_rules(self.store)
-        text = render_nft(rules) if self.backend == "nftables" else render_iptables(rules)
+        text = render_nft(rules) if self.rules.backend == "nftables" else render_iptables(rules)
         namespaces = [
             netns
             for node in self.network.node_names()
             if (netns := self.network.node_netns(node)) is not None
         ]
-        await asyncio.gather(*(self._apply(netns, text) for netns in namespaces))
-
-    async def _apply(self, netns: str, text: str) -> None:
-        if self._applied.get(netns) == text:
-            return
-        assert self.backend is not None
-        script = text
-        if self.backend == "iptables" and netns not in self._hooked:
-            script = _without_first_deletes(text)
-        await netfilter.apply(netns, self.backend, script)
-        self._hooked.add(netns)
-        self._applied[netns] = text
-
-
-def _without_first_deletes(text: str) -> str:
-    """The first batch in a namespace: nothing to unhook yet (`-D` of a missing rule fails)."""
-    return "\n".join(line for line in text.split("\n") if not line.startswith("-D ")) + "\n"
+        await asyncio.gather(*(self.rules.apply(netns, text) for netns in namespaces))

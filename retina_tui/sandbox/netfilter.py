@@ -85,3 +85,30 @@ async def apply(netns: str, backend: Backend, script: str) -> None:
     argv = ["ip", "netns", "exec", netns, program]
     argv += ["-f", "-"] if backend == "nftables" else ["--noflush"]
     await _run(argv, script)
+
+
+class NodeRules:
+    """One controller's rules in each node namespace, re-applied only where their text changed.
+
+    Its iptables batches begin by unhooking their chains (`-D`), which fails on the first batch
+    in a namespace, where nothing is hooked yet: that batch goes without its `-D` lines.
+    """
+
+    def __init__(self, feature: str, mode: str, backend: Backend | None = None) -> None:
+        self.backend = backend or available_backend()
+        self.enforcing = mode == "netns" and self.backend is not None
+        self._applied: dict[str, str] = {}
+        if mode != "netns":
+            report_once(feature, "the sandbox network runs in the host namespace")
+        elif self.backend is None:
+            report_once(feature, "neither nft nor iptables-restore is usable (root?)")
+
+    async def apply(self, netns: str, text: str) -> None:
+        previous = self._applied.get(netns)
+        if previous == text or self.backend is None:
+            return
+        script = text
+        if self.backend == "iptables" and previous is None:
+            script = "\n".join(x for x in text.split("\n") if not x.startswith("-D ")) + "\n"
+        await apply(netns, self.backend, script)
+        self._applied[netns] = text

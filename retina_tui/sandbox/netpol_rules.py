@@ -34,18 +34,20 @@ class _Sets:
 
     def __init__(self) -> None:
         self.names: dict[tuple[str, ...], str] = {}
-        self._refs: dict[tuple[Net, ...], str] = {}
+        # By identity: a policy's peers are one tuple shared by its pods, and hashing a
+        # tuple of hundreds of networks per reference costs more than rendering it.
+        self._refs: dict[int, tuple[tuple[Net, ...], str]] = {}
 
     def ref(self, allow: Allow) -> str:
-        known = self._refs.get(allow.nets)
+        known = self._refs.get(id(allow.nets))
         if known is not None:
-            return known
+            return known[1]
         items = tuple(str(n) if n.prefixlen < 32 else str(n.network_address) for n in allow.nets)
         if len(items) == 1:
             ref = items[0]
         else:
             ref = "@" + self.names.setdefault(items, f"peers{len(self.names)}")
-        self._refs[allow.nets] = ref
+        self._refs[id(allow.nets)] = (allow.nets, ref)
         return ref
 
     def render(self) -> list[str]:
@@ -156,14 +158,8 @@ class PolicyEnforcer(Controller):
     ) -> None:
         super().__init__(store)
         self.network = network
-        self.backend = backend or netfilter.available_backend()
         self.compiled = Compiled()
-        self._applied: dict[str, str] = {}
-        self.enforcing = network.mode == "netns" and self.backend is not None
-        if network.mode != "netns":
-            netfilter.report_once(FEATURE, "the sandbox network runs in the host namespace")
-        elif self.backend is None:
-            netfilter.report_once(FEATURE, "neither nft nor iptables-restore is usable (root?)")
+        self.rules = netfilter.NodeRules(FEATURE, network.mode, backend)
 
     async def sync(self) -> None:
         self.compiled = compile_policies(
@@ -171,27 +167,16 @@ class PolicyEnforcer(Controller):
             self.store.list("namespaces"),
             self.store.list("networkpolicies"),
         )
-        if not self.enforcing:
+        if not self.rules.enforcing:
             return
         by_node: dict[str, list[PodVerdicts]] = {n: [] for n in self.network.node_names()}
         for pod in self.compiled.pods.values():
             if pod.node in by_node and (pod.ingress is not None or pod.egress is not None):
                 by_node[pod.node].append(pod)
-        render = render_nft if self.backend == "nftables" else render_iptables
+        render = render_nft if self.rules.backend == "nftables" else render_iptables
         work = []
         for node, pods in by_node.items():
             netns = self.network.node_netns(node)
             if netns is not None:
-                work.append(self._apply(netns, render(sorted(pods, key=lambda p: p.ip))))
+                work.append(self.rules.apply(netns, render(sorted(pods, key=lambda p: p.ip))))
         await asyncio.gather(*work)
-
-    async def _apply(self, netns: str, text: str) -> None:
-        previous = self._applied.get(netns)
-        if previous == text:
-            return
-        assert self.backend is not None
-        script = text
-        if self.backend == "iptables" and previous is None:
-            script = "\n".join(x for x in text.split("\n") if not x.startswith("-D ")) + "\n"
-        await netfilter.apply(netns, self.backend, script)
-        self._applied[netns] = text
