@@ -11,6 +11,7 @@ into rules and what `Compiled.allowed` answers come from the same data. The rule
 from __future__ import annotations
 
 import ipaddress
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,8 @@ class _Pod:
     node: str
     labels: dict[str, str]
     ports: dict[tuple[str, str], int]
+    address: int
+    net: Net
 
 
 def _pods(pods: Iterable[Obj]) -> list[_Pod]:
@@ -111,6 +114,7 @@ def _pods(pods: Iterable[Obj]) -> list[_Pod]:
             if p.get("name") and isinstance(p.get("containerPort"), int)
         }
         meta = pod["metadata"]
+        address = int(ipaddress.IPv4Address(ip))
         result.append(
             _Pod(
                 meta.get("namespace", ""),
@@ -118,6 +122,8 @@ def _pods(pods: Iterable[Obj]) -> list[_Pod]:
                 spec.get("nodeName", ""),
                 meta.get("labels") or {},
                 named,
+                address,
+                ipaddress.IPv4Network((address, 32)),
             )
         )
     return result
@@ -159,9 +165,27 @@ class _World:
         self.ns_labels = {
             ns["metadata"]["name"]: (ns["metadata"].get("labels") or {}) for ns in namespaces
         }
+        # Policies repeat their peers (one selector in many policies): each is resolved once.
+        self._peers: dict[str, tuple[list[_Pod], list[Net]]] = {}
+        self._nets: dict[str, tuple[Net, ...]] = {}
 
     def peers(self, policy_ns: str, peers: list[Obj] | None) -> tuple[list[_Pod], list[Net]]:
         """The pods and address blocks a rule's from/to names (None: everyone)."""
+        key = _key(policy_ns, peers)
+        known = self._peers.get(key)
+        if known is None:
+            known = self._peers[key] = self._resolve(policy_ns, peers)
+        return known
+
+    def peer_nets(self, policy_ns: str, peers: list[Obj] | None) -> tuple[Net, ...]:
+        """The same peers as networks (one shared tuple per distinct peer list)."""
+        key = _key(policy_ns, peers)
+        known = self._nets.get(key)
+        if known is None:
+            known = self._nets[key] = _nets(*self.peers(policy_ns, peers))
+        return known
+
+    def _resolve(self, policy_ns: str, peers: list[Obj] | None) -> tuple[list[_Pod], list[Net]]:
         if not peers:
             return list(self.pods), [ipaddress.IPv4Network("0.0.0.0/0")]
         pods: list[_Pod] = []
@@ -200,9 +224,17 @@ def _ports(entries: list[Obj] | None, target: _Pod | None) -> list[PortRange] | 
     return ranges
 
 
+def _key(policy_ns: str, peers: list[Obj] | None) -> str:
+    return policy_ns + "\0" + json.dumps(peers, sort_keys=True)
+
+
 def _nets(pods: Iterable[_Pod], blocks: Iterable[Net]) -> tuple[Net, ...]:
-    nets = [ipaddress.IPv4Network(f"{p.ip}/32") for p in pods] + list(blocks)
-    return tuple(ipaddress.collapse_addresses(nets))
+    """Non-overlapping networks in address order: the blocks merged, the pods outside them."""
+    merged = list(ipaddress.collapse_addresses(blocks))
+    spans = [(int(b.network_address), int(b.broadcast_address)) for b in merged]
+    singles = {p.address: p.net for p in pods if not any(lo <= p.address <= hi for lo, hi in spans)}
+    nets = merged + list(singles.values())
+    return tuple(sorted(nets, key=lambda n: int(n.network_address)))
 
 
 def compile_policies(
@@ -223,7 +255,7 @@ def compile_policies(
         ]
         # Peers depend on the rule only; named ingress ports on each selected pod.
         ingress_rules = [
-            (_nets(*world.peers(namespace, rule.get("from"))), rule.get("ports"))
+            (world.peer_nets(namespace, rule.get("from")), rule.get("ports"))
             for rule in (spec.get("ingress") or [] if "Ingress" in types else [])
         ]
         egress = [
@@ -252,7 +284,7 @@ def _egress_allows(world: _World, namespace: str, rule: Obj) -> list[Allow]:
     named = [e for e in entries or [] if isinstance(e.get("port"), str)]
     result: list[Allow] = []
     if not entries or numeric:
-        nets = _nets(peers, blocks)
+        nets = world.peer_nets(namespace, rule.get("to"))
         ports = _ports(numeric, None) if entries else None
         if nets:
             result.append(Allow(nets, tuple(ports) if ports is not None else None))
