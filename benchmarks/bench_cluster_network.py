@@ -125,7 +125,7 @@ async def run(backend: str) -> None:
             policy_times.append(await timed(swap, sandbox.network_policy))
         start = time.perf_counter()
         rules = kubeproxy.service_rules(store)
-        text = kubeproxy.render_nft(rules)
+        text = (kubeproxy.render_nft if backend == "nftables" else kubeproxy.render_iptables)(rules)
         render_proxy = time.perf_counter() - start
         start = time.perf_counter()
         compiled = netpol.compile_policies(
