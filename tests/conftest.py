@@ -29,8 +29,15 @@ async def no_leaked_tasks() -> AsyncIterator[None]:
     for task in leaked:
         task.cancel()
     if leaked:
-        names = ", ".join(sorted(task.get_name() for task in leaked))
+        names = ", ".join(sorted(_describe(task) for task in leaked))
         pytest.fail(f"test leaked {len(leaked)} asyncio task(s): {names}")
+
+
+def _describe(task: asyncio.Task[object]) -> str:
+    """A task's name and where it waits, so an unnamed leak can be traced."""
+    frames = task.get_stack(limit=1)
+    where = f" at {frames[0].f_code.co_qualname}:{frames[0].f_lineno}" if frames else ""
+    return f"{task.get_name()} ({task.get_coro().__qualname__}{where})"
 
 
 pytest_plugins = ["tests.fixtures_sandbox"]

@@ -16,6 +16,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import socket
 import struct
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
@@ -29,7 +30,7 @@ import dns.opcode
 import dns.rcode
 import dns.rdataclass
 
-from retina_tui.sandbox import dnszone, netfilter
+from retina_tui.sandbox import dnszone, netfilter, uncancelled
 from retina_tui.sandbox.clusternet import DNS_APP_LABEL, DNS_NAMESPACE
 from retina_tui.sandbox.controller import Controller
 from retina_tui.sandbox.netns_socket import NETNS_DIR, bind_udp_tcp
@@ -155,17 +156,31 @@ class ClusterDns(Controller):
 
     async def _serve(self, netns: str, ip: str) -> None:
         udp, tcp = await bind_udp_tcp(netns, ip, DNS_PORT)
+        # Once the loop watches a socket only its transport or server may close it.
+        transport, server = await uncancelled.finish(
+            self._adopt(udp, tcp), "sandbox-cluster-dns-serve", undo=_stop_serving
+        )
+        self._udp, self._tcp = transport, server
+        self.serving = (netns, ip)
+        log.info("sandbox cluster DNS: serving on %s:%d (UDP and TCP)", ip, DNS_PORT)
+
+    async def _adopt(
+        self, udp: socket.socket, tcp: socket.socket
+    ) -> tuple[asyncio.DatagramTransport, asyncio.Server]:
         loop = asyncio.get_running_loop()
         try:
-            self._udp, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), sock=udp)
-            self._tcp = await asyncio.start_server(self._tcp_client, sock=tcp)
+            transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), sock=udp)
         except BaseException:
             udp.close()
             tcp.close()
-            await self._close()
             raise
-        self.serving = (netns, ip)
-        log.info("sandbox cluster DNS: serving on %s:%d (UDP and TCP)", ip, DNS_PORT)
+        try:
+            server = await asyncio.start_server(self._tcp_client, sock=tcp)
+        except BaseException:
+            transport.close()
+            tcp.close()
+            raise
+        return transport, server
 
     async def _close(self) -> None:
         self.serving = None
@@ -263,3 +278,8 @@ def _format_error(data: bytes) -> bytes | None:
     header.flags = dns.flags.QR | (struct.unpack("!H", data[2:4])[0] & dns.flags.RD)
     header.set_rcode(dns.rcode.FORMERR)
     return header.to_wire()
+
+
+def _stop_serving(made: tuple[asyncio.DatagramTransport, asyncio.Server]) -> None:
+    made[0].close()
+    made[1].close()

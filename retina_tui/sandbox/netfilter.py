@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Final, Literal
 
 from retina_tui.errors import RetinaTuiError
+from retina_tui.sandbox import uncancelled
 
 log = logging.getLogger("retina_tui.sandbox")
 
@@ -66,6 +67,11 @@ def report_once(feature: str, why: str) -> None:
 
 
 async def _run(argv: Sequence[str], script: str) -> None:
+    # A batch is atomic and quick: it ends even when its controller is being stopped.
+    await uncancelled.finish(_run_batch(argv, script), "sandbox-netfilter-batch")
+
+
+async def _run_batch(argv: Sequence[str], script: str) -> None:
     proc = await asyncio.create_subprocess_exec(
         *argv,
         stdin=subprocess.PIPE,
