@@ -37,7 +37,8 @@ def _describe(task: asyncio.Task[object]) -> str:
     """A task's name and where it waits, so an unnamed leak can be traced."""
     frames = task.get_stack(limit=1)
     where = f" at {frames[0].f_code.co_qualname}:{frames[0].f_lineno}" if frames else ""
-    return f"{task.get_name()} ({task.get_coro().__qualname__}{where})"
+    coro = getattr(task.get_coro(), "__qualname__", "?")
+    return f"{task.get_name()} ({coro}{where})"
 
 
 pytest_plugins = ["tests.fixtures_sandbox"]

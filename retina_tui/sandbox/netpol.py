@@ -165,24 +165,27 @@ class _World:
         self.ns_labels = {
             ns["metadata"]["name"]: (ns["metadata"].get("labels") or {}) for ns in namespaces
         }
-        # Policies repeat their peers (one selector in many policies): each is resolved once.
-        self._peers: dict[str, tuple[list[_Pod], list[Net]]] = {}
-        self._nets: dict[str, tuple[Net, ...]] = {}
+        # Policies repeat their peers (one selector in many policies): each is resolved once,
+        # and its networks are one tuple shared by every rule naming the same peers.
+        self._resolved: dict[str, tuple[list[_Pod], list[Net], tuple[Net, ...]]] = {}
 
     def peers(self, policy_ns: str, peers: list[Obj] | None) -> tuple[list[_Pod], list[Net]]:
         """The pods and address blocks a rule's from/to names (None: everyone)."""
-        key = _key(policy_ns, peers)
-        known = self._peers.get(key)
-        if known is None:
-            known = self._peers[key] = self._resolve(policy_ns, peers)
-        return known
+        pods, blocks, _ = self._lookup(policy_ns, peers)
+        return pods, blocks
 
     def peer_nets(self, policy_ns: str, peers: list[Obj] | None) -> tuple[Net, ...]:
-        """The same peers as networks (one shared tuple per distinct peer list)."""
-        key = _key(policy_ns, peers)
-        known = self._nets.get(key)
+        """The same peers as non-overlapping networks."""
+        return self._lookup(policy_ns, peers)[2]
+
+    def _lookup(
+        self, policy_ns: str, peers: list[Obj] | None
+    ) -> tuple[list[_Pod], list[Net], tuple[Net, ...]]:
+        key = policy_ns + "\0" + json.dumps(peers, sort_keys=True)
+        known = self._resolved.get(key)
         if known is None:
-            known = self._nets[key] = _nets(*self.peers(policy_ns, peers))
+            pods, blocks = self._resolve(policy_ns, peers)
+            known = self._resolved[key] = (pods, blocks, _nets(pods, blocks))
         return known
 
     def _resolve(self, policy_ns: str, peers: list[Obj] | None) -> tuple[list[_Pod], list[Net]]:
@@ -222,10 +225,6 @@ def _ports(entries: list[Obj] | None, target: _Pod | None) -> list[PortRange] | 
             number = target.ports[(str(port), protocol)]
             ranges.append((protocol, number, number))
     return ranges
-
-
-def _key(policy_ns: str, peers: list[Obj] | None) -> str:
-    return policy_ns + "\0" + json.dumps(peers, sort_keys=True)
 
 
 def _nets(pods: Iterable[_Pod], blocks: Iterable[Net]) -> tuple[Net, ...]:
