@@ -71,7 +71,7 @@ SECTIONS = {
         "apparmor_unconfined",
         "seccomp_unconfined",
     ),
-    "Session options": ("target_container", "timeout", "config_path", "help"),
+    "Session options": ("target_container", "timeout", "reuse", "tty", "config_path", "help"),
 }
 NODE_ONLY_FLAGS = (
     ("mount_host_filesystem", "--mount-host-filesystem"),
@@ -84,6 +84,7 @@ NODE_ONLY_FLAGS = (
 
 @click.command("shell", cls=SectionedCommand, sections=SECTIONS)
 @click.argument("target")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.option(
     "-n",
     "--namespace",
@@ -135,8 +136,15 @@ NODE_ONLY_FLAGS = (
     help="Container to target (pods).",
     callback=check_container,
 )
+@click.option(
+    "--reuse",
+    is_flag=True,
+    help="Re-attach to this pod's running retina-tui shell instead of adding one (pods).",
+)
+@click.option("-t", "--tty", is_flag=True, help="Run the command (after --) with a terminal.")
 def shell(
     target: str,
+    command: tuple[str, ...],
     namespace: str | None,
     kubeconfig: str | None,
     context: str | None,
@@ -149,9 +157,16 @@ def shell(
     capabilities: tuple[str, ...],
     timeout: str | None,
     target_container: str | None,
+    reuse: bool,
+    tty: bool,
     **node_flags: bool,
 ) -> None:
-    """Open a debug shell: NODE or node/NODE on a node, pod/NAME in a pod."""
+    """Open a debug shell: NODE or node/NODE on a node, pod/NAME in a pod.
+
+    With `-- CMD [ARGS...]` run the command instead, as kubectl exec does: without a
+    terminal unless -t, stdin forwarded when it is not a terminal, the remote exit code as
+    ours. Commands re-use the pod's command-mode debug container while it runs.
+    """
     from retina_tui.config import load_settings, resolve_config_path
 
     kind, name = parse_target(target)
@@ -167,6 +182,18 @@ def shell(
             "--target names a container of a pod, so it does not apply to a node shell; drop "
             "it, or open pod/NAME."
         )
+    if reuse and kind == "node":
+        raise UsageProblem(
+            "--reuse re-attaches to a shell in a pod; a node shell is a pod of its own, so "
+            "drop --reuse."
+        )
+    if reuse and command:
+        raise UsageProblem(
+            "--reuse is for interactive shells; a command re-uses the pod's debug container "
+            "by itself, so drop --reuse."
+        )
+    if tty and not command:
+        raise UsageProblem("-t applies to a command given after --; a shell always has one.")
     settings = load_settings(resolve_config_path(Path(config_path) if config_path else None))
     debug = settings.debug
     options = _Options(
@@ -183,6 +210,9 @@ def shell(
         seccomp=node_flags["seccomp_unconfined"],
         timeout=parse_timeout(timeout, debug.timeout_seconds),
         target=target_container,
+        command=command,
+        tty=tty,
+        reuse=reuse,
     )
     code = _run(options, settings, kubeconfig=kubeconfig, context=context, overrides=overrides)
     sys.exit(code)
@@ -203,6 +233,9 @@ class _Options:
     seccomp: bool
     timeout: float
     target: str | None
+    command: tuple[str, ...] = ()
+    tty: bool = False
+    reuse: bool = False
 
 
 def _run(
@@ -247,8 +280,12 @@ async def _main(
             kubeconfig=kubeconfig, context=context, namespace=None, overrides=overrides
         )
         try:
+            if options.command:
+                return await _command(client, options, settings)
             if options.kind == "pod":
-                return await _drive(_build_session(client, options, settings, None))
+                session = _build_session(client, options, settings, None)
+                await _offer_reuse(client, session, reuse=options.reuse)
+                return await _drive(session)
             # A node pod is protected by this process's Lease while the session runs (and
             # reaped if the process dies), as the interface does.
             from retina_tui.supervisor import Supervisor
@@ -269,6 +306,78 @@ async def _main(
             loop.remove_signal_handler(signum)
 
 
+async def _command(client: KubeClient, options: _Options, settings: Settings) -> int:
+    """Command mode: the command in the target's command-mode container."""
+    from retina_tui.commands.run_command import run_command
+    from retina_tui.sessions.command import open_node_host, open_pod_host
+    from retina_tui.sessions.node import NodeSession
+    from retina_tui.sessions.pod import PodSession
+
+    argv = list(options.command)
+    if options.kind == "pod":
+        session = _build_session(client, options, settings, None)
+        assert isinstance(session, PodSession)
+        host = await open_pod_host(
+            client, session.spec, instance_id=session.instance_id, on_phase=session.on_phase
+        )
+        try:
+            return await run_command(host, argv, tty=options.tty)
+        finally:
+            await host.close()
+    from retina_tui.supervisor import Supervisor
+
+    async with Supervisor(
+        client, settings, on_problem=lambda text: _stderr_line(f"retina-tui: note: {text}")
+    ) as supervisor:
+        session = _build_session(client, options, settings, supervisor)
+        assert isinstance(session, NodeSession)
+        host = await open_node_host(
+            client,
+            session.spec,
+            instance_id=supervisor.instance_id,
+            on_phase=session.on_phase,
+            before_create=supervisor.ensure_lease,
+            explain_deletion=supervisor.explain_deletion,
+        )
+        try:
+            return await run_command(host, argv, tty=options.tty)
+        finally:
+            await host.close()
+
+
+async def _offer_reuse(client: KubeClient, session: Session, *, reuse: bool) -> None:
+    """--reuse: attach to the pod's running retina-tui shell; else say that one exists."""
+    from dataclasses import replace
+
+    from retina_tui.sessions.pod import PodSession, find_pod_shells
+
+    assert isinstance(session, PodSession)
+    spec = session.spec
+    try:
+        shells = await find_pod_shells(client, spec.namespace, spec.pod)
+    except RetinaTuiError:
+        if reuse:
+            raise
+        return  # the session reports what is wrong with the pod
+    if not shells:
+        if reuse:
+            _stderr_line(
+                f"retina-tui: pod {spec.namespace}/{spec.pod} has no running retina-tui "
+                "shell to re-use; adding one."
+            )
+        return
+    newest = max(shells, key=lambda shell: str(shell.record.get("created", "")))
+    if reuse:
+        session.spec = replace(spec, attach_to=newest.container)
+        _stderr_line(f"retina-tui: re-attaching to {newest.container}")
+        return
+    who = newest.record.get("user")
+    _stderr_line(
+        f"retina-tui: pod {spec.namespace}/{spec.pod} already has a running retina-tui shell "
+        f"{newest.container}{f' of {who}' if who else ''}; --reuse re-attaches to it."
+    )
+
+
 def _build_session(
     client: KubeClient, options: _Options, settings: Settings, supervisor: Supervisor | None
 ) -> Session:
@@ -278,7 +387,9 @@ def _build_session(
 
     debug = settings.debug
     caps = options.capabilities
-    on_phase = _phase_printer()
+    # A command's stderr that goes to a file or pipe holds the remote stderr only.
+    quiet = bool(options.command) and not os.isatty(2)
+    on_phase: Callable[[Phase], None] = (lambda _phase: None) if quiet else _phase_printer()
     if supervisor is None:
         from retina_tui.supervisor.ownership import instance_id_from_env
 

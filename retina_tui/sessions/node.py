@@ -51,6 +51,7 @@ from retina_tui.sessions.specs import (
     shell_env,
 )
 from retina_tui.sessions.wait import container_state
+from retina_tui.sessions.watchdog import KEEPER
 
 DELETE_WAIT_SECONDS = 20.0
 HOST_VOLUME = "host-filesystem"
@@ -69,8 +70,8 @@ def node_pod_manifest(
         "name": NODE_CONTAINER,
         "image": spec.image,
         "imagePullPolicy": "IfNotPresent",
-        "stdin": True,
-        "tty": True,
+        "stdin": not spec.keeper,
+        "tty": not spec.keeper,
         "securityContext": profiles.node_security_context(
             profile,
             spec.capabilities,
@@ -79,7 +80,9 @@ def node_pod_manifest(
         ),
     }
     env = shell_env(spec.idle_logout_seconds)
-    if env:
+    if spec.keeper:
+        container["command"] = list(KEEPER)
+    elif env:
         container["env"] = env
     pod_spec: dict[str, Any] = {
         "nodeName": spec.node,

@@ -46,7 +46,12 @@ from retina_tui.sessions.specs import (
 )
 from retina_tui.sessions.stream import AttachStream, Ended, open_attach
 from retina_tui.sessions.wait import container_state, wait_running
-from retina_tui.sessions.watchdog import keep_alive, watchdog_limit, wrapped_command
+from retina_tui.sessions.watchdog import (
+    is_keeper,
+    keep_alive,
+    watchdog_limit,
+    wrapped_command,
+)
 
 STRATEGIC_MERGE = "application/strategic-merge-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -66,6 +71,10 @@ class PodShell:
     running: bool
     record: dict[str, Any]
     """What the pod annotation says about it (session, instance, user, host, created)."""
+    purpose: str = "shell"
+    """`shell` (an interactive shell to attach to) or `command` (commands are exec'd)."""
+    security_context: dict[str, Any] | None = None
+    target: str | None = None
 
 
 def ephemeral_container(spec: PodSessionSpec, name: str) -> dict[str, Any]:
@@ -77,14 +86,16 @@ def ephemeral_container(spec: PodSessionSpec, name: str) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": name,
         "image": spec.image,
-        "command": wrapped_command(name, spec.detach_timeout_seconds),
+        "command": wrapped_command(name, spec.detach_timeout_seconds, keeper=spec.keeper),
         "imagePullPolicy": "IfNotPresent",
-        "stdin": True,
-        "tty": True,
+        "stdin": not spec.keeper,
+        "tty": not spec.keeper,
         "terminationMessagePolicy": "File",
         "securityContext": profiles.container_security_context(profile, spec.capabilities),
     }
-    env = shell_env(spec.idle_logout_seconds) + profiles.profile_env(profile)
+    env = ([] if spec.keeper else shell_env(spec.idle_logout_seconds)) + profiles.profile_env(
+        profile
+    )
     if env:
         container["env"] = env
     if spec.target:
@@ -130,6 +141,9 @@ def pod_shells(pod: dict[str, Any]) -> list[PodShell]:
                 image=str(container.get("image", "")),
                 running=state.kind == "running",
                 record=record if isinstance(record, dict) else {},
+                purpose="command" if is_keeper(pod, name) else "shell",
+                security_context=container.get("securityContext"),
+                target=container.get("targetContainerName"),
             )
         )
     return shells
@@ -137,7 +151,11 @@ def pod_shells(pod: dict[str, Any]) -> list[PodShell]:
 
 async def find_pod_shells(client: KubeClient, namespace: str, pod: str) -> list[PodShell]:
     """Still-running retina-tui shells in a pod, to re-attach to with `attach_to`."""
-    return [shell for shell in pod_shells(await get_pod(client, namespace, pod)) if shell.running]
+    return [
+        shell
+        for shell in pod_shells(await get_pod(client, namespace, pod))
+        if shell.running and shell.purpose == "shell"
+    ]
 
 
 class PodSession(Session):
@@ -284,7 +302,7 @@ class PodSession(Session):
     def _check_reattach(self, pod: dict[str, Any], container: str) -> None:
         shells = {shell.container: shell for shell in pod_shells(pod)}
         shell = shells.get(container)
-        if shell is None or not shell.running:
+        if shell is None or not shell.running or shell.purpose != "shell":
             raise SessionError(
                 f"Pod {self.spec.namespace}/{self.spec.pod} has no running retina-tui shell "
                 f"{container!r}; start a new session instead."
@@ -339,6 +357,7 @@ class PodSession(Session):
     async def _record(self, container: str) -> None:
         """Note the session in a pod annotation; best effort (needs `patch pods`)."""
         record = {
+            "purpose": "command" if self.spec.keeper else "shell",
             "session": self.session_id,
             "instance": self.instance_id,
             "user": _local_user(),
@@ -362,6 +381,9 @@ class PodSession(Session):
         """
         if self._pump is not None or not self._added:
             return
+        if self.spec.keeper:
+            await self._retire()
+            return
         if self._stream is not None:
             await self._end_shell()
             return
@@ -383,6 +405,31 @@ class PodSession(Session):
                     await _end_abandoned(stream)
                 finally:
                     await stream.close()
+
+    async def _retire(self) -> None:
+        """Make the watchdog end a command-mode container that was never handed over."""
+        from retina_tui.sessions.execute import run_command
+        from retina_tui.sessions.watchdog import retire_argv
+
+        with contextlib.suppress(RetinaTuiError, TimeoutError):
+            async with asyncio.timeout(ABANDONED_SHELL_SECONDS):
+                await wait_running(
+                    self.client,
+                    self.spec.namespace,
+                    self.spec.pod,
+                    self.container,
+                    ephemeral=True,
+                    timeout=ABANDONED_SHELL_SECONDS,
+                    on_state=lambda state: None,
+                )
+                await run_command(
+                    self.client,
+                    self.spec.namespace,
+                    self.spec.pod,
+                    self.container,
+                    retire_argv(self.container),
+                    time_limit=ABANDONED_SHELL_SECONDS,
+                )
 
     async def _attach_abandoned(self) -> AttachStream:
         """Attach to the abandoned container, again while it is not running yet."""

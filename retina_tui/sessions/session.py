@@ -174,6 +174,47 @@ class Session(ABC):
         for name, coroutine in self._companions():
             self._companion_tasks.append(asyncio.create_task(coroutine, name=name))
 
+    async def provision(self) -> None:
+        """Command mode: create the container and wait until it runs, without attaching.
+
+        Commands are then exec'd into it (`sessions.command`); `release` ends it.
+        """
+        if self._pump is not None:
+            raise SessionError(f"The session {self.title} was already started.")
+        self._set_phase(Phase("creating"))
+        try:
+            await self._prepare()
+            await wait_running(
+                self.client,
+                self.namespace,
+                self.pod,
+                self.container,
+                ephemeral=self.ephemeral,
+                timeout=self.timeout_seconds,
+                on_state=self._on_state,
+                initial=self._pod_seen,
+            )
+            for task in self._side_tasks:
+                await task
+        except BaseException as error:
+            try:
+                for task in self._side_tasks:
+                    await cancel_and_wait(task)
+            finally:
+                await self._fail_start(error)
+            raise
+        self._set_phase(Phase("running"))
+
+    async def release(self, *, keep: bool = False) -> None:
+        """End a provisioned container's use: remove what was created unless `keep`."""
+        if keep:
+            self._cleaned = True
+        try:
+            await self._run_cleanup()
+        finally:
+            self._finish_output()
+            self._set_phase(Phase("exited", "closed", None))
+
     async def write(self, data: bytes) -> None:
         """Send keystrokes; kept and sent after a re-attach while reconnecting."""
         if data:

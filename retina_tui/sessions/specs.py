@@ -113,6 +113,8 @@ class PodSessionSpec:
     detach_timeout_seconds: int = 900
     timeout_seconds: float = 60.0
     attach_to: str | None = None
+    keeper: bool = False
+    """Command mode: the container idles (no shell, no tty) and commands are exec'd into it."""
 
     @classmethod
     def from_settings(
@@ -169,6 +171,8 @@ class NodeSessionSpec:
     extra_labels: dict[str, str] = field(default_factory=dict)
     attach_to: str | None = None
     """A running retina-tui node pod (in `namespace`) to take over instead of creating one."""
+    keeper: bool = False
+    """Command mode: the pod idles (no shell, no tty) and commands are exec'd into it."""
 
     @classmethod
     def from_settings(

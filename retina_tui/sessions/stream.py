@@ -1,7 +1,9 @@
-"""One attach WebSocket to a container's tty: frames in, bytes and an exit status out.
+"""One attach or exec WebSocket: frames in, bytes and an exit status out.
 
 This is the socket half of the channel protocol (`protocol.py` is the pure half). A
-stream lives for one connection; reconnecting opens a new one (see `session.py`).
+stream lives for one connection; reconnecting opens a new one (see `session.py`). Shells
+attach to their container's tty; command mode execs a command with stdout and stderr
+kept apart (`open_exec`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from retina_tui.sessions import protocol
 
 @dataclass(frozen=True, slots=True)
 class Output:
-    """Bytes the container wrote to its terminal."""
+    """Bytes the container wrote: to its terminal, or to stdout/stderr without one."""
 
     data: bytes
+    channel: int = protocol.STDOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,7 @@ class AttachStream:
                 frame = protocol.decode(message.data)
                 if frame.channel in (protocol.STDOUT, protocol.STDERR):
                     if frame.data:
-                        yield Output(frame.data)
+                        yield Output(frame.data, frame.channel)
                 elif frame.channel == protocol.ERROR:
                     try:
                         status = protocol.parse_status(frame.data)
@@ -120,6 +123,28 @@ async def open_attach(
     ]
     ws = await client.websocket(
         f"/api/v1/namespaces/{namespace}/pods/{pod}/attach",
+        params,
+        protocol.SUPPORTED_PROTOCOLS,
+    )
+    return AttachStream(ws)
+
+
+async def open_exec(
+    client: KubeClient,
+    namespace: str,
+    pod: str,
+    container: str,
+    argv: list[str],
+    *,
+    stdin: bool,
+    tty: bool = False,
+) -> AttachStream:
+    """Start `argv` in a running container; stdout and stderr apart unless `tty`."""
+    params: list[tuple[str, str | int | bool]] = [("container", container)]
+    params += [("command", part) for part in argv]
+    params += [("stdin", stdin), ("stdout", True), ("stderr", not tty), ("tty", tty)]
+    ws = await client.websocket(
+        f"/api/v1/namespaces/{namespace}/pods/{pod}/exec",
         params,
         protocol.SUPPORTED_PROTOCOLS,
     )

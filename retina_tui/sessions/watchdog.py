@@ -63,25 +63,51 @@ def heartbeat_path(container: str) -> str:
     return f"{HEARTBEAT_DIR}/.retina-tui-{container}.alive"
 
 
-def wrapped_command(container: str, limit_seconds: int) -> list[str]:
-    """The container command: the wrapper, its limit and heartbeat file, the default shell."""
+KEEPER: Final = ("sleep", "2147483647")
+"""What a command-mode container runs: nothing, until its watchdog or its pod ends it."""
+TOUCH_THEN_EXEC: Final = 'touch "$1" 2>/dev/null; shift; exec "$@"'
+"""Runs a command in a command-mode container, refreshing the heartbeat as it starts."""
+
+
+def wrapped_command(container: str, limit_seconds: int, *, keeper: bool = False) -> list[str]:
+    """The container command: the wrapper, its limit and heartbeat file, then the default
+    shell, or the idle keeper of command mode."""
     return ["sh", "-c", WRAPPER, WRAPPER_NAME, str(max(0, limit_seconds)),
-            heartbeat_path(container)]  # fmt: skip
+            heartbeat_path(container), *(KEEPER if keeper else ())]  # fmt: skip
+
+
+def _wrapped(pod: dict[str, Any], container: str) -> list[str] | None:
+    for spec in (pod.get("spec") or {}).get("ephemeralContainers") or []:
+        if isinstance(spec, dict) and spec.get("name") == container:
+            command = spec.get("command")
+            if isinstance(command, list) and command[:4] == ["sh", "-c", WRAPPER, WRAPPER_NAME]:
+                return [str(part) for part in command]
+    return None
+
+
+def is_keeper(pod: dict[str, Any], container: str) -> bool:
+    """Whether a debug container is a command-mode one (commands are exec'd into it)."""
+    command = _wrapped(pod, container)
+    return command is not None and tuple(command[6:]) == KEEPER
+
+
+def exec_argv(container: str, argv: list[str], *, watched: bool) -> list[str]:
+    """`argv` as exec'd into a command-mode container: touching its heartbeat first."""
+    if not watched:
+        return list(argv)
+    return ["sh", "-c", TOUCH_THEN_EXEC, WRAPPER_NAME, heartbeat_path(container), *argv]
+
+
+def retire_argv(container: str) -> list[str]:
+    """A command that makes the watchdog end a command-mode container at its next check."""
+    return ["touch", "-d", "@0", heartbeat_path(container)]
 
 
 def watchdog_limit(pod: dict[str, Any], container: str) -> int:
     """The detach limit a running debug container was started with (0: no watchdog)."""
-    for spec in (pod.get("spec") or {}).get("ephemeralContainers") or []:
-        if not isinstance(spec, dict) or spec.get("name") != container:
-            continue
-        command = spec.get("command")
-        if (
-            isinstance(command, list)
-            and command[:4] == ["sh", "-c", WRAPPER, WRAPPER_NAME]
-            and len(command) > 4
-            and str(command[4]).isdigit()
-        ):
-            return int(command[4])
+    command = _wrapped(pod, container)
+    if command is not None and len(command) > 4 and command[4].isdigit():
+        return int(command[4])
     return 0
 
 
