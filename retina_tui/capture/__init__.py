@@ -1,0 +1,1 @@
+"""Packet capture: pcap streams from debug containers merged into one pcapng file."""
