@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from retina_tui import __version__
+from retina_tui.commands.capture import capture
 from retina_tui.commands.demo import demo
 from retina_tui.commands.gc import gc
 from retina_tui.commands.sandbox import sandbox
@@ -74,6 +75,7 @@ cli.add_command(demo)
 cli.add_command(gc)
 cli.add_command(sandbox)
 cli.add_command(shell)
+cli.add_command(capture)
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The Debian packages the test suite runs for real (network namespaces, ping, tcpdump, tmux,
+# The Debian packages the test suite runs for real (network namespaces, ping, tcpdump and dumpcap/tshark, tmux,
 # nftables/iptables, conntrack, dig, ptys, the sandbox runtime's capabilities and PID namespaces). Installs the missing ones when run as root with apt-get; otherwise names them and
 # fails, so a test run never fails later for a reason nobody was told about.
 # RETINA_TUI_SKIP_SYSTEM_PACKAGES=1 skips the check.
@@ -12,6 +12,8 @@ needed="
 ip iproute2
 ping iputils-ping
 tcpdump tcpdump
+dumpcap tshark
+tshark tshark
 tmux tmux
 curl curl
 ps procps

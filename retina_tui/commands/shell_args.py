@@ -87,8 +87,11 @@ class ProfileChoice(click.Choice[str]):
 
 def parse_timeout(text: str | None, default: float) -> float:
     """`90`, `90s`, `2m`, `1m30s` -> seconds."""
-    if text is None:
-        return default
+    return default if text is None else parse_duration(text, "--timeout")
+
+
+def parse_duration(text: str, flag: str) -> float:
+    """`90`, `90s`, `2m`, `1m30s` -> seconds; a UsageProblem naming `flag` otherwise."""
     total = 0.0
     number = ""
     units = {"h": 3600.0, "m": 60.0, "s": 1.0}
@@ -106,7 +109,7 @@ def parse_timeout(text: str | None, default: float) -> float:
     except ValueError:
         total = 0.0
     if total <= 0:
-        raise UsageProblem(f"--timeout {text!r} is not a duration such as 60s, 2m or 1m30s.")
+        raise UsageProblem(f"{flag} {text!r} is not a duration such as 60s, 2m or 1m30s.")
     return total
 
 

@@ -1,0 +1,164 @@
+"""What a capture runs on: pods and nodes named or selected, and the debug containers for them.
+
+A pod is captured from its command-mode ephemeral container (re-used when one runs), a node
+from a command-mode node pod. The capabilities are the least that capture: NET_RAW, plus
+NET_ADMIN only to put an interface in promiscuous mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from retina_tui.capture.run import CaptureTarget
+from retina_tui.config import DebugSettings, Profile
+from retina_tui.errors import NotFoundError, RetinaTuiError
+from retina_tui.kube.client import KubeClient
+from retina_tui.sessions.command import CommandHost, open_node_host, open_pod_host
+from retina_tui.sessions.pod import get_pod
+from retina_tui.sessions.specs import NodeSessionSpec, Phase, PodSessionSpec
+
+__all__ = ["HostSettings", "capture_capabilities", "host_opener", "resolve_targets"]
+
+POD_INTERFACE = "eth0"
+NODE_INTERFACE = "any"
+
+
+class TargetError(RetinaTuiError):
+    """A capture target selects nothing."""
+
+
+def capture_capabilities(promiscuous: bool) -> tuple[str, ...]:
+    return ("NET_ADMIN", "NET_RAW") if promiscuous else ("NET_RAW",)
+
+
+def _pod_target(pod: dict[str, Any], interface: str | None) -> CaptureTarget:
+    meta = pod["metadata"]
+    status = pod.get("status") or {}
+    node = (pod.get("spec") or {}).get("nodeName") or "?"
+    return CaptureTarget(
+        "pod",
+        meta["name"],
+        meta["namespace"],
+        interface or POD_INTERFACE,
+        f"pod {meta['namespace']}/{meta['name']} ({status.get('podIP') or 'no IP'}) on {node}",
+    )
+
+
+def _node_target(name: str, interface: str | None) -> CaptureTarget:
+    return CaptureTarget("node", name, "", interface or NODE_INTERFACE, f"node {name}")
+
+
+async def resolve_targets(
+    client: KubeClient,
+    names: list[str],
+    *,
+    namespace: str,
+    pod_selector: str | None = None,
+    node_selector: str | None = None,
+    interface: str | None = None,
+) -> list[CaptureTarget]:
+    """`pod/NAME`, `node/NAME` and the selectors' matches, each once, in the order given."""
+    targets: list[CaptureTarget] = []
+    for name in names:
+        kind, _, rest = name.partition("/")
+        if kind in ("pod", "pods", "po"):
+            targets.append(_pod_target(await get_pod(client, namespace, rest), interface))
+        else:
+            targets.append(_node_target(await _node_name(client, rest), interface))
+    if pod_selector:
+        answer = await client.request(
+            "GET", f"/api/v1/namespaces/{namespace}/pods", params={"labelSelector": pod_selector}
+        )
+        pods = [
+            p for p in answer.get("items", []) if (p.get("status") or {}).get("phase") == "Running"
+        ]
+        if not pods:
+            raise TargetError(
+                f"No running pod in namespace {namespace} matches -l {pod_selector!r}; check the "
+                "selector and the namespace (-n)."
+            )
+        targets.extend(_pod_target(pod, interface) for pod in pods)
+    if node_selector:
+        answer = await client.request(
+            "GET", "/api/v1/nodes", params={"labelSelector": node_selector}
+        )
+        nodes = [n["metadata"]["name"] for n in answer.get("items", [])]
+        if not nodes:
+            raise TargetError(
+                f"No node matches --node-selector {node_selector!r}; check the selector "
+                "(kubectl get nodes --show-labels)."
+            )
+        targets.extend(_node_target(node, interface) for node in nodes)
+    unique: dict[str, CaptureTarget] = {}
+    for target in targets:
+        unique.setdefault(f"{target.kind} {target.label}", target)
+    return list(unique.values())
+
+
+async def _node_name(client: KubeClient, name: str) -> str:
+    try:
+        await client.request("GET", f"/api/v1/nodes/{name}")
+    except NotFoundError:
+        raise NotFoundError(
+            f"Node {name} not found in context {client.context!r}; check the name "
+            "(kubectl get nodes).",
+            status=404,
+            reason="NotFound",
+        ) from None
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class HostSettings:
+    debug: DebugSettings
+    image: str
+    profile: Profile | None
+    promiscuous: bool
+    timeout_seconds: float
+    node_namespace: str
+    instance_id: str | None = None
+    on_phase: Callable[[Phase], None] | None = None
+    before_create: Callable[[str], Awaitable[None]] | None = None
+    explain_deletion: Callable[[str], Awaitable[str | None]] | None = None
+
+
+def host_opener(
+    client: KubeClient, settings: HostSettings
+) -> Callable[[CaptureTarget], Awaitable[CommandHost]]:
+    capabilities = capture_capabilities(settings.promiscuous)
+
+    async def open_host(target: CaptureTarget) -> CommandHost:
+        if target.kind == "pod":
+            pod_spec = PodSessionSpec.from_settings(
+                settings.debug,
+                namespace=target.namespace,
+                pod=target.name,
+                image=settings.image,
+                capabilities=capabilities,
+                profile=settings.profile,
+                timeout_seconds=settings.timeout_seconds,
+            )
+            return await open_pod_host(
+                client, pod_spec, instance_id=settings.instance_id, on_phase=settings.on_phase
+            )
+        node_spec = NodeSessionSpec.from_settings(
+            settings.debug,
+            node=target.name,
+            namespace=settings.node_namespace,
+            image=settings.image,
+            capabilities=capabilities,
+            profile=settings.profile,
+            timeout_seconds=settings.timeout_seconds,
+        )
+        return await open_node_host(
+            client,
+            node_spec,
+            instance_id=settings.instance_id,
+            on_phase=settings.on_phase,
+            before_create=settings.before_create,
+            explain_deletion=settings.explain_deletion,
+        )
+
+    return open_host
