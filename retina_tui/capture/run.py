@@ -120,6 +120,10 @@ class CaptureRun:
     def bytes_written(self) -> int:
         return self._writer.bytes_written
 
+    def flush(self) -> None:
+        """Push what is written so far to the file (packets held for merging stay held)."""
+        self._writer.flush()
+
     def stop(self, reason: str = "stopped") -> None:
         if not self._stop.is_set():
             self.stop_reason = reason

@@ -32,6 +32,7 @@ from retina_tui.ui.failures import WorkerFailed
 from retina_tui.ui.keys import APP_BINDINGS, help_sections, keymap_from_settings
 from retina_tui.ui.opening import build_session
 from retina_tui.ui.palette import ActionCommands
+from retina_tui.ui.pane import Pane
 from retina_tui.ui.quitting import Quitting
 from retina_tui.ui.screens import HelpScreen, PickerScreen, PromptScreen, UnreachableScreen
 from retina_tui.ui.session_pane import SessionPane
@@ -264,7 +265,7 @@ class RetinaApp(App[None]):
         if not isinstance(error, RetinaTuiError):
             raise error  # a bug: fail loudly
         node = event.widget
-        if isinstance(node, SessionPane):
+        if isinstance(node, Pane):
             if not node.closing:
                 node.show_error(str(error))
                 self.notify(f"{node.title}: {error}", severity="error", timeout=10)
@@ -298,6 +299,45 @@ class RetinaApp(App[None]):
         choice = SessionChoice(kind=event.kind, image=debug.image, capabilities=debug.capabilities)
         self.open_session(choice, event.pod, event.node)
 
+    def on_browser_capture_requested(self, event: Browser.CaptureRequested) -> None:
+        self.open_capture(event.pod, event.node)
+
+    def open_capture(self, pod: PodRef | None, node: str | None) -> Pane | None:
+        """Open a capture tab on a pod (its eth0) or a node (every interface)."""
+        from retina_tui.capture.run import CaptureTarget
+        from retina_tui.capture.targets import HostSettings
+        from retina_tui.ui.capture_pane import CapturePane
+
+        if self.quitting.started:
+            self.notify("Quitting: no new capture is started.", severity="warning")
+            return None
+        if self.client is None:
+            self.notify("Not connected to a cluster yet; wait for the tables to load.")
+            return None
+        debug = self.settings.debug
+        if pod is not None:
+            where = f"on {pod.node}" if pod.node else "not on a node yet"
+            target = CaptureTarget(
+                "pod", pod.name, pod.namespace, "eth0", f"pod {pod.namespace}/{pod.name} {where}"
+            )
+        else:
+            assert node is not None
+            target = CaptureTarget("node", node, "", "any", f"node {node}")
+        hosts = HostSettings(
+            debug=debug,
+            image=debug.image,
+            profile=None,
+            promiscuous=False,
+            timeout_seconds=debug.timeout_seconds,
+            node_namespace=debug.namespace or self.client.namespace,
+            instance_id=self.instance_id,
+            before_create=self.ensure_lease,
+            explain_deletion=self.explain_deletion,
+        )
+        pane = CapturePane(self.client, target, hosts, names=self.browser.names_by_ip)
+        self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
+        return pane
+
     def build_session(self, choice: SessionChoice, pod: PodRef | None, node: str | None) -> Session:
         """A pod or node session for `choice` (not started)."""
         if self.client is None:
@@ -329,7 +369,7 @@ class RetinaApp(App[None]):
         self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
         return pane
 
-    async def close_session(self, pane: SessionPane) -> None:
+    async def close_session(self, pane: Pane) -> None:
         """Close one session: end the shell, delete its node pod, drop the tab."""
         try:
             await pane.close_session()
@@ -552,8 +592,8 @@ class RetinaApp(App[None]):
 
     def action_mark(self) -> None:
         pane = self.workspace.focused_pane
-        if pane is None:
-            self.notify("Marks apply to session tabs.", severity="warning")
+        if not isinstance(pane, SessionPane):
+            self.notify("Marks apply to shell tabs.", severity="warning")
             return
         pane.marked = not pane.marked
         self.workspace.refresh_broadcast()

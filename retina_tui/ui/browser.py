@@ -45,6 +45,7 @@ class PodRef:
     name: str
     node: str | None
     containers: tuple[str, ...]
+    ips: tuple[str, ...] = ()
 
 
 def pod_ref(pod: dict[str, Any]) -> PodRef:
@@ -56,6 +57,11 @@ def pod_ref(pod: dict[str, Any]) -> PodRef:
         name=str(meta.get("name") or ""),
         node=spec.get("nodeName") or None,
         containers=tuple(str(c.get("name")) for c in spec.get("containers") or ()),
+        ips=tuple(
+            str(entry.get("ip"))
+            for entry in (pod.get("status") or {}).get("podIPs") or ()
+            if entry.get("ip") and not spec.get("hostNetwork")
+        ),
     )
 
 
@@ -82,6 +88,7 @@ class Browser(ReportsWorkerFailures, Vertical):
         Binding("s", "open_session", "Shell", id="pod_session"),
         Binding("S", "open_node_session", "Node shell", id="node_session"),
         Binding("o", "session_dialog", "Shell…", id="session_dialog"),
+        Binding("c", "capture", "Capture", id="capture"),
     ]
 
     DEFAULT_CSS = """
@@ -107,6 +114,14 @@ class Browser(ReportsWorkerFailures, Vertical):
             self.pod = pod
             self.node = node
             self.dialog = dialog
+
+    class CaptureRequested(Message):
+        """The user asked to capture a pod's packets (`pod`) or a node's (`node` only)."""
+
+        def __init__(self, pod: PodRef | None, node: str | None) -> None:
+            super().__init__()
+            self.pod = pod
+            self.node = node
 
     class SnapshotLoaded(Message):
         """The first full list of pods (or a relist) is in the table."""
@@ -380,6 +395,32 @@ class Browser(ReportsWorkerFailures, Vertical):
             self.post_message(self.SessionRequested("node", pod, pod.node, dialog))
         else:
             self.post_message(self.SessionRequested("pod", pod, pod.node, dialog))
+
+    def action_capture(self) -> None:
+        if self.view == "nodes":
+            node = self.nodes.cursor_key
+            if node is None:
+                self.notify("No node is selected.", severity="warning")
+                return
+            self.post_message(self.CaptureRequested(None, node))
+            return
+        pod = self._selected_pod()
+        if pod is None:
+            self.notify("No pod is selected.", severity="warning")
+            return
+        self.post_message(self.CaptureRequested(pod, pod.node))
+
+    def names_by_ip(self) -> dict[str, str]:
+        """Pod IPs to `ns/name` and node addresses to node names, for packet lists."""
+        names: dict[str, str] = {}
+        for name, node in self._node_objs.items():
+            for address in (node.get("status") or {}).get("addresses") or ():
+                if address.get("address"):
+                    names[str(address["address"])] = name
+        for ref in self._refs.values():
+            for ip in ref.ips:
+                names[ip] = f"{ref.namespace}/{ref.name}"
+        return names
 
     def action_open_session(self) -> None:
         self._request(node_of_pod=False, dialog=False)

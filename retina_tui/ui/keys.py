@@ -134,6 +134,7 @@ def _rows(app: App[Any], bindings: list[BindingType]) -> list[tuple[str, str]]:
 def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every binding, by where it applies."""
     from retina_tui.ui.browser import Browser
+    from retina_tui.ui.capture_pane import CapturePane
     from retina_tui.ui.table import VirtualTable
     from retina_tui.ui.terminal_view import TerminalView
 
@@ -158,5 +159,6 @@ def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Tables", _rows(app, list(VirtualTable.BINDINGS))),
         ("Filter", filter_keys),
         ("Terminal", terminal),
+        ("Capture tab", _rows(app, list(CapturePane.BINDINGS))),
         (": prompt", prompt),
     ]

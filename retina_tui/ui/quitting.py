@@ -30,7 +30,7 @@ from retina_tui.ui.shutdown import (
 
 if TYPE_CHECKING:
     from retina_tui.ui.app import RetinaApp
-    from retina_tui.ui.session_pane import SessionPane
+    from retina_tui.ui.pane import Pane
 
 
 class Quitting:
@@ -46,7 +46,7 @@ class Quitting:
         self.status = EXIT_OK
         self.lease_namespaces: set[str] = set()
         """Where the supervisor holds this instance's Lease (until it has stopped)."""
-        self.ended: set[SessionPane] = set()
+        self.ended: set[Pane] = set()
         """Panes whose session has been closed, successfully or not."""
         self.lines: list[str] = []
         """What to say on stderr once the screen is restored."""
@@ -99,10 +99,10 @@ class Quitting:
         else:
             self._abandon.set()
 
-    async def close(self, pane: SessionPane) -> None:
+    async def close(self, pane: Pane) -> None:
         """Close one session (SessionError if its removal failed) and remember it ended."""
         try:
-            if pane.session.phase.kind in ("creating", "waiting"):
+            if pane.starting:
                 # Stopping a start removes what it made so far; a close alone would race
                 # a create still on its way.
                 for worker in self.app.workers.cancel_group(pane, "session"):
@@ -168,11 +168,7 @@ class Quitting:
             name = lease_name(app.instance_id)
             leases = tuple((ns, name) for ns in sorted(self.lease_namespaces))
         return Remaining(
-            pods=tuple(
-                (pane.session.namespace, pane.session.pod)
-                for pane in panes
-                if not pane.session.ephemeral and pane.session.pod
-            ),
+            pods=tuple(pod for pane in panes for pod in pane.left_pods()),
             leases=leases,
             sessions=len(panes),
             embedded_cluster=self.embedded and task_running(self.cluster),

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.message import Message
 from textual.reactive import reactive
+from textual.widget import Widget
 from textual.widgets import Static
 
 from retina_tui.sessions.specs import Phase
-from retina_tui.ui.failures import ReportsWorkerFailures
+from retina_tui.ui.pane import Pane
 from retina_tui.ui.terminal_view import TerminalView
 
 if TYPE_CHECKING:
@@ -47,7 +46,7 @@ def describe_phase(phase: Phase) -> str:
     return f"{phase.kind}: {phase.detail}" if phase.detail else phase.kind
 
 
-class SessionPane(ReportsWorkerFailures, Vertical):
+class SessionPane(Pane):
     """A terminal bound to one Session, with its title and phase."""
 
     DEFAULT_CSS = """
@@ -61,24 +60,7 @@ class SessionPane(ReportsWorkerFailures, Vertical):
     """
 
     phase: reactive[Phase] = reactive(Phase("creating"), init=False)
-    marked: reactive[bool] = reactive(False)
-    broadcasting: reactive[bool] = reactive(False)
     remote_title: reactive[str] = reactive("")
-
-    class Changed(Message):
-        """The title, phase or mark changed: the tab label must follow."""
-
-        def __init__(self, pane: SessionPane) -> None:
-            super().__init__()
-            self.pane = pane
-
-    class Typed(Message):
-        """Bytes typed into this pane's terminal while broadcast is on."""
-
-        def __init__(self, pane: SessionPane, data: bytes) -> None:
-            super().__init__()
-            self.pane = pane
-            self.data = data
 
     def __init__(self, session: Session, *, prefix_key: str = "ctrl+b") -> None:
         super().__init__(id=f"session-{next(_ids)}")
@@ -100,6 +82,20 @@ class SessionPane(ReportsWorkerFailures, Vertical):
         self.session.on_phase = self._phase_reported
         self._run()
         self._drain_input()
+
+    @property
+    def focus_target(self) -> Widget:
+        return self.terminal
+
+    @property
+    def starting(self) -> bool:
+        return self.session.phase.kind in ("creating", "waiting")
+
+    def left_pods(self) -> tuple[tuple[str, str], ...]:
+        session = self.session
+        if session.ephemeral or not session.pod:
+            return ()
+        return ((session.namespace, session.pod),)
 
     # ---- the session ------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from textual.reactive import reactive
 from textual.widgets import Static, Tab, Tabs
 
 from retina_tui.ui.browser import Browser
-from retina_tui.ui.session_pane import SessionPane
+from retina_tui.ui.pane import Pane
 
 BROWSER_TAB = "browser"
 
@@ -36,8 +36,8 @@ class Workspace(Vertical):
     Workspace > #panes.-stacked { layout: vertical; }
     Workspace > #panes > * { display: none; }
     Workspace > #panes > .-shown { display: block; }
-    Workspace > #panes > SessionPane.-split-second { border-left: vkey $primary; }
-    Workspace > #panes.-stacked > SessionPane.-split-second {
+    Workspace > #panes > Pane.-split-second { border-left: vkey $primary; }
+    Workspace > #panes.-stacked > Pane.-split-second {
         border-left: none; border-top: hkey $primary;
     }
     """
@@ -56,8 +56,8 @@ class Workspace(Vertical):
     def __init__(self, browser: Browser) -> None:
         super().__init__(id="workspace")
         self.browser = browser
-        self.panes: list[SessionPane] = []
-        self.split: tuple[SessionPane, SessionPane] | None = None
+        self.panes: list[Pane] = []
+        self.split: tuple[Pane, Pane] | None = None
 
     def compose(self) -> ComposeResult:
         yield Tabs(Tab("Browser", id=BROWSER_TAB), id="tabs")
@@ -76,8 +76,8 @@ class Workspace(Vertical):
         return self.query_one(Tabs)
 
     @property
-    def active(self) -> SessionPane | None:
-        """The session pane of the active tab (None on the browser tab)."""
+    def active(self) -> Pane | None:
+        """The pane of the active tab (None on the browser tab)."""
         active = self.tabs.active
         for pane in self.panes:
             if pane.id == active:
@@ -85,7 +85,7 @@ class Workspace(Vertical):
         return None
 
     @property
-    def focused_pane(self) -> SessionPane | None:
+    def focused_pane(self) -> Pane | None:
         """The pane holding focus (in a split, the one typed into)."""
         focused = self.screen.focused
         for pane in self.panes:
@@ -93,14 +93,14 @@ class Workspace(Vertical):
                 return pane
         return self.active
 
-    async def add(self, pane: SessionPane) -> None:
+    async def add(self, pane: Pane) -> None:
         """Mount a new session pane and switch to its tab."""
         self.panes.append(pane)
         await self.query_one("#panes").mount(pane)
         await self.tabs.add_tab(Tab(pane.label, id=pane.id))
         self.show(pane.id or "")
 
-    async def remove_pane(self, pane: SessionPane) -> None:
+    async def remove_pane(self, pane: Pane) -> None:
         """Forget a pane (its session is already closed): tab, split and marks."""
         if pane not in self.panes:
             return
@@ -138,8 +138,8 @@ class Workspace(Vertical):
         event.stop()
         self._layout()
 
-    @on(SessionPane.Changed)
-    def _pane_changed(self, event: SessionPane.Changed) -> None:
+    @on(Pane.Changed)
+    def _pane_changed(self, event: Pane.Changed) -> None:
         event.stop()
         pane = event.pane
         if pane in self.panes and pane.id:
@@ -150,7 +150,7 @@ class Workspace(Vertical):
 
     def _layout(self) -> None:
         active = self.active
-        shown: list[SessionPane | Browser]
+        shown: list[Pane | Browser]
         if active is None:
             shown = [self.browser]
         elif self.split is not None and active in self.split:
@@ -168,13 +168,13 @@ class Workspace(Vertical):
         if focus_target is None:
             self.browser.table.focus()
         elif self.focused_pane not in shown or self.focused_pane is None:
-            focus_target.terminal.focus()
+            focus_target.focus_target.focus()
         else:
-            focus_target.terminal.focus()
+            focus_target.focus_target.focus()
 
     # ---- split ------------------------------------------------------------------------
 
-    def split_with(self, first: SessionPane, second: SessionPane) -> None:
+    def split_with(self, first: Pane, second: Pane) -> None:
         """Show two sessions side by side (or stacked)."""
         self.split = (first, second)
         self.show(first.id or "")
@@ -199,12 +199,12 @@ class Workspace(Vertical):
         current = self.focused_pane
         other = self.split[1] if current is self.split[0] else self.split[0]
         self.tabs.active = other.id or ""
-        other.terminal.focus()
+        other.focus_target.focus()
 
     # ---- broadcast --------------------------------------------------------------------
 
     @property
-    def marked(self) -> list[SessionPane]:
+    def marked(self) -> list[Pane]:
         return [pane for pane in self.panes if pane.marked]
 
     def watch_broadcast(self, on: bool) -> None:
@@ -225,8 +225,8 @@ class Workspace(Vertical):
         else:
             self.watch_broadcast(self.broadcast)
 
-    @on(SessionPane.Typed)
-    def _typed(self, event: SessionPane.Typed) -> None:
+    @on(Pane.Typed)
+    def _typed(self, event: Pane.Typed) -> None:
         event.stop()
         for pane in self.marked:
             pane.send(event.data)

@@ -107,11 +107,11 @@ async def test_configured_keys_and_theme_apply(browse_sandbox: Sandbox, tmp_path
 def test_default_keys_are_the_bindings_in_the_code() -> None:
     from retina_tui.config import KeySettings
     from retina_tui.ui.browser import Browser
+    from retina_tui.ui.capture_pane import CapturePane
     from retina_tui.ui.keys import APP_BINDINGS, keymap_from_settings
 
-    bound = {
-        b.id: b.key for b in [*APP_BINDINGS, *Browser.BINDINGS] if isinstance(b, Binding) and b.id
-    }
+    everywhere = [*APP_BINDINGS, *Browser.BINDINGS, *CapturePane.BINDINGS]
+    bound = {b.id: b.key for b in everywhere if isinstance(b, Binding) and b.id}
     assert bound == KeySettings().model_dump()
     assert keymap_from_settings(KeySettings()) == {}
     assert keymap_from_settings(KeySettings(split="v")) == {"split": "v"}
