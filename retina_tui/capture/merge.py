@@ -45,6 +45,11 @@ class Merger:
         self._live.discard(source)
         self._latest.pop(source, None)
 
+    def alone(self, source: int) -> bool:
+        """Whether `source` is the only live stream and nothing is held: its packets can be
+        written as they come, without queueing."""
+        return not self._heap and len(self._live) == 1 and source in self._live
+
     def push(self, source: int, ts_ns: int, orig_len: int, data: bytes, now_ns: int) -> None:
         self._seq += 1
         heapq.heappush(self._heap, Queued(ts_ns, self._seq, source, orig_len, data, now_ns))

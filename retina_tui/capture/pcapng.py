@@ -9,15 +9,16 @@ blocks, the hot path, are packed here with one struct call each.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import dpkt.pcapng as ng
 
 __all__ = [
     "Interface",
     "Packet",
+    "PacketLike",
     "PcapngError",
     "PcapngFile",
     "PcapngWriter",
@@ -34,6 +35,15 @@ _ISB_IFDROP = 5
 _OPT_IF_FILTER = 11
 _NANOSECONDS = b"\x09"
 _PAD = b"\x00\x00\x00"
+
+
+class PacketLike(Protocol):
+    @property
+    def ts_ns(self) -> int: ...
+    @property
+    def orig_len(self) -> int: ...
+    @property
+    def data(self) -> bytes: ...
 
 
 class PcapngError(ValueError):
@@ -130,6 +140,46 @@ class PcapngWriter:
         self._bytes += total
         self._packets += 1
         return total
+
+    def write_packets(
+        self,
+        interface: int,
+        packets: Iterable[PacketLike],
+        *,
+        max_bytes: int = 0,
+        max_packets: int = 0,
+    ) -> int:
+        """Append packets in order, in one write, stopping before a limit (0: none) would
+        be passed; returns how many were written."""
+        parts: list[bytes] = []
+        append = parts.append
+        pack = _EPB.pack
+        trailer = _TRAILER.pack
+        size = self._bytes
+        count = 0
+        room = max_packets - self._packets if max_packets else -1
+        for packet in packets:
+            if count == room:
+                break
+            data = packet.data
+            caplen = len(data)
+            pad = -caplen & 3
+            total = 32 + caplen + pad
+            if max_bytes and size + total > max_bytes:
+                break
+            ts = packet.ts_ns
+            append(pack(6, total, interface, ts >> 32, ts & 0xFFFFFFFF, caplen, packet.orig_len))
+            append(data)
+            if pad:
+                append(_PAD[:pad])
+            append(trailer(total))
+            size += total
+            count += 1
+        if parts:
+            self._file.write(b"".join(parts))
+        self._bytes = size
+        self._packets += count
+        return count
 
     def write_drops(self, interface: int, ts_ns: int, dropped: int) -> None:
         """Record how many packets the kernel dropped on one interface (a statistics block)."""

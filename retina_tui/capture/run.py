@@ -10,13 +10,15 @@ its statistics, waits a little for the last bytes, then closes whatever is still
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from retina_tui.capture.merge import Merger, Queued
 from retina_tui.capture.pcap import PcapStream, PcapStreamError
-from retina_tui.capture.pcapng import Interface, PcapngWriter
+from retina_tui.capture.pcapng import Interface, PacketLike, PcapngWriter
 from retina_tui.capture.remote import CaptureCommand, capture_argv, parse_statistics
 from retina_tui.errors import RetinaTuiError
 from retina_tui.sessions import protocol
@@ -227,6 +229,9 @@ class CaptureRun:
                 continue
             if index not in self._interfaces and parser.header is not None:
                 self._add_interface(index, parser.header.linktype, parser.header.snaplen)
+            if self._merger.alone(index):
+                self._write_run(index, records)
+                continue
             now = time.monotonic_ns()
             push = self._merger.push
             for record in records:
@@ -266,33 +271,30 @@ class CaptureRun:
         self._linktypes[index] = linktype
 
     def _write(self, queued: list[Queued]) -> None:
-        if not queued or self._full:
+        for source, run in itertools.groupby(queued, key=attrgetter("source")):
+            self._write_run(source, list(run))
+
+    def _write_run(self, source: int, packets: Sequence[PacketLike]) -> None:
+        """Write one source's packets, in order, as far as the limits allow."""
+        if not packets or self._full:
             return
         limits = self.limits
         writer = self._writer
-        for item in queued:
-            if limits.packets and writer.packets_written >= limits.packets:
-                self._full_at("packets")
-                return
-            size = 32 + len(item.data) + (-len(item.data) & 3)
-            if limits.max_bytes and writer.bytes_written + size > limits.max_bytes:
-                self._full_at("size")
-                return
-            interface = self._interfaces[item.source]
-            writer.write_packet(interface, item.ts_ns, item.orig_len, item.data)
-            self.results[item.source].packets += 1
-            if self._on_packet is not None:
+        interface = self._interfaces[source]
+        written = writer.write_packets(
+            interface, packets, max_bytes=limits.max_bytes, max_packets=limits.packets
+        )
+        self.results[source].packets += written
+        if self._on_packet is not None:
+            linktype = self._linktypes[source]
+            for packet in packets[:written]:
                 self._on_packet(
-                    Seen(
-                        interface,
-                        self._linktypes[item.source],
-                        item.ts_ns,
-                        item.orig_len,
-                        item.data,
-                    )
+                    Seen(interface, linktype, packet.ts_ns, packet.orig_len, packet.data)
                 )
         if limits.packets and writer.packets_written >= limits.packets:
             self._full_at("packets")
+        elif written < len(packets):
+            self._full_at("size")
 
     def _full_at(self, reason: str) -> None:
         """A limit is reached: nothing more is written, and the capture stops."""
