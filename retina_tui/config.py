@@ -99,6 +99,7 @@ class KeySettings(_Section):
     node_session: str = Field("S", description="Open a node session on the selected pod's node.")
     session_dialog: str = Field("o", description="Set session options, then open a session.")
     capture: str = Field("c", description="Capture the selected pod's or node's packets.")
+    reattach: str = Field("a", description="Re-attach to the pod's running retina-tui shell.")
     capture_stop: str = Field("z", description="Stop the capture in this tab.")
     capture_save: str = Field("e", description="Save the capture in this tab to a pcapng file.")
     filter: str = Field("slash", description="Filter the table as you type.")

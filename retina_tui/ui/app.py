@@ -338,7 +338,42 @@ class RetinaApp(App[None]):
         self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
         return pane
 
-    def build_session(self, choice: SessionChoice, pod: PodRef | None, node: str | None) -> Session:
+    def on_browser_reattach_requested(self, event: Browser.ReattachRequested) -> None:
+        self._reattach(event.pod)
+
+    @work(group="ui", exit_on_error=False)
+    async def _reattach(self, pod: PodRef) -> None:
+        """Open a tab attached to the pod's newest running retina-tui shell."""
+        from retina_tui.sessions.pod import find_pod_shells
+
+        if self.client is None:
+            self.notify("Not connected to a cluster yet; wait for the tables to load.")
+            return
+        try:
+            shells = await find_pod_shells(self.client, pod.namespace, pod.name)
+        except RetinaTuiError as error:
+            self.notify(str(error), severity="error", timeout=10)
+            return
+        if not shells:
+            self.notify(
+                f"Pod {pod.namespace}/{pod.name} has no running retina-tui shell to re-attach "
+                "to; s opens a new one.",
+                severity="warning",
+            )
+            return
+        newest = max(shells, key=lambda shell: str(shell.record.get("created", "")))
+        debug = self.settings.debug
+        choice = SessionChoice(kind="pod", image=newest.image, capabilities=debug.capabilities)
+        self.open_session(choice, pod, pod.node, attach_to=newest.container)
+
+    def build_session(
+        self,
+        choice: SessionChoice,
+        pod: PodRef | None,
+        node: str | None,
+        *,
+        attach_to: str | None = None,
+    ) -> Session:
         """A pod or node session for `choice` (not started)."""
         if self.client is None:
             raise SessionError("Not connected to a cluster yet; wait for the tables to load.")
@@ -351,17 +386,23 @@ class RetinaApp(App[None]):
             instance_id=self.instance_id,
             before_create=self.ensure_lease,
             explain_deletion=self.explain_deletion,
+            attach_to=attach_to,
         )
 
     def open_session(
-        self, choice: SessionChoice, pod: PodRef | None, node: str | None
+        self,
+        choice: SessionChoice,
+        pod: PodRef | None,
+        node: str | None,
+        *,
+        attach_to: str | None = None,
     ) -> SessionPane | None:
         """Open a session tab; errors become a notification."""
         if self.quitting.started:
             self.notify("Quitting: no new session is opened.", severity="warning")
             return None
         try:
-            session = self.build_session(choice, pod, node)
+            session = self.build_session(choice, pod, node, attach_to=attach_to)
         except RetinaTuiError as error:
             self.notify(str(error), severity="error")
             return None

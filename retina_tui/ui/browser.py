@@ -89,6 +89,7 @@ class Browser(ReportsWorkerFailures, Vertical):
         Binding("S", "open_node_session", "Node shell", id="node_session"),
         Binding("o", "session_dialog", "Shell…", id="session_dialog"),
         Binding("c", "capture", "Capture", id="capture"),
+        Binding("a", "reattach", "Re-attach", id="reattach"),
     ]
 
     DEFAULT_CSS = """
@@ -122,6 +123,13 @@ class Browser(ReportsWorkerFailures, Vertical):
             super().__init__()
             self.pod = pod
             self.node = node
+
+    class ReattachRequested(Message):
+        """The user asked to re-attach to a running retina-tui shell of `pod`."""
+
+        def __init__(self, pod: PodRef) -> None:
+            super().__init__()
+            self.pod = pod
 
     class SnapshotLoaded(Message):
         """The first full list of pods (or a relist) is in the table."""
@@ -409,6 +417,13 @@ class Browser(ReportsWorkerFailures, Vertical):
             self.notify("No pod is selected.", severity="warning")
             return
         self.post_message(self.CaptureRequested(pod, pod.node))
+
+    def action_reattach(self) -> None:
+        pod = self._selected_pod() if self.view == "pods" else None
+        if pod is None:
+            self.notify("Re-attaching needs a pod selected in the pods view.", severity="warning")
+            return
+        self.post_message(self.ReattachRequested(pod))
 
     def names_by_ip(self) -> dict[str, str]:
         """Pod IPs to `ns/name` and node addresses to node names, for packet lists."""

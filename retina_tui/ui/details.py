@@ -81,7 +81,24 @@ def pod_details(pod: dict[str, Any]) -> Text:
         if target:
             text.append(f"    target {target}\n")
         text.append(f"    {_state(eph_statuses.get(name))}\n", style="dim")
+    _shells(text, pod)
     return text
+
+
+def _shells(text: Text, pod: dict[str, Any]) -> None:
+    """The pod's running retina-tui shells, which `a` re-attaches to (a restarted UI)."""
+    from retina_tui.sessions.pod import pod_shells
+
+    shells = [s for s in pod_shells(pod) if s.running and s.purpose == "shell"]
+    if not shells:
+        return
+    _section(text, "Running retina-tui shells")
+    for shell in sorted(shells, key=lambda s: str(s.record.get("created", "")), reverse=True):
+        who = shell.record.get("user")
+        since = shell.record.get("created")
+        text.append(f"  {shell.container}", style="bold green")
+        text.append(f"{f' of {who}' if who else ''}{f' since {since}' if since else ''}\n")
+    text.append("  press a to re-attach to the newest\n", style="dim")
 
 
 def node_details(node: dict[str, Any], pods_on_node: int) -> Text:

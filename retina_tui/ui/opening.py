@@ -7,6 +7,7 @@ opens, not before the first frame.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from retina_tui.config import DebugSettings
@@ -28,6 +29,7 @@ def build_session(
     instance_id: str | None,
     before_create: Callable[[str], Awaitable[None]] | None,
     explain_deletion: Callable[[str], Awaitable[str | None]] | None = None,
+    attach_to: str | None = None,
 ) -> Session:
     """A pod session (ephemeral container) or a node session (node pod), not started."""
     from retina_tui.sessions.node import NodeSession
@@ -44,6 +46,8 @@ def build_session(
             image=choice.image,
             capabilities=choice.capabilities,
         )
+        if attach_to is not None:
+            spec = replace(spec, attach_to=attach_to)
         return PodSession(client, spec, instance_id=instance_id)
     assert node is not None
     node_spec = NodeSessionSpec.from_settings(
