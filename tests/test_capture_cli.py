@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 from typing import Any
@@ -296,3 +298,45 @@ def test_wireshark_flag_feeds_tshark_live(
     code, stdout, stderr = finish(process, lines)
     assert code == 0, stderr
     assert stdout.count("Echo (ping) request") + stdout.count("Echo (ping) reply") == 4, stdout
+
+
+def test_metadata_archive_holds_the_capture_objects_and_network_state(
+    sandbox_cluster: SandboxProcess, shop: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    out, archive = tmp_path / "m.pcapng", tmp_path / "m.tar.gz"
+    process = start_capture(
+        sandbox_cluster,
+        "pod/web",
+        "-f",
+        "icmp",
+        "--packets",
+        "2",
+        "-o",
+        str(out),
+        "--metadata",
+        str(archive),
+    )
+    lines = wait_started(process, 1)
+    ping(sandbox_cluster, "api", shop["web"]["status"]["podIP"], "-c", "3", "-i", "0.2")
+    code, _stdout, stderr = finish(process, lines)
+    assert code == 0, stderr
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        assert "capture.pcapng" in names
+        assert len(read_pcapng_bytes(tar, "capture.pcapng").packets) == 2
+        pod_json = json.loads(tar.extractfile("objects/pods/shop_web.json").read())  # type: ignore[union-attr]
+        assert pod_json["metadata"]["name"] == "web"
+        assert "objects/networkpolicies/shop.json" in names
+        assert any(n.startswith("objects/nodes/") for n in names)
+        state = tar.extractfile("network/pod_shop_web_eth0.txt").read().decode()  # type: ignore[union-attr]
+        assert shop["web"]["status"]["podIP"] in state and "### ip route" in state
+        summary = json.loads(tar.extractfile("summary.json").read())  # type: ignore[union-attr]
+        assert summary["targets"][0]["packets"] == 2
+
+
+def read_pcapng_bytes(tar: tarfile.TarFile, name: str) -> PcapngFile:
+    from retina_tui.capture.pcapng import parse_pcapng
+
+    member = tar.extractfile(name)
+    assert member is not None
+    return parse_pcapng(member.read())

@@ -112,6 +112,7 @@ class CaptureRun:
         self._linktypes: dict[int, int] = {}
         self._commands: dict[int, Command] = {}
         self.hosts: list[CommandHost] = []
+        self.host_of: dict[int, CommandHost] = {}
         self._full = False
 
     @property
@@ -180,6 +181,7 @@ class CaptureRun:
         try:
             host = await self._open_host(target)
             self.hosts.append(host)
+            self.host_of[index] = host
             if self._stop.is_set():
                 return
             command = await host.exec(capture_argv(self._command_for(target)), stdin=True)

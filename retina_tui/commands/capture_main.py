@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from retina_tui import __version__
 from retina_tui.commands.capture_viewer import Tee
-from retina_tui.errors import ConfigError
+from retina_tui.errors import ConfigError, RetinaTuiError
 
 if TYPE_CHECKING:
     from retina_tui.capture.run import CaptureRun, CaptureTarget
@@ -175,6 +175,8 @@ async def _capture(
     began = time.monotonic()
     try:
         await run.run()
+        if options.metadata is not None:
+            await _write_metadata(client, run, options, started)
     finally:
         failures = await close_all(run.hosts)
         if file is not None:
@@ -184,6 +186,43 @@ async def _capture(
     for failure in failures:
         say(f"note: {failure}")
     return _report(run, options, time.monotonic() - began)
+
+
+async def _write_metadata(
+    client: KubeClient, run: CaptureRun, options: CaptureOptions, started: datetime
+) -> None:
+    """The --metadata archive, while the debug containers still run."""
+    from retina_tui.capture.metadata import collect_network_state, collect_objects, write_archive
+
+    assert options.metadata is not None
+    say(f"collecting the targets' objects and network state for {options.metadata}")
+    states: dict[str, bytes] = {}
+    for index, host in run.host_of.items():
+        target = run.targets[index]
+        try:
+            states[f"{target.kind}_{target.label}"] = await collect_network_state(host)
+        except RetinaTuiError as error:
+            states[f"{target.kind}_{target.label}"] = f"not collected: {error}\n".encode()
+    objects = await collect_objects(client, run.targets)
+    summary = {
+        "cluster": client.server,
+        "context": client.context,
+        "filter": options.bpf_filter,
+        "started": started.isoformat(timespec="seconds"),
+        "stopped": datetime.now(UTC).isoformat(timespec="seconds"),
+        "stop_reason": run.stop_reason,
+        "targets": [
+            {
+                "target": f"{r.target.kind} {r.target.label}",
+                "packets": r.packets,
+                "dropped_by_kernel": r.dropped,
+                "error": r.error or None,
+            }
+            for r in run.results
+        ],
+    }
+    run.flush()
+    write_archive(options.metadata, options.output, objects, states, summary)
 
 
 def _report(run: CaptureRun, options: CaptureOptions, seconds: float) -> int:
