@@ -340,3 +340,16 @@ def read_pcapng_bytes(tar: tarfile.TarFile, name: str) -> PcapngFile:
     member = tar.extractfile(name)
     assert member is not None
     return parse_pcapng(member.read())
+
+
+def test_duration_ends_the_capture_by_itself(
+    sandbox_cluster: SandboxProcess, tmp_path: Path
+) -> None:
+    out = tmp_path / "quiet.pcapng"
+    process = start_capture(sandbox_cluster, "pod/db", "--duration", "3s", "-o", str(out))
+    lines = wait_started(process, 1)
+    code, _stdout, stderr = finish(process, lines)
+    assert code == 0, stderr
+    assert "stopped: --duration 3s reached" in stderr
+    assert [i.name for i in read_pcapng(str(out)).interfaces] == ["shop/db:eth0"]
+    assert not capture_processes()
