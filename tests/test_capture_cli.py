@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,27 @@ def cli(sandbox: SandboxProcess, *args: str) -> list[str]:
     ]
 
 
+STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def stop_captures_left_running() -> Iterator[None]:
+    """A test that fails midway still ends its capture, so no node pod outlives it."""
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.communicate(timeout=WAIT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+
+
 def start_capture(sandbox: SandboxProcess, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    return subprocess.Popen(
+    process = subprocess.Popen(
         cli(sandbox, "capture", "-n", "shop", *args),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -48,6 +67,8 @@ def start_capture(sandbox: SandboxProcess, *args: str) -> subprocess.Popen[str]:
         text=True,
         env=env,
     )
+    STARTED.append(process)
+    return process
 
 
 def wait_started(process: subprocess.Popen[str], count: int) -> list[str]:
@@ -88,6 +109,14 @@ def icmp_by_interface(capture: PcapngFile) -> dict[str, set[str]]:
         kinds = seen.setdefault(interface.name, set())
         kinds.add(f"{summary.protocol} {summary.info.split(' id=')[0]}")
     return seen
+
+
+def wait_for_capture_processes(count: int) -> None:
+    """The remote tools start a moment after their exec opens."""
+    deadline = time.monotonic() + WAIT
+    while len(capture_processes()) < count:
+        assert time.monotonic() < deadline, capture_processes()
+        time.sleep(0.1)
 
 
 def capture_processes() -> list[str]:
@@ -189,7 +218,7 @@ def test_sigterm_mid_capture_keeps_a_whole_file_and_leaves_nothing_running(
         sandbox_cluster, "pod/web", f"node/{node}", "-f", "icmp", "-o", str(out)
     )
     lines = wait_started(process, 2)
-    assert len(capture_processes()) == 2
+    wait_for_capture_processes(2)
     ping(sandbox_cluster, "api", web["status"]["podIP"], "-c", "3", "-i", "0.2")
     process.send_signal(signal.SIGTERM)
     code, _stdout, stderr = finish(process, lines)
