@@ -300,9 +300,21 @@ class RetinaApp(App[None]):
         self.open_session(choice, event.pod, event.node)
 
     def on_browser_capture_requested(self, event: Browser.CaptureRequested) -> None:
-        self.open_capture(event.pod, event.node)
+        from retina_tui.ui.ask_dialog import AskDialog
 
-    def open_capture(self, pod: PodRef | None, node: str | None) -> Pane | None:
+        pod, node = event.pod, event.node
+        what = f"pod {pod.namespace}/{pod.name}" if pod is not None else f"node {node}"
+
+        def chosen(bpf_filter: str | None) -> None:
+            if bpf_filter is not None:
+                self.open_capture(pod, node, bpf_filter=bpf_filter)
+
+        question = f"Capture {what}: BPF filter (empty: every packet), enter starts:"
+        self.push_screen(AskDialog(question, placeholder="icmp or port 53"), chosen)
+
+    def open_capture(
+        self, pod: PodRef | None, node: str | None, *, bpf_filter: str = ""
+    ) -> Pane | None:
         """Open a capture tab on a pod (its eth0) or a node (every interface)."""
         from retina_tui.capture.run import CaptureTarget
         from retina_tui.capture.targets import HostSettings
@@ -334,7 +346,9 @@ class RetinaApp(App[None]):
             before_create=self.ensure_lease,
             explain_deletion=self.explain_deletion,
         )
-        pane = CapturePane(self.client, target, hosts, names=self.browser.names_by_ip)
+        pane = CapturePane(
+            self.client, target, hosts, names=self.browser.names_by_ip, bpf_filter=bpf_filter
+        )
         self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
         return pane
 

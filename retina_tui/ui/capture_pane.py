@@ -27,8 +27,8 @@ from retina_tui.capture.summary import Summary, summarize
 from retina_tui.capture.targets import HostSettings, host_opener
 from retina_tui.errors import ConfigError
 from retina_tui.sessions.command import close_all
+from retina_tui.ui.ask_dialog import AskDialog
 from retina_tui.ui.pane import Pane
-from retina_tui.ui.save_dialog import SaveDialog
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -79,7 +79,9 @@ class CapturePane(Pane):
     ) -> None:
         CapturePane._ids += 1
         super().__init__(id=f"capture-{CapturePane._ids}")
-        self.title = f"capture {target.kind} {target.label}"
+        self.title = f"capture {target.kind} {target.label}" + (
+            f" [{bpf_filter}]" if bpf_filter else ""
+        )
         self.target = target
         self._client = client
         self._hosts = hosts
@@ -243,7 +245,8 @@ class CapturePane(Pane):
             if path:
                 self._save(Path(path).expanduser())
 
-        self.app.push_screen(SaveDialog(str(default)), chosen)
+        question = "Save the capture as (pcapng); enter saves, escape cancels:"
+        self.app.push_screen(AskDialog(question, str(default)), chosen)
 
     def _save(self, path: Path) -> None:
         if self.run is not None:

@@ -11,8 +11,8 @@ from textual.widgets import DataTable, Input
 from retina_tui.capture.pcapng import read_pcapng
 from retina_tui.capture.summary import summarize
 from retina_tui.sandbox import Sandbox
+from retina_tui.ui.ask_dialog import AskDialog
 from retina_tui.ui.capture_pane import CapturePane
-from retina_tui.ui.save_dialog import SaveDialog
 from tests.ui.conftest import SIZE, app_for, loaded, pod_running, quit_app, wait_until
 from tests.ui.test_sessions import debug_pods
 
@@ -65,6 +65,8 @@ async def test_capture_tab_lists_packets_with_pod_names_and_saves_them(
         await pod_running(pilot, app, "shop", "api")
         assert app.browser.pods.move_cursor_to(key)
         await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, AskDialog), "the filter question")
+        await pilot.press(*"icmp", "enter")
         await wait_until(pilot, lambda: bool(app.workspace.panes), "the capture tab")
         pane = app.workspace.panes[0]
         assert isinstance(pane, CapturePane)
@@ -86,15 +88,17 @@ async def test_capture_tab_lists_packets_with_pod_names_and_saves_them(
             raise AssertionError((rows(pane)[:6], app.browser.names_by_ip())) from None
         assert any(row[3] == "shop/web" and "echo reply" in row[6] for row in rows(pane))
         assert all(row[2] == "shop/web:eth0" for row in rows(pane))
+        assert all(row[5] == "ICMP" for row in rows(pane)), "the filter ran"
 
         saved = tmp_path / "saved.pcapng"
         await pilot.press("e")
-        await wait_until(pilot, lambda: isinstance(app.screen, SaveDialog), "the save dialog")
+        await wait_until(pilot, lambda: isinstance(app.screen, AskDialog), "the save dialog")
         app.screen.query_one(Input).value = str(saved)
         await pilot.press("enter")
         await wait_until(pilot, saved.exists, "the saved file")
         capture = read_pcapng(str(saved))
         assert [i.name for i in capture.interfaces] == ["shop/web:eth0"]
+        assert capture.interfaces[0].bpf_filter == "icmp"
         summaries = [summarize(capture.interfaces[0].linktype, p.data) for p in capture.packets]
         assert any(s.info.startswith("echo request") for s in summaries)
 
@@ -113,6 +117,8 @@ async def test_a_node_capture_closed_with_x_deletes_its_node_pod(live_sandbox: S
         await pilot.pause(0.2)
         assert app.browser.nodes.cursor_key is not None
         await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, AskDialog), "the filter question")
+        await pilot.press("enter")
         await wait_until(pilot, lambda: bool(app.workspace.panes), "the capture tab")
         pane = app.workspace.panes[0]
         assert isinstance(pane, CapturePane)

@@ -1,4 +1,4 @@
-"""The dialog that asks where to save a capture: one path, enter to save, escape to cancel."""
+"""A one-line question: a capture's filter, where to save it. Enter answers, escape cancels."""
 
 from __future__ import annotations
 
@@ -12,29 +12,33 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 
-class SaveDialog(ModalScreen[str | None]):
+class AskDialog(ModalScreen[str | None]):
+    """Dismissed with the answer (possibly empty), or None when cancelled."""
+
     DEFAULT_CSS = """
-    SaveDialog { align: center middle; }
-    SaveDialog > Vertical {
+    AskDialog { align: center middle; }
+    AskDialog > Vertical {
         width: 90; height: auto; padding: 1 2; border: thick $primary; background: $surface;
     }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, default: str) -> None:
+    def __init__(self, question: str, value: str = "", placeholder: str = "") -> None:
         super().__init__()
-        self._default = default
+        self._question = question
+        self._value = value
+        self._placeholder = placeholder
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Save the capture as (pcapng); enter saves, escape cancels:")
-            yield Input(value=self._default, id="save-path")
+            yield Label(self._question)
+            yield Input(value=self._value, placeholder=self._placeholder, id="answer")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value.strip() or None)
+        self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:
         self.dismiss(None)
