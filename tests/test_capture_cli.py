@@ -382,3 +382,23 @@ def test_duration_ends_the_capture_by_itself(
     assert "stopped: --duration 3s reached" in stderr
     assert [i.name for i in read_pcapng(str(out)).interfaces] == ["shop/db:eth0"]
     assert not capture_processes()
+
+
+def test_selectors_pick_the_targets_and_say_when_they_pick_nothing(
+    sandbox_cluster: SandboxProcess, shop: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    labels = shop["web"]["metadata"]["labels"]
+    selector = ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+    out = tmp_path / "selected.pcapng"
+    process = start_capture(sandbox_cluster, "-l", selector, "--duration", "2s", "-o", str(out))
+    code, _stdout, stderr = finish(process, wait_started(process, 1))
+    assert code == 0, stderr
+    assert [i.name for i in read_pcapng(str(out)).interfaces] == ["shop/web:eth0"]
+
+    nothing = start_capture(
+        sandbox_cluster, "--node-selector", "no-such-label=x", "-o", str(tmp_path / "n")
+    )
+    code, _stdout, stderr = finish(nothing, [])
+    assert code == 1
+    assert "No node matches --node-selector 'no-such-label=x'" in stderr
+    assert "Traceback" not in stderr

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from typing import Protocol
 
 import dpkt.pcapng as ng
 
@@ -22,6 +22,7 @@ __all__ = [
     "PcapngError",
     "PcapngFile",
     "PcapngWriter",
+    "Sink",
     "parse_pcapng",
     "read_pcapng",
 ]
@@ -44,6 +45,13 @@ class PacketLike(Protocol):
     def orig_len(self) -> int: ...
     @property
     def data(self) -> bytes: ...
+
+
+class Sink(Protocol):
+    """Where the file goes: a file, or a file and a live viewer."""
+
+    def write(self, data: bytes, /) -> int: ...
+    def flush(self) -> None: ...
 
 
 class PcapngError(ValueError):
@@ -89,7 +97,7 @@ class PcapngWriter:
 
     __slots__ = ("_bytes", "_file", "_interfaces", "_packets")
 
-    def __init__(self, file: BinaryIO, *, comments: list[str], application: str) -> None:
+    def __init__(self, file: Sink, *, comments: list[str], application: str) -> None:
         self._file = file
         self._interfaces = 0
         self._packets = 0

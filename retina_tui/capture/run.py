@@ -111,9 +111,14 @@ class CaptureRun:
         self._interfaces: dict[int, int] = {}
         self._linktypes: dict[int, int] = {}
         self._commands: dict[int, Command] = {}
-        self.hosts: list[CommandHost] = []
         self.host_of: dict[int, CommandHost] = {}
+        """The debug container of each target (by index) opened so far."""
         self._full = False
+
+    @property
+    def hosts(self) -> list[CommandHost]:
+        """Every debug container opened; the caller closes them (`close_all`)."""
+        return list(self.host_of.values())
 
     @property
     def packets_written(self) -> int:
@@ -180,7 +185,6 @@ class CaptureRun:
         self._merger.add_source(index)
         try:
             host = await self._open_host(target)
-            self.hosts.append(host)
             self.host_of[index] = host
             if self._stop.is_set():
                 return

@@ -15,6 +15,7 @@ from retina_tui.capture.run import CaptureTarget
 from retina_tui.config import DebugSettings, Profile
 from retina_tui.errors import NotFoundError, RetinaTuiError
 from retina_tui.kube.client import KubeClient
+from retina_tui.kube.shapes import NODE_FIELDS, POD_FIELDS, expect_items, origin_of
 from retina_tui.sessions.command import CommandHost, open_node_host, open_pod_host
 from retina_tui.sessions.pod import get_pod
 from retina_tui.sessions.specs import NodeSessionSpec, Phase, PodSessionSpec
@@ -63,17 +64,17 @@ async def resolve_targets(
     targets: list[CaptureTarget] = []
     for name in names:
         kind, _, rest = name.partition("/")
-        if kind in ("pod", "pods", "po"):
+        if kind == "pod":
             targets.append(_pod_target(await get_pod(client, namespace, rest), interface))
         else:
             targets.append(_node_target(await _node_name(client, rest), interface))
     if pod_selector:
-        answer = await client.request(
-            "GET", f"/api/v1/namespaces/{namespace}/pods", params={"labelSelector": pod_selector}
+        path = f"/api/v1/namespaces/{namespace}/pods"
+        answer = await client.request("GET", path, params={"labelSelector": pod_selector})
+        items = expect_items(
+            answer, "pod", origin=origin_of(client), call=f"GET {path}", fields=POD_FIELDS
         )
-        pods = [
-            p for p in answer.get("items", []) if (p.get("status") or {}).get("phase") == "Running"
-        ]
+        pods = [p for p in items if (p.get("status") or {}).get("phase") == "Running"]
         if not pods:
             raise TargetError(
                 f"No running pod in namespace {namespace} matches -l {pod_selector!r}; check the "
@@ -84,7 +85,10 @@ async def resolve_targets(
         answer = await client.request(
             "GET", "/api/v1/nodes", params={"labelSelector": node_selector}
         )
-        nodes = [n["metadata"]["name"] for n in answer.get("items", [])]
+        items = expect_items(
+            answer, "node", origin=origin_of(client), call="GET /api/v1/nodes", fields=NODE_FIELDS
+        )
+        nodes = [str(n["metadata"]["name"]) for n in items]
         if not nodes:
             raise TargetError(
                 f"No node matches --node-selector {node_selector!r}; check the selector "

@@ -21,9 +21,8 @@ from retina_tui.commands.capture_viewer import Viewer, find_viewer
 from retina_tui.commands.connection import CONNECTION_OPTION_NAMES, connection_options
 from retina_tui.commands.help import SectionedCommand
 from retina_tui.commands.shell_args import (
-    IMAGE_REPO_ENV,
-    IMAGE_VERSION_ENV,
     ProfileChoice,
+    image_options,
     parse_timeout,
     resolve_image,
 )
@@ -112,19 +111,7 @@ class CaptureOptions:
 @CONTEXT_OPTION
 @connection_options
 @CONFIG_OPTION
-@click.option("--image", default=None, help="Debug image, the whole reference (default: settings).")
-@click.option(
-    "--retina-shell-image-repo",
-    "image_repo",
-    default=None,
-    help=f"Image repository ({IMAGE_REPO_ENV}).",
-)
-@click.option(
-    "--retina-shell-image-version",
-    "image_version",
-    default=None,
-    help=f"Image tag ({IMAGE_VERSION_ENV}).",
-)
+@image_options
 @click.option("--profile", type=ProfileChoice(), default=None, help="Security profile (netadmin).")
 @click.option("--timeout", default=None, help="How long to wait for each debug container (60s).")
 def capture(

@@ -37,11 +37,13 @@ def say(text: str) -> None:
 
 
 def human_size(size: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+    if size < 1000:
+        return f"{size:.0f} B"
+    for unit in ("kB", "MB"):
         size /= 1000
-    return f"{size:.1f} GB"
+        if size < 1000:
+            return f"{size:.1f} {unit}"
+    return f"{size / 1000:.1f} GB"
 
 
 def _open_output(options: CaptureOptions) -> BinaryIO | None:
@@ -112,7 +114,7 @@ async def _capture(
     supervisor: Supervisor,
     running: list[CaptureRun],
 ) -> int:
-    from retina_tui.capture.pcapng import PcapngWriter
+    from retina_tui.capture.pcapng import PcapngWriter, Sink
     from retina_tui.capture.run import CaptureLimits, CaptureRun
     from retina_tui.capture.targets import HostSettings, host_opener, resolve_targets
     from retina_tui.sessions.command import close_all
@@ -140,11 +142,11 @@ async def _capture(
     )
     file = _open_output(options)
     viewer = options.viewer
-    sink: BinaryIO | Tee | None = file
+    sink: Sink | None = file
     if viewer is not None:
         viewer.start()
         sink = Tee(file, viewer)
-    assert sink is not None
+    assert sink is not None, "an output or a viewer is required by the command"
     started = datetime.now(UTC)
     comments = [
         f"cluster: {client.server}",
@@ -154,7 +156,7 @@ async def _capture(
         "targets: " + ", ".join(f"{t.kind} {t.label}" for t in targets),
         "command: " + shlex.join(["retina-tui", *sys.argv[1:]]),
     ]
-    writer = PcapngWriter(sink, comments=comments, application=f"retina-tui {__version__}")  # type: ignore[arg-type]
+    writer = PcapngWriter(sink, comments=comments, application=f"retina-tui {__version__}")
     run = CaptureRun(
         writer,
         targets,
@@ -182,7 +184,7 @@ async def _capture(
         if file is not None:
             file.close()
         if viewer is not None:
-            viewer.finish(wait=viewer.name.startswith("tshark"))
+            viewer.finish()
     for failure in failures:
         say(f"note: {failure}")
     return _report(run, options, time.monotonic() - began)

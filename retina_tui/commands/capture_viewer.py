@@ -22,6 +22,8 @@ __all__ = ["Tee", "Viewer", "find_viewer"]
 @dataclass
 class Viewer:
     argv: list[str]
+    waited_for: bool = False
+    """tshark prints to our terminal, so it is waited for; Wireshark's window stays open."""
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -31,15 +33,15 @@ class Viewer:
     def start(self) -> None:
         self.process = subprocess.Popen(self.argv, stdin=subprocess.PIPE, start_new_session=True)
 
-    def finish(self, *, wait: bool) -> None:
-        """End the viewer's input; tshark is waited for (it prints to our terminal)."""
+    def finish(self) -> None:
+        """End the viewer's input, then wait for it if it prints to our terminal."""
         process = self.process
         if process is None:
             return
         if process.stdin is not None:
             with contextlib.suppress(OSError):
                 process.stdin.close()
-        if wait:
+        if self.waited_for:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -56,7 +58,7 @@ def find_viewer(environ: dict[str, str] | None = None) -> Viewer:
         return Viewer([wireshark, "-k", "-i", "-"])
     tshark = shutil.which("tshark", path=path)
     if tshark:
-        return Viewer([tshark, "-l", "-n", "-i", "-"])
+        return Viewer([tshark, "-l", "-n", "-i", "-"], waited_for=True)
     missing = (
         "there is no display for Wireshark and tshark"
         if wireshark

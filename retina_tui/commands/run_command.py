@@ -11,38 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import select
 import signal
-import sys
-from collections.abc import Iterator
 
+from retina_tui.commands.local_io import raw_terminal, stdin_fd, write_all
 from retina_tui.sessions import protocol
 from retina_tui.sessions.command import Command, CommandHost
 from retina_tui.terminal.clipboard import ClipboardFilter
 
 READ_SIZE = 256 * 1024
-
-
-def write_all(fd: int, data: bytes) -> None:
-    """Write everything to `fd` (blocking or not); a closed reader just loses output."""
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(fd, view)
-        except BlockingIOError:
-            select.select([], [fd], [], 1.0)
-            continue
-        except OSError:
-            return
-        view = view[written:]
-
-
-def stdin_fd() -> int:
-    """The local stdin's descriptor, -1 when there is none."""
-    try:
-        return sys.stdin.fileno()
-    except (OSError, ValueError, AttributeError):
-        return -1
 
 
 async def run_command(host: CommandHost, argv: list[str], *, tty: bool) -> int:
@@ -52,7 +28,7 @@ async def run_command(host: CommandHost, argv: list[str], *, tty: bool) -> int:
     forward = in_fd >= 0 and (tty or not terminal)
     command = await host.exec(argv, stdin=forward, tty=tty)
     try:
-        with _raw(in_fd if tty and terminal else -1):
+        with raw_terminal(in_fd if tty and terminal else -1):
             return await _bridge(command, in_fd if forward else -1, tty=tty, terminal=terminal)
     finally:
         await command.close()
@@ -134,20 +110,3 @@ async def _follow_size(command: Command, fd: int) -> None:
             size = await sizes.get()
     finally:
         loop.remove_signal_handler(signal.SIGWINCH)
-
-
-@contextlib.contextmanager
-def _raw(fd: int) -> Iterator[None]:
-    """Raw mode on a terminal for the command's duration (`-t`); restored on every way out."""
-    if fd < 0:
-        yield
-        return
-    import termios
-    import tty
-
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setraw(fd, termios.TCSANOW)
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)

@@ -13,10 +13,9 @@ import asyncio
 import contextlib
 import logging
 import os
-import select
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,11 +24,11 @@ import click
 
 from retina_tui.commands.connection import CONNECTION_OPTION_NAMES, connection_options
 from retina_tui.commands.help import SectionedCommand
+from retina_tui.commands.local_io import raw_terminal, stdin_fd, write_all
 from retina_tui.commands.shell_args import (
-    IMAGE_REPO_ENV,
-    IMAGE_VERSION_ENV,
     ProfileChoice,
     check_container,
+    image_options,
     parse_capability_flag,
     parse_target,
     parse_timeout,
@@ -96,19 +95,7 @@ NODE_ONLY_FLAGS = (
 @CONTEXT_OPTION
 @connection_options
 @CONFIG_OPTION
-@click.option("--image", default=None, help="Debug image, the whole reference (default: settings).")
-@click.option(
-    "--retina-shell-image-repo",
-    "image_repo",
-    default=None,
-    help=f"Repository of the image (default: {IMAGE_REPO_ENV}, else the settings' image).",
-)
-@click.option(
-    "--retina-shell-image-version",
-    "image_version",
-    default=None,
-    help=f"Tag of the image (default: {IMAGE_VERSION_ENV}, else the settings' image tag).",
-)
+@image_options
 @click.option(
     "--profile",
     type=ProfileChoice(),
@@ -464,7 +451,8 @@ def _phase_printer() -> Callable[[Phase], None]:
 
 
 def _stderr_line(text: str, *, fresh_line: bool = False) -> None:
-    raw = os.isatty(sys.stdin.fileno()) if _has_stdin() else False
+    in_fd = stdin_fd()
+    raw = in_fd >= 0 and os.isatty(in_fd)
     end = "\r\n" if raw else "\n"
     start = end if fresh_line and raw else ""
     with contextlib.suppress(OSError):
@@ -472,45 +460,23 @@ def _stderr_line(text: str, *, fresh_line: bool = False) -> None:
         sys.stderr.flush()
 
 
-def _has_stdin() -> bool:
-    try:
-        sys.stdin.fileno()
-    except (OSError, ValueError, AttributeError):
-        return False
-    return True
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """Write everything; a terminal that went away (SIGHUP follows) just loses output."""
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(fd, view)
-        except BlockingIOError:
-            select.select([], [fd], [], 1.0)
-            continue
-        except OSError:
-            return
-        view = view[written:]
-
-
 async def _drive(session: Session) -> int:
     """Start the session, then bridge it to the local terminal until it ends."""
     out_fd = sys.stdout.fileno()
     clipboard = ClipboardFilter()
-    session.on_output = lambda data: _write_all(out_fd, clipboard.feed(data))
-    in_fd = sys.stdin.fileno() if _has_stdin() else -1
+    session.on_output = lambda data: write_all(out_fd, clipboard.feed(data))
+    in_fd = stdin_fd()
     interactive = in_fd >= 0 and os.isatty(in_fd)
     if interactive:
         size = os.get_terminal_size(in_fd)
         await session.resize(size.columns, size.lines)
     await session.start()
     try:
-        with _raw_terminal(in_fd if interactive else -1):
+        with raw_terminal(in_fd if interactive else -1):
             return await _bridge(session, in_fd, interactive)
     finally:
         await session.close()
-        _write_all(out_fd, clipboard.flush())
+        write_all(out_fd, clipboard.flush())
 
 
 async def _bridge(session: Session, in_fd: int, interactive: bool) -> int:
@@ -572,20 +538,3 @@ async def _bridge(session: Session, in_fd: int, interactive: bool) -> int:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, RetinaTuiError):
                 await task
-
-
-@contextlib.contextmanager
-def _raw_terminal(fd: int) -> Iterator[None]:
-    """Raw mode on `fd` (a tty) for the duration; restored however the block ends."""
-    if fd < 0:
-        yield
-        return
-    import termios
-    import tty
-
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setraw(fd, termios.TCSANOW)
-        yield
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)

@@ -8,7 +8,8 @@ exists: every value is refused here with one line and exit 2 instead.
 from __future__ import annotations
 
 import os
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
 
@@ -111,6 +112,30 @@ def parse_duration(text: str, flag: str) -> float:
     if total <= 0:
         raise UsageProblem(f"{flag} {text!r} is not a duration such as 60s, 2m or 1m30s.")
     return total
+
+
+def image_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--image and Retina's two image flags (`image`, `image_repo`, `image_version`)."""
+    options = (
+        click.option(
+            "--image", default=None, help="Debug image, the whole reference (default: settings)."
+        ),
+        click.option(
+            "--retina-shell-image-repo",
+            "image_repo",
+            default=None,
+            help=f"Repository of the image (default: {IMAGE_REPO_ENV}, else the settings' image).",
+        ),
+        click.option(
+            "--retina-shell-image-version",
+            "image_version",
+            default=None,
+            help=f"Tag of the image (default: {IMAGE_VERSION_ENV}, else the settings' image tag).",
+        ),
+    )
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def resolve_image(

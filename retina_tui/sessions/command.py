@@ -37,7 +37,6 @@ class CommandHost:
     pod: str
     container: str
     title: str
-    reused: bool = False
     watchdog_seconds: int = 0
     """The detach limit of a pod's command-mode container (0: none, a node pod)."""
     session: Session | None = None
@@ -84,7 +83,6 @@ class Command:
         self.shown = shown
         self._stream = stream
         self._status: protocol.ExitStatus | None = None
-        self._ended = False
 
     async def write(self, data: bytes) -> bool:
         """Send stdin bytes; False when the command no longer reads them."""
@@ -106,7 +104,6 @@ class Command:
         async for event in self._stream.events():
             if isinstance(event, Ended):
                 self._status = event.status
-                self._ended = True
                 return
             yield event
 
@@ -181,7 +178,6 @@ async def open_pod_host(
                 spec.pod,
                 shell.container,
                 spec.title,
-                reused=True,
                 watchdog_seconds=watchdog_limit(pod, shell.container),
             )
             host.start_heartbeat()

@@ -141,16 +141,7 @@ class Session(ABC):
                 self._side_tasks.append(
                     asyncio.create_task(self._warm_connection(), name=f"warm {self.title}")
                 )
-            await wait_running(
-                self.client,
-                self.namespace,
-                self.pod,
-                self.container,
-                ephemeral=self.ephemeral,
-                timeout=self.timeout_seconds,
-                on_state=self._on_state,
-                initial=self._pod_seen,
-            )
+            await self._until_running()
             stream = await open_attach(self.client, self.namespace, self.pod, self.container)
             self._stream = stream
             await self._greet(stream)
@@ -174,6 +165,18 @@ class Session(ABC):
         for name, coroutine in self._companions():
             self._companion_tasks.append(asyncio.create_task(coroutine, name=name))
 
+    async def _until_running(self) -> None:
+        await wait_running(
+            self.client,
+            self.namespace,
+            self.pod,
+            self.container,
+            ephemeral=self.ephemeral,
+            timeout=self.timeout_seconds,
+            on_state=self._on_state,
+            initial=self._pod_seen,
+        )
+
     async def provision(self) -> None:
         """Command mode: create the container and wait until it runs, without attaching.
 
@@ -184,16 +187,7 @@ class Session(ABC):
         self._set_phase(Phase("creating"))
         try:
             await self._prepare()
-            await wait_running(
-                self.client,
-                self.namespace,
-                self.pod,
-                self.container,
-                ephemeral=self.ephemeral,
-                timeout=self.timeout_seconds,
-                on_state=self._on_state,
-                initial=self._pod_seen,
-            )
+            await self._until_running()
             for task in self._side_tasks:
                 await task
         except BaseException as error:
