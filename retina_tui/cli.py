@@ -13,6 +13,7 @@ import click
 
 from retina_tui import __version__
 from retina_tui.commands.capture import capture
+from retina_tui.commands.check import check
 from retina_tui.commands.demo import demo
 from retina_tui.commands.gc import gc
 from retina_tui.commands.sandbox import sandbox
@@ -76,6 +77,7 @@ cli.add_command(gc)
 cli.add_command(sandbox)
 cli.add_command(shell)
 cli.add_command(capture)
+cli.add_command(check)
 
 
 def main() -> None:

@@ -8,17 +8,16 @@ NET_ADMIN only to put an interface in promiscuous mode.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from retina_tui.capture.run import CaptureTarget
-from retina_tui.config import DebugSettings, Profile
 from retina_tui.errors import NotFoundError, RetinaTuiError
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.shapes import NODE_FIELDS, POD_FIELDS, expect_items, origin_of
-from retina_tui.sessions.command import CommandHost, open_node_host, open_pod_host
+from retina_tui.sessions.command import CommandHost
+from retina_tui.sessions.hosts import HostKind, HostSettings
+from retina_tui.sessions.hosts import host_opener as sessions_host_opener
 from retina_tui.sessions.pod import get_pod
-from retina_tui.sessions.specs import NodeSessionSpec, Phase, PodSessionSpec
 
 __all__ = ["HostSettings", "capture_capabilities", "host_opener", "resolve_targets"]
 
@@ -114,55 +113,14 @@ async def _node_name(client: KubeClient, name: str) -> str:
     return name
 
 
-@dataclass(frozen=True, slots=True)
-class HostSettings:
-    debug: DebugSettings
-    image: str
-    profile: Profile | None
-    promiscuous: bool
-    timeout_seconds: float
-    node_namespace: str
-    instance_id: str | None = None
-    on_phase: Callable[[Phase], None] | None = None
-    before_create: Callable[[str], Awaitable[None]] | None = None
-    explain_deletion: Callable[[str], Awaitable[str | None]] | None = None
-
-
 def host_opener(
     client: KubeClient, settings: HostSettings
 ) -> Callable[[CaptureTarget], Awaitable[CommandHost]]:
-    capabilities = capture_capabilities(settings.promiscuous)
+    """The command-mode host a capture target runs in."""
+    open_host = sessions_host_opener(client, settings)
 
-    async def open_host(target: CaptureTarget) -> CommandHost:
-        if target.kind == "pod":
-            pod_spec = PodSessionSpec.from_settings(
-                settings.debug,
-                namespace=target.namespace,
-                pod=target.name,
-                image=settings.image,
-                capabilities=capabilities,
-                profile=settings.profile,
-                timeout_seconds=settings.timeout_seconds,
-            )
-            return await open_pod_host(
-                client, pod_spec, instance_id=settings.instance_id, on_phase=settings.on_phase
-            )
-        node_spec = NodeSessionSpec.from_settings(
-            settings.debug,
-            node=target.name,
-            namespace=settings.node_namespace,
-            image=settings.image,
-            capabilities=capabilities,
-            profile=settings.profile,
-            timeout_seconds=settings.timeout_seconds,
-        )
-        return await open_node_host(
-            client,
-            node_spec,
-            instance_id=settings.instance_id,
-            on_phase=settings.on_phase,
-            before_create=settings.before_create,
-            explain_deletion=settings.explain_deletion,
-        )
+    async def for_target(target: CaptureTarget) -> CommandHost:
+        kind: HostKind = "pod" if target.kind == "pod" else "node"
+        return await open_host(kind, target.name, target.namespace)
 
-    return open_host
+    return for_target

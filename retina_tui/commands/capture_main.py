@@ -116,7 +116,12 @@ async def _capture(
 ) -> int:
     from retina_tui.capture.pcapng import PcapngWriter, Sink
     from retina_tui.capture.run import CaptureLimits, CaptureRun
-    from retina_tui.capture.targets import HostSettings, host_opener, resolve_targets
+    from retina_tui.capture.targets import (
+        HostSettings,
+        capture_capabilities,
+        host_opener,
+        resolve_targets,
+    )
     from retina_tui.sessions.command import close_all
 
     namespace = options.namespace or client.namespace
@@ -133,7 +138,7 @@ async def _capture(
         debug=debug,
         image=options.image,
         profile=options.profile,
-        promiscuous=options.promiscuous,
+        capabilities=capture_capabilities(options.promiscuous),
         timeout_seconds=options.timeout,
         node_namespace=debug.namespace or client.namespace,
         instance_id=supervisor.instance_id,

@@ -317,7 +317,7 @@ class RetinaApp(App[None]):
     ) -> Pane | None:
         """Open a capture tab on a pod (its eth0) or a node (every interface)."""
         from retina_tui.capture.run import CaptureTarget
-        from retina_tui.capture.targets import HostSettings
+        from retina_tui.capture.targets import HostSettings, capture_capabilities
         from retina_tui.ui.capture_pane import CapturePane
 
         if self.quitting.started:
@@ -339,7 +339,7 @@ class RetinaApp(App[None]):
             debug=debug,
             image=debug.image,
             profile=None,
-            promiscuous=False,
+            capabilities=capture_capabilities(False),
             timeout_seconds=debug.timeout_seconds,
             node_namespace=debug.namespace or self.client.namespace,
             instance_id=self.instance_id,
