@@ -352,6 +352,33 @@ class RetinaApp(App[None]):
         self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
         return pane
 
+    def on_browser_check_requested(self, event: Browser.CheckRequested) -> None:
+        """Open the check screen from the marked (or selected) pods."""
+        from retina_tui.probes.matrix import PROBE_CAPABILITIES
+        from retina_tui.sessions.hosts import HostSettings
+        from retina_tui.ui.check_screen import CheckScreen
+
+        if self.client is None:
+            self.notify("Not connected to a cluster yet; wait for the tables to load.")
+            return
+        debug = self.settings.debug
+        hosts = HostSettings(
+            debug=debug,
+            image=debug.image,
+            profile=None,
+            capabilities=PROBE_CAPABILITIES,
+            timeout_seconds=debug.timeout_seconds,
+            node_namespace=debug.namespace or self.client.namespace,
+            instance_id=self.instance_id,
+            before_create=self.ensure_lease,
+            explain_deletion=self.explain_deletion,
+        )
+        self.push_screen(
+            CheckScreen(
+                self.client, event.sources, hosts, suggestions=self.browser.check_suggestions()
+            )
+        )
+
     def on_browser_reattach_requested(self, event: Browser.ReattachRequested) -> None:
         self._reattach(event.pod)
 
@@ -520,6 +547,15 @@ class RetinaApp(App[None]):
         elif verb in ("nodes", "node", "no"):
             self.workspace.show("browser")
             self.browser.view = "nodes"
+        elif verb in ("svc", "services", "service"):
+            self.workspace.show("browser")
+            self.browser.view = "services"
+        elif verb in ("netpol", "netpols", "networkpolicies", "networkpolicy"):
+            self.workspace.show("browser")
+            self.browser.view = "netpols"
+        elif verb == "check":
+            self.workspace.show("browser")
+            self.browser.action_check()
         elif verb in ("ns", "namespace"):
             if not arg:
                 self.action_pick_namespace()
@@ -536,7 +572,8 @@ class RetinaApp(App[None]):
             self.action_quit_all()
         else:
             self.notify(
-                f"Unknown command {verb!r}; try pods, nodes, ns NAME, ctx NAME.",
+                f"Unknown command {verb!r}; try pods, nodes, svc, netpol, check, ns NAME, "
+                "ctx NAME.",
                 severity="warning",
             )
 

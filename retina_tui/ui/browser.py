@@ -28,6 +28,7 @@ from textual.widgets import Input
 from retina_tui.errors import RetinaTuiError
 from retina_tui.ui.details import DetailsPanel
 from retina_tui.ui.failures import ReportsWorkerFailures
+from retina_tui.ui.network_rows import NETPOL_COLUMNS, SERVICE_COLUMNS, NetworkIndex, apply_event
 from retina_tui.ui.rows import NODE_COLUMNS, POD_COLUMNS, node_row, pod_row
 from retina_tui.ui.table import VirtualTable
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from retina_tui.kube.client import KubeClient
 
 ALL_NAMESPACES = ""
+VIEWS = ("pods", "nodes", "services", "netpols")
+NETWORK_GROUPS = ("watch-services", "watch-slices", "watch-netpols")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class PodRef:
     node: str | None
     containers: tuple[str, ...]
     ips: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 def pod_ref(pod: dict[str, Any]) -> PodRef:
@@ -62,6 +66,7 @@ def pod_ref(pod: dict[str, Any]) -> PodRef:
             for entry in (pod.get("status") or {}).get("podIPs") or ()
             if entry.get("ip") and not spec.get("hostNetwork")
         ),
+        labels=tuple(sorted((str(k), str(v)) for k, v in (meta.get("labels") or {}).items())),
     )
 
 
@@ -84,12 +89,16 @@ class Browser(ReportsWorkerFailures, Vertical):
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("p", "show('pods')", "Pods", id="pods"),
         Binding("n", "show('nodes')", "Nodes", id="nodes"),
+        Binding("v", "show('services')", "Services", id="services"),
+        Binding("t", "show('netpols')", "Policies", id="netpols"),
         Binding("d", "toggle_details", "Details", id="details"),
         Binding("s", "open_session", "Shell", id="pod_session"),
         Binding("S", "open_node_session", "Node shell", id="node_session"),
         Binding("o", "session_dialog", "Shell…", id="session_dialog"),
         Binding("c", "capture", "Capture", id="capture"),
         Binding("a", "reattach", "Re-attach", id="reattach"),
+        Binding("m", "mark_source", "Mark source", id="mark_source"),
+        Binding("r", "check", "Check", id="check"),
     ]
 
     DEFAULT_CSS = """
@@ -98,8 +107,9 @@ class Browser(ReportsWorkerFailures, Vertical):
     Browser #filter { height: 1; border: none; padding: 0 1; background: $boost; }
     Browser #filter:focus { background: $accent 30%; }
     Browser #tables { height: 1fr; }
-    Browser VirtualTable { width: 1fr; height: 1fr; }
-    Browser.-nodes #pods, Browser.-pods #nodes { display: none; }
+    Browser VirtualTable { width: 1fr; height: 1fr; display: none; }
+    Browser.-pods #pods, Browser.-nodes #nodes { display: block; }
+    Browser.-services #services, Browser.-netpols #netpols { display: block; }
     Browser.-no-details DetailsPanel { display: none; }
     """
 
@@ -131,6 +141,13 @@ class Browser(ReportsWorkerFailures, Vertical):
             super().__init__()
             self.pod = pod
 
+    class CheckRequested(Message):
+        """The user asked for a connectivity check from `sources` (marked or selected pods)."""
+
+        def __init__(self, sources: list[PodRef]) -> None:
+            super().__init__()
+            self.sources = sources
+
     class SnapshotLoaded(Message):
         """The first full list of pods (or a relist) is in the table."""
 
@@ -154,7 +171,12 @@ class Browser(ReportsWorkerFailures, Vertical):
         self.client: KubeClient | None = None
         self.pods = VirtualTable(POD_COLUMNS, status_column=3, clock=clock, id="pods")
         self.nodes = VirtualTable(NODE_COLUMNS, status_column=1, clock=clock, id="nodes")
+        self.services = VirtualTable(SERVICE_COLUMNS, status_column=5, clock=clock, id="services")
+        self.netpols = VirtualTable(NETPOL_COLUMNS, status_column=5, clock=clock, id="netpols")
         self.details = DetailsPanel(id="details")
+        self.network = NetworkIndex()
+        self.marked: dict[str, PodRef] = {}
+        self._network_dirty: Timer | None = None
         self._refs: dict[str, PodRef] = {}
         self._pod_node: dict[str, str] = {}
         self._node_pods: Counter[str] = Counter()
@@ -174,6 +196,8 @@ class Browser(ReportsWorkerFailures, Vertical):
         with Horizontal(id="tables"):
             yield self.pods
             yield self.nodes
+            yield self.services
+            yield self.netpols
             yield self.details
 
     def on_mount(self) -> None:
@@ -191,11 +215,14 @@ class Browser(ReportsWorkerFailures, Vertical):
         self.set_reactive(Browser.namespace, namespace)
         self._watch_pods()
         self._watch_nodes()
+        self._watch_services()
+        self._watch_slices()
+        self._watch_policies()
         self._update_status()
 
     def stop(self) -> None:
         """Cancel the watches (the client is about to go away)."""
-        for group in ("watch-pods", "watch-nodes", "details"):
+        for group in ("watch-pods", "watch-nodes", "details", *NETWORK_GROUPS):
             self.workers.cancel_group(self, group)
         self.client = None
 
@@ -258,7 +285,7 @@ class Browser(ReportsWorkerFailures, Vertical):
                 if event.type == "DELETED":
                     self.details.show_nothing("The pod is gone.")
                 else:
-                    self.details.show_pod(event.obj)
+                    self.details.show_pod(event.obj, self.network.pod_lines(event.obj))
             self._update_status()
 
     def _remember(self, key: str, pod: dict[str, Any]) -> None:
@@ -283,6 +310,8 @@ class Browser(ReportsWorkerFailures, Vertical):
             self._nodes_changed()
 
     def _nodes_changed(self) -> None:
+        if self.network.policies:
+            self._network_changed()
         if self._nodes_dirty is None:
             self._nodes_dirty = self.set_timer(0.25, self._refresh_node_rows)
 
@@ -318,10 +347,55 @@ class Browser(ReportsWorkerFailures, Vertical):
 
     # Queries used by the app and tests ------------------------------------------------
 
+    # Services and NetworkPolicies -----------------------------------------------------
+
+    async def _follow(self, path: str, store: dict[str, dict[str, Any]]) -> None:
+        from retina_tui.kube.watch import Snapshot, watch_objects
+
+        assert self.client is not None
+        async for event in watch_objects(self.client, path, on_retry=self._retry):
+            if isinstance(event, Snapshot):
+                store.clear()
+                for obj in event.items:
+                    apply_event(store, "ADDED", obj)
+            else:
+                apply_event(store, event.type, event.obj)
+            self._network_changed()
+
+    @work(exclusive=True, group="watch-services", exit_on_error=False)
+    async def _watch_services(self) -> None:
+        await self._follow("/api/v1/services", self.network.services)
+
+    @work(exclusive=True, group="watch-slices", exit_on_error=False)
+    async def _watch_slices(self) -> None:
+        await self._follow("/apis/discovery.k8s.io/v1/endpointslices", self.network.slices)
+
+    @work(exclusive=True, group="watch-netpols", exit_on_error=False)
+    async def _watch_policies(self) -> None:
+        await self._follow("/apis/networking.k8s.io/v1/networkpolicies", self.network.policies)
+
+    def _network_changed(self) -> None:
+        if self._network_dirty is None and self.is_mounted:
+            self._network_dirty = self.set_timer(0.2, self._refresh_network_rows)
+
+    def _refresh_network_rows(self) -> None:
+        self._network_dirty = None
+        self.services.sync(self.network.service_rows())
+        pods = [(ref.namespace, dict(ref.labels)) for ref in self._refs.values()]
+        self.netpols.sync(self.network.policy_rows(pods))
+        if self.view in ("services", "netpols"):
+            self._show_details()
+        self._update_status()
+
     @property
     def table(self) -> VirtualTable:
         """The table currently shown."""
-        return self.pods if self.view == "pods" else self.nodes
+        return {
+            "pods": self.pods,
+            "nodes": self.nodes,
+            "services": self.services,
+            "netpols": self.netpols,
+        }.get(self.view, self.pods)
 
     def pod(self, key: str) -> PodRef | None:
         """The pod behind a row key."""
@@ -346,8 +420,8 @@ class Browser(ReportsWorkerFailures, Vertical):
     # Actions ------------------------------------------------------------------------
 
     def watch_view(self, view: str) -> None:
-        self.set_class(view == "pods", "-pods")
-        self.set_class(view == "nodes", "-nodes")
+        for name in VIEWS:
+            self.set_class(view == name, f"-{name}")
         if self.is_mounted:
             filter_input = self.query_one("#filter", Input)
             filter_input.value = self.table.filter_text
@@ -385,6 +459,9 @@ class Browser(ReportsWorkerFailures, Vertical):
         return self._refs.get(key) if key else None
 
     def _request(self, *, node_of_pod: bool, dialog: bool) -> None:
+        if self.view not in ("pods", "nodes"):
+            self.notify("Shells open from the pods (p) or nodes (n) view.", severity="warning")
+            return
         if self.view == "nodes":
             node = self.nodes.cursor_key
             if node is None:
@@ -404,7 +481,33 @@ class Browser(ReportsWorkerFailures, Vertical):
         else:
             self.post_message(self.SessionRequested("pod", pod, pod.node, dialog))
 
+    def action_mark_source(self) -> None:
+        pod = self._selected_pod() if self.view == "pods" else None
+        if pod is None:
+            self.notify("Mark a pod in the pods view (p) as a check source.", severity="warning")
+            return
+        key = f"{pod.namespace}/{pod.name}"
+        if self.marked.pop(key, None) is None:
+            self.marked[key] = pod
+        self._update_status()
+
+    def action_check(self) -> None:
+        sources = list(self.marked.values())
+        if not sources:
+            pod = self._selected_pod() if self.view == "pods" else None
+            if pod is None:
+                self.notify(
+                    "Mark source pods with m (or select one in the pods view), then r.",
+                    severity="warning",
+                )
+                return
+            sources = [pod]
+        self.post_message(self.CheckRequested(sources))
+
     def action_capture(self) -> None:
+        if self.view not in ("pods", "nodes"):
+            self.notify("Captures start from the pods (p) or nodes (n) view.", severity="warning")
+            return
         if self.view == "nodes":
             node = self.nodes.cursor_key
             if node is None:
@@ -424,6 +527,12 @@ class Browser(ReportsWorkerFailures, Vertical):
             self.notify("Re-attaching needs a pod selected in the pods view.", severity="warning")
             return
         self.post_message(self.ReattachRequested(pod))
+
+    def check_suggestions(self, limit: int = 5000) -> list[str]:
+        """Targets to complete in the check screen: Services and pods, namespaced."""
+        names = [f"svc/{key}" for key in self.network.services]
+        names += [f"pod/{ref.namespace}/{ref.name}" for ref in self._refs.values()]
+        return names[:limit]
 
     def names_by_ip(self) -> dict[str, str]:
         """Pod IPs to `ns/name` and node addresses to node names, for packet lists."""
@@ -461,6 +570,9 @@ class Browser(ReportsWorkerFailures, Vertical):
 
     def _show_details(self) -> None:
         self._details_timer = None
+        if self.view in ("services", "netpols"):
+            self.details.show_network(self.view, self.table.cursor_key, self.network)
+            return
         if self.view == "nodes":
             name = self.nodes.cursor_key
             if name and name in self._node_objs:
@@ -484,7 +596,7 @@ class Browser(ReportsWorkerFailures, Vertical):
         except RetinaTuiError as error:
             self.details.show_nothing(str(error))
             return
-        self.details.show_pod(pod)
+        self.details.show_pod(pod, self.network.pod_lines(pod))
 
     def _update_status(self) -> None:
         if self._status_timer is None and self.is_mounted:
@@ -500,6 +612,8 @@ class Browser(ReportsWorkerFailures, Vertical):
             parts.append(f"namespace [b]{ns}[/b]")
         if table.filter_text:
             parts.append(f"filter [b]/{table.filter_text}[/b]")
+        if self.marked:
+            parts.append(f"sources [b]{', '.join(self.marked)}[/b] (r checks)")
         if self.client is not None and self.view == "pods" and not self._pods_loaded:
             parts.append("loading…")
         self.query_one("#browser-status", StatusLine).text = "  ·  ".join(parts)

@@ -6,7 +6,7 @@ panel fetches the object when the cursor settles on a row and follows its change
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import RenderResult
@@ -14,6 +14,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from retina_tui.ui.rows import node_row, pod_status
+
+if TYPE_CHECKING:
+    from retina_tui.ui.network_rows import NetworkIndex
 
 
 def _section(text: Text, title: str) -> None:
@@ -36,6 +39,40 @@ def _state(status: dict[str, Any] | None) -> str:
             reason = (state[kind] or {}).get("reason")
             return f"{kind} ({reason})" if reason else kind
     return "unknown"
+
+
+def network_details(view: str, obj: dict[str, Any], network: NetworkIndex) -> Text:
+    """A Service with its endpoints and problems, or a policy with its rules in words."""
+    from retina_tui.netmodel.policy import summarize
+    from retina_tui.netmodel.services import resolve_service, slices_of
+
+    meta = obj.get("metadata") or {}
+    text = Text()
+    text.append(f"{meta.get('namespace')}/{meta.get('name')}\n", style="bold")
+    if view == "netpols":
+        for part in summarize(obj).split(", "):
+            text.append(f"  {part}\n")
+        return text
+    spec = obj.get("spec") or {}
+    text.append(f"type     {spec.get('type') or 'ClusterIP'}\n")
+    text.append(f"cluster  {spec.get('clusterIP') or '<none>'}\n")
+    selector = spec.get("selector") or {}
+    text.append(f"selector {','.join(f'{k}={v}' for k, v in selector.items()) or '<none>'}\n")
+    slices = slices_of(obj, network.slices.values())
+    for port in spec.get("ports") or [{}]:
+        resolution = resolve_service(obj, slices, [], port.get("port"))
+        if resolution.port is None:
+            continue
+        _section(text, f"Port {resolution.port.show()} -> {resolution.port.target}")
+        for backend in resolution.backends:
+            style = "" if backend.ready else "red"
+            state = "ready" if backend.ready else "not ready"
+            text.append(
+                f"  {backend.ip}:{backend.port}  {backend.pod or ''}  {state}\n", style=style
+            )
+        if not resolution.backends:
+            text.append("  no endpoints\n", style="red")
+    return text
 
 
 def pod_details(pod: dict[str, Any]) -> Text:
@@ -150,9 +187,26 @@ class DetailsPanel(Widget):
     def render(self) -> RenderResult:
         return self.content
 
-    def show_pod(self, pod: dict[str, Any]) -> None:
-        """Render one pod."""
-        self.content = pod_details(pod)
+    def show_pod(self, pod: dict[str, Any], network: list[tuple[str, str]] | None = None) -> None:
+        """Render one pod, with the Services and policies that select it."""
+        text = pod_details(pod)
+        for heading in ("Services", "NetworkPolicies"):
+            lines = [line for head, line in network or () if head == heading]
+            _section(text, f"{heading} selecting it")
+            if not lines:
+                text.append("  <none>\n", style="dim")
+            for line in lines:
+                text.append(f"  {line}\n")
+        self.content = text
+
+    def show_network(self, view: str, key: str | None, network: NetworkIndex) -> None:
+        """Render the Service (resolved) or NetworkPolicy (summarized) under the cursor."""
+        store = network.services if view == "services" else network.policies
+        obj = store.get(key or "")
+        if obj is None:
+            self.show_nothing()
+            return
+        self.content = network_details(view, obj, network)
 
     def show_node(self, node: dict[str, Any], pods_on_node: int) -> None:
         """Render one node."""

@@ -135,6 +135,7 @@ def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every binding, by where it applies."""
     from retina_tui.ui.browser import Browser
     from retina_tui.ui.capture_pane import CapturePane
+    from retina_tui.ui.check_screen import CheckScreen
     from retina_tui.ui.table import VirtualTable
     from retina_tui.ui.terminal_view import TerminalView
 
@@ -148,6 +149,8 @@ def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     prompt = [
         (":pods", "Pods view"),
         (":nodes", "Nodes view"),
+        (":svc  :netpol", "Services view; NetworkPolicies view"),
+        (":check", "Check connectivity from the marked (or selected) pods"),
         (":ns NAME", "Show one namespace (:ns all for every namespace, :ns to pick)"),
         (":ctx NAME", "Switch context (:ctx to pick)"),
         (":help  :quit", "This screen; quit"),
@@ -160,5 +163,6 @@ def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Filter", filter_keys),
         ("Terminal", terminal),
         ("Capture tab", _rows(app, list(CapturePane.BINDINGS))),
+        ("Check screen", _rows(app, list(CheckScreen.BINDINGS))),
         (": prompt", prompt),
     ]

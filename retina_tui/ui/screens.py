@@ -106,7 +106,10 @@ class PromptScreen(ModalScreen[str | None]):
     """
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="pods | nodes | ns NAME | ctx NAME | help | quit", id="prompt")
+        yield Input(
+            placeholder="pods | nodes | svc | netpol | check | ns NAME | ctx NAME | help | quit",
+            id="prompt",
+        )
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

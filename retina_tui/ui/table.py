@@ -203,6 +203,15 @@ class VirtualTable(ScrollView, can_focus=True):
             self._grow(row)
         self._rebuild()
 
+    def sync(self, rows: Iterable[Row]) -> None:
+        """Make the table hold exactly `rows`, updating in place (the cursor stays put)."""
+        fresh = {row.key: row for row in rows}
+        for key in [k for k in self._rows if k not in fresh]:
+            self.remove_row(key)
+        for row in fresh.values():
+            if self._rows.get(row.key) != row:
+                self.upsert(row)
+
     def upsert(self, row: Row) -> None:
         """Add or update one row; only its line is redrawn when its place is unchanged."""
         old = self._rows.get(row.key)
