@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from retina_tui.sandbox import auth, discovery, openapi, protobuf
+from retina_tui.sandbox import auth, discovery, metrics, openapi, protobuf
 from retina_tui.sandbox.errors import ApiError, not_found, status_object
 from retina_tui.sandbox.httputil import json_response, read_json, status_response
 from retina_tui.sandbox.resources import ResourceHandlers
@@ -117,6 +117,7 @@ class ApiServer:
         self.authenticator = authenticator
         self.kubelet = kubelet
         self.resources = ResourceHandlers(store, finish_deletions=kubelet is None)
+        self.requests = metrics.RequestCounter()
         self._finalizer: asyncio.Task[None] | None = None
         self._warmup: asyncio.Task[None] | None = None
 
@@ -159,12 +160,17 @@ class ApiServer:
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        code = 500
         try:
             response: web.StreamResponse = await handler(request)
+            code = response.status
             return response
         except ApiError as error:
-            return status_response(error)
-        except web.HTTPException:
+            failed = status_response(error)
+            code = failed.status
+            return failed
+        except web.HTTPException as error:
+            code = error.status
             raise
         except (asyncio.CancelledError, ConnectionError):
             raise
@@ -174,6 +180,16 @@ class ApiServer:
                 status_object(500, "InternalError", f"Internal error occurred: {error}"),
                 status=500,
             )
+        finally:
+            self._count(request, code)
+
+    def _count(self, request: web.Request, code: int) -> None:
+        target = parse_target(request.path.rstrip("/") or "/")
+        if target is None:
+            return
+        watching = request.query.get("watch") in ("1", "true")
+        verb = metrics.verb_of(request.method, bool(target.name), target.subresource, watching)
+        self.requests.count(verb, target.group, target.resource, target.subresource, code)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
@@ -182,6 +198,8 @@ class ApiServer:
         user = auth.impersonate(
             self.authenticator.authenticate(request.headers.get("Authorization")), request.headers
         )
+        if path == "/metrics" and request.method == "GET":
+            return self.requests.response()
         accept = request.headers.get("Accept", "")
         if request.method == "GET":
             document = self._discovery(path, accept)
