@@ -100,19 +100,29 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise SystemExit("the sandbox does not answer")
                 time.sleep(0.2)
-            applied = subprocess.run([*kubectl, "apply", "--validate=false", "-f", "-"], input=manifest(), text=True,
-                                     capture_output=True)  # fmt: skip
+            applied = subprocess.run(
+                [*kubectl, "apply", "--validate=false", "-f", "-"],
+                input=manifest(), text=True, capture_output=True,
+            )  # fmt: skip
             if applied.returncode:
                 raise SystemExit(applied.stderr)
-            subprocess.run([*kubectl, "wait", "-n", "bench", "--for=condition=Ready", "pod",
-                            "--all", "--timeout=120s"], check=True, capture_output=True)  # fmt: skip
+            wait = [
+                "wait",
+                "-n",
+                "bench",
+                "--for=condition=Ready",
+                "pod",
+                "--all",
+                "--timeout=120s",
+            ]
+            subprocess.run([*kubectl, *wait], check=True, capture_output=True)
             ips = json.loads(
                 subprocess.run(
                     [*kubectl, "get", "pods", "-n", "bench", "-o", "json"],
                     capture_output=True,
                     text=True,
                     check=True,
-                ).stdout  # fmt: skip
+                ).stdout
             )
             by_name = {p["metadata"]["name"]: p["status"]["podIP"] for p in ips["items"]}
             ours_cmd = [sys.executable, "-m", "retina_tui", "check", "--kubeconfig", str(config),

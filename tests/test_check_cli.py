@@ -274,7 +274,7 @@ def test_sigterm_stops_a_check_and_deletes_its_node_pod(shop: SandboxProcess) ->
             time.sleep(0.2)
         time.sleep(1.0)  # the probe runs
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=WAIT)
+        _out, err = process.communicate(timeout=WAIT)
     finally:
         if process.poll() is None:
             process.kill()
