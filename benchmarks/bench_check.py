@@ -157,7 +157,8 @@ def main() -> None:
             print(f"10x10 TCP matrix, {ROUNDS} rounds (median), {os.cpu_count()} cores")
             print(f"  retina-tui check:        {ours:6.2f} s  {ours_calls:5.0f} API calls")
             print(
-                f"  100 x kubectl exec (-P {PARALLEL}): {anchor:6.2f} s  {anchor_calls:5.0f} API calls"
+                f"  100 x kubectl exec (-P {PARALLEL}): {anchor:6.2f} s  "
+                f"{anchor_calls:5.0f} API calls"
             )
             print(f"  ratio ours/kubectl: time {ours / anchor:.2f}, API calls "
                   f"{ours_calls / anchor_calls:.2f}")  # fmt: skip
