@@ -28,7 +28,8 @@ from textual.widgets import Input
 from retina_tui.errors import RetinaTuiError
 from retina_tui.ui.details import DetailsPanel
 from retina_tui.ui.failures import ReportsWorkerFailures
-from retina_tui.ui.network_rows import NETPOL_COLUMNS, SERVICE_COLUMNS, NetworkIndex, apply_event
+from retina_tui.ui.network_rows import NETPOL_COLUMNS, SERVICE_COLUMNS, NetworkIndex
+from retina_tui.ui.network_views import NetworkViews
 from retina_tui.ui.rows import NODE_COLUMNS, POD_COLUMNS, node_row, pod_row
 from retina_tui.ui.table import VirtualTable
 
@@ -81,7 +82,7 @@ class StatusLine(Widget):
         return Text.from_markup(self.text)
 
 
-class Browser(ReportsWorkerFailures, Vertical):
+class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
     """Pods and nodes of one cluster context, live."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -177,6 +178,8 @@ class Browser(ReportsWorkerFailures, Vertical):
         self.network = NetworkIndex()
         self.marked: dict[str, PodRef] = {}
         self._network_dirty: Timer | None = None
+        self.network_refused: dict[str, str] = {}
+        """View -> why its objects cannot be watched (RBAC), shown in the status line."""
         self._refs: dict[str, PodRef] = {}
         self._pod_node: dict[str, str] = {}
         self._node_pods: Counter[str] = Counter()
@@ -215,6 +218,7 @@ class Browser(ReportsWorkerFailures, Vertical):
         self.set_reactive(Browser.namespace, namespace)
         self._watch_pods()
         self._watch_nodes()
+        self.network_refused = {}
         self._watch_services()
         self._watch_slices()
         self._watch_policies()
@@ -346,46 +350,6 @@ class Browser(ReportsWorkerFailures, Vertical):
             self._update_status()
 
     # Queries used by the app and tests ------------------------------------------------
-
-    # Services and NetworkPolicies -----------------------------------------------------
-
-    async def _follow(self, path: str, store: dict[str, dict[str, Any]]) -> None:
-        from retina_tui.kube.watch import Snapshot, watch_objects
-
-        assert self.client is not None
-        async for event in watch_objects(self.client, path, on_retry=self._retry):
-            if isinstance(event, Snapshot):
-                store.clear()
-                for obj in event.items:
-                    apply_event(store, "ADDED", obj)
-            else:
-                apply_event(store, event.type, event.obj)
-            self._network_changed()
-
-    @work(exclusive=True, group="watch-services", exit_on_error=False)
-    async def _watch_services(self) -> None:
-        await self._follow("/api/v1/services", self.network.services)
-
-    @work(exclusive=True, group="watch-slices", exit_on_error=False)
-    async def _watch_slices(self) -> None:
-        await self._follow("/apis/discovery.k8s.io/v1/endpointslices", self.network.slices)
-
-    @work(exclusive=True, group="watch-netpols", exit_on_error=False)
-    async def _watch_policies(self) -> None:
-        await self._follow("/apis/networking.k8s.io/v1/networkpolicies", self.network.policies)
-
-    def _network_changed(self) -> None:
-        if self._network_dirty is None and self.is_mounted:
-            self._network_dirty = self.set_timer(0.2, self._refresh_network_rows)
-
-    def _refresh_network_rows(self) -> None:
-        self._network_dirty = None
-        self.services.sync(self.network.service_rows())
-        pods = [(ref.namespace, dict(ref.labels)) for ref in self._refs.values()]
-        self.netpols.sync(self.network.policy_rows(pods))
-        if self.view in ("services", "netpols"):
-            self._show_details()
-        self._update_status()
 
     @property
     def table(self) -> VirtualTable:
@@ -528,12 +492,6 @@ class Browser(ReportsWorkerFailures, Vertical):
             return
         self.post_message(self.ReattachRequested(pod))
 
-    def check_suggestions(self, limit: int = 5000) -> list[str]:
-        """Targets to complete in the check screen: Services and pods, namespaced."""
-        names = [f"svc/{key}" for key in self.network.services]
-        names += [f"pod/{ref.namespace}/{ref.name}" for ref in self._refs.values()]
-        return names[:limit]
-
     def names_by_ip(self) -> dict[str, str]:
         """Pod IPs to `ns/name` and node addresses to node names, for packet lists."""
         names: dict[str, str] = {}
@@ -612,6 +570,7 @@ class Browser(ReportsWorkerFailures, Vertical):
             parts.append(f"namespace [b]{ns}[/b]")
         if table.filter_text:
             parts.append(f"filter [b]/{table.filter_text}[/b]")
+        parts.extend(self.network_status())
         if self.marked:
             parts.append(f"sources [b]{', '.join(self.marked)}[/b] (r checks)")
         if self.client is not None and self.view == "pods" and not self._pods_loaded:
