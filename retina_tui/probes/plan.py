@@ -312,6 +312,11 @@ def _plan(
     world: World, source: Source, src: Endpoint, target: Target, options: CheckOptions
 ) -> list[ProbeCheck]:
     port = target.port if target.port is not None else options.port
+    if target.kind == "ip" and (service := world.service_at(target.name)) is not None:
+        meta = service.get("metadata") or {}
+        as_service = Target("svc", str(meta.get("name")), str(meta.get("namespace")), port)
+        return _service_cell(world, source, src, as_service, _kinds(as_service, port, options),
+                             options)  # fmt: skip
     kinds = _kinds(target, port, options)
     if target.kind == "svc":
         return _service_cell(world, source, src, target, kinds, options)

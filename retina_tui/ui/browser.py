@@ -143,9 +143,9 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             self.pod = pod
 
     class CheckRequested(Message):
-        """The user asked for a connectivity check from `sources` (marked or selected pods)."""
+        """The user asked for a connectivity check from `sources`: pods, and node names."""
 
-        def __init__(self, sources: list[PodRef]) -> None:
+        def __init__(self, sources: list[PodRef | str]) -> None:
             super().__init__()
             self.sources = sources
 
@@ -176,7 +176,8 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         self.netpols = VirtualTable(NETPOL_COLUMNS, status_column=5, clock=clock, id="netpols")
         self.details = DetailsPanel(id="details")
         self.network = NetworkIndex()
-        self.marked: dict[str, PodRef] = {}
+        self.marked: dict[str, PodRef | str] = {}
+        """Check sources: `pod/NS/NAME` -> the pod, `node/NAME` -> the node's name."""
         self._network_dirty: Timer | None = None
         self.network_refused: dict[str, str] = {}
         """View -> why its objects cannot be watched (RBAC), shown in the status line."""
@@ -445,27 +446,36 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         else:
             self.post_message(self.SessionRequested("pod", pod, pod.node, dialog))
 
-    def action_mark_source(self) -> None:
+    def _selected_source(self) -> tuple[str, PodRef | str] | None:
+        """("pod/NS/NAME", pod) or ("node/NAME", name) under the cursor."""
+        if self.view == "nodes" and self.nodes.cursor_key is not None:
+            return f"node/{self.nodes.cursor_key}", self.nodes.cursor_key
         pod = self._selected_pod() if self.view == "pods" else None
         if pod is None:
-            self.notify("Mark a pod in the pods view (p) as a check source.", severity="warning")
+            return None
+        return f"pod/{pod.namespace}/{pod.name}", pod
+
+    def action_mark_source(self) -> None:
+        selected = self._selected_source()
+        if selected is None:
+            self.notify("Mark a pod (p) or a node (n) as a check source.", severity="warning")
             return
-        key = f"{pod.namespace}/{pod.name}"
+        key, source = selected
         if self.marked.pop(key, None) is None:
-            self.marked[key] = pod
+            self.marked[key] = source
         self._update_status()
 
     def action_check(self) -> None:
         sources = list(self.marked.values())
         if not sources:
-            pod = self._selected_pod() if self.view == "pods" else None
-            if pod is None:
+            selected = self._selected_source()
+            if selected is None:
                 self.notify(
-                    "Mark source pods with m (or select one in the pods view), then r.",
+                    "Mark sources with m (pods or nodes), or select one, then r.",
                     severity="warning",
                 )
                 return
-            sources = [pod]
+            sources = [selected[1]]
         self.post_message(self.CheckRequested(sources))
 
     def action_capture(self) -> None:

@@ -4,7 +4,9 @@ Targets are typed as on the command line (`svc/web pod/db:5432 web.shop 10.0.0.1
 with completion from the cluster's pods and Services). Each cell shows the observation
 beside the prediction, mismatches in red; the panel below explains the highlighted cell
 and shows its probes' raw output. `r` re-runs, `s` opens a shell in the row's source pod,
-escape closes (node debug pods are deleted; a pod's debug container is re-used later).
+Enter moves into the explanation to scroll it, escape back, and escape again closes (node
+debug pods are deleted; a pod's debug container is re-used later). Sources are pods and,
+marked in the nodes view, nodes.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ class CheckScreen(Screen[None]):
     def __init__(
         self,
         client: KubeClient,
-        sources: list[PodRef],
+        sources: list[PodRef | str],
         hosts: HostSettings,
         *,
         suggestions: list[str],
@@ -130,7 +132,7 @@ class CheckScreen(Screen[None]):
         self.running = False
 
     def compose(self) -> ComposeResult:
-        names = ", ".join(f"{s.namespace}/{s.name}" for s in self.sources)
+        names = ", ".join(self._label(s) for s in self.sources)
         with Vertical():
             yield Static(f"Check from [b]{names}[/b]: type targets, enter runs", id="check-head")
             yield Input(
@@ -143,6 +145,10 @@ class CheckScreen(Screen[None]):
             with VerticalScroll(id="check-explain"):
                 yield Static("", id="check-explanation")
         yield Footer()
+
+    @staticmethod
+    def _label(source: PodRef | str) -> str:
+        return f"node {source}" if isinstance(source, str) else f"{source.namespace}/{source.name}"
 
     def on_mount(self) -> None:
         self.query_one("#check-targets", Input).focus()
@@ -162,6 +168,10 @@ class CheckScreen(Screen[None]):
         self.run_check(self.query_one("#check-targets", Input).value)
 
     def action_close(self) -> None:
+        """Escape: from the explanation back to the matrix; from the matrix, close."""
+        if self.focused is self.query_one("#check-explain", VerticalScroll):
+            self.query_one(DataTable).focus()
+            return
         self.workers.cancel_group(self, "check")
         self.dismiss(None)
 
@@ -175,12 +185,16 @@ class CheckScreen(Screen[None]):
         source = self.sources[row]
         self.workers.cancel_group(self, "check")
         self.dismiss(None)
-        self.app.post_message(Browser.SessionRequested("pod", source, source.node, False))
+        if isinstance(source, str):
+            self.app.post_message(Browser.SessionRequested("node", None, source, False))
+        else:
+            self.app.post_message(Browser.SessionRequested("pod", source, source.node, False))
 
     def run_check(self, text: str) -> None:
         from retina_tui.probes.targets import Source, TargetSyntaxError, parse_target
 
-        namespace = self.sources[0].namespace if self.sources else "default"
+        pods = [s for s in self.sources if not isinstance(s, str)]
+        namespace = pods[0].namespace if pods else "default"
         try:
             targets = [parse_target(part, namespace) for part in text.replace(",", " ").split()]
         except TargetSyntaxError as error:
@@ -189,7 +203,10 @@ class CheckScreen(Screen[None]):
         if not targets:
             self.notify("Type at least one target, then enter.", severity="warning")
             return
-        sources = [Source("pod", s.name, s.namespace) for s in self.sources]
+        sources = [
+            Source("node", s) if isinstance(s, str) else Source("pod", s.name, s.namespace)
+            for s in self.sources
+        ]
         self._run(sources, targets)
 
     @work(exclusive=True, group="check", exit_on_error=False)
@@ -232,6 +249,12 @@ class CheckScreen(Screen[None]):
         row, column = divmod(index, per_row)
         self.query_one(DataTable).update_cell(f"s{row}", f"t{column}", cell_markup(cell))
         self._explain()
+
+    @on(DataTable.CellSelected)
+    def _selected(self, event: DataTable.CellSelected) -> None:
+        """Enter: into the explanation, to scroll the raw output (escape goes back)."""
+        self._explain()
+        self.query_one("#check-explain", VerticalScroll).focus()
 
     @on(DataTable.CellHighlighted)
     def _highlighted(self, event: DataTable.CellHighlighted) -> None:

@@ -26,6 +26,7 @@ from tests.ui.conftest import (
     running,
     wait_until,
 )
+from tests.ui.test_sessions import debug_pods
 
 
 def service(name: str, selector: dict[str, str]) -> dict[str, Any]:
@@ -127,7 +128,7 @@ async def test_the_check_screen_fills_a_matrix_and_explains_a_denial(
             key = await pod_running(pilot, app, "shop", name)
             assert app.browser.pods.move_cursor_to(key)
             await pilot.press("m")
-        assert list(app.browser.marked) == ["shop/client", "shop/api", "shop/web"]
+        assert list(app.browser.marked) == ["pod/shop/client", "pod/shop/api", "pod/shop/web"]
         await pilot.press("r")
         await wait_until(pilot, lambda: isinstance(app.screen, CheckScreen), "the check screen")
         screen = app.screen
@@ -164,6 +165,11 @@ async def test_the_check_screen_fills_a_matrix_and_explains_a_denial(
         assert "NXDOMAIN for nope.shop.svc.cluster.local from 10.96.0.10" in explanation(screen)
         assert ";; ->>HEADER<<-" in explanation(screen)  # the raw dig output
 
+        await pilot.press("enter")  # into the explanation, to scroll the raw output
+        assert screen.focused is screen.query_one("#check-explain")
+        await pilot.press("escape")  # back to the matrix, the screen stays
+        assert screen.focused is matrix and app.screen is screen
+
         await pilot.press("r")  # re-run: the same debug containers answer
         await wait_until(pilot, lambda: screen.running, "the re-run", 10)
         await wait_until(pilot, lambda: not screen.running, "the re-run to end", 120)
@@ -178,3 +184,35 @@ async def test_the_check_screen_fills_a_matrix_and_explains_a_denial(
         assert pane.title == "pod shop/web"
         await running(pilot, pane)
         await quit_app(pilot, app, "ctrl+b", "q")
+
+
+@pytest.mark.netns
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nftables"
+)
+async def test_a_node_source_checks_from_a_node_pod_deleted_on_close(
+    live_sandbox: Sandbox,
+) -> None:
+    app = app_for(live_sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pod_running(pilot, app, "shop", "web")
+        await pilot.press("n")
+        assert app.browser.nodes.move_cursor_to("node-1")
+        await pilot.press("m", "r")
+        await wait_until(pilot, lambda: isinstance(app.screen, CheckScreen), "the check screen")
+        screen = app.screen
+        assert isinstance(screen, CheckScreen)
+        screen.query_one("#check-targets", Input).value = "svc/shop/web"
+        await pilot.press("enter")
+        await wait_until(
+            pilot, lambda: bool(screen.cells) and screen.cells[0].done, "the probe", 90
+        )
+        (cell,) = screen.cells
+        assert cell.source.label == "node/node-1"
+        assert cell.checks[0].observation.outcome == "reached", cell.explanations()  # type: ignore[union-attr]
+        await wait_until(pilot, lambda: not screen.running, "the node pod deleted", 60)
+        assert debug_pods(live_sandbox) == []
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, CheckScreen), "closed")
+        await quit_app(pilot, app, "q")
