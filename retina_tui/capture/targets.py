@@ -13,11 +13,11 @@ from typing import Any
 from retina_tui.capture.run import CaptureTarget
 from retina_tui.errors import NotFoundError, RetinaTuiError
 from retina_tui.kube.client import KubeClient
-from retina_tui.kube.shapes import NODE_FIELDS, POD_FIELDS, expect_items, origin_of
+from retina_tui.kube.shapes import NODE_FIELDS, expect_items, origin_of
 from retina_tui.sessions.command import CommandHost
 from retina_tui.sessions.hosts import HostKind, HostSettings
 from retina_tui.sessions.hosts import host_opener as sessions_host_opener
-from retina_tui.sessions.pod import get_pod
+from retina_tui.sessions.pod import get_pod, running_pods
 
 __all__ = ["HostSettings", "capture_capabilities", "host_opener", "resolve_targets"]
 
@@ -68,12 +68,7 @@ async def resolve_targets(
         else:
             targets.append(_node_target(await _node_name(client, rest), interface))
     if pod_selector:
-        path = f"/api/v1/namespaces/{namespace}/pods"
-        answer = await client.request("GET", path, params={"labelSelector": pod_selector})
-        items = expect_items(
-            answer, "pod", origin=origin_of(client), call=f"GET {path}", fields=POD_FIELDS
-        )
-        pods = [p for p in items if (p.get("status") or {}).get("phase") == "Running"]
+        pods = await running_pods(client, namespace, pod_selector)
         if not pods:
             raise TargetError(
                 f"No running pod in namespace {namespace} matches -l {pod_selector!r}; check the "

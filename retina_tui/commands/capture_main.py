@@ -8,9 +8,7 @@ a pod's command-mode container is left to its detach watchdog.
 from __future__ import annotations
 
 import asyncio
-import logging
 import shlex
-import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -27,8 +25,6 @@ if TYPE_CHECKING:
     from retina_tui.kube.client import KubeClient
     from retina_tui.kube.overrides import ConnectionOverrides
     from retina_tui.supervisor import Supervisor
-
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def say(text: str) -> None:
@@ -66,45 +62,29 @@ async def run_capture(
     context: str | None,
     overrides: ConnectionOverrides,
 ) -> int:
-    from retina_tui.kube.client import connect
-    from retina_tui.supervisor import Supervisor
+    from retina_tui.commands.lifecycle import Interrupts, supervised_client
 
-    loop = asyncio.get_running_loop()
-    logging.getLogger("retina_tui.supervisor").addHandler(logging.NullHandler())
-    main_task = asyncio.current_task()
-    assert main_task is not None
-    received: list[int] = []
     running: list[CaptureRun] = []
 
-    def on_signal(signum: int) -> None:
-        received.append(signum)
-        if len(received) == 1 and running:
-            say("stopping: ending the remote captures and finishing the file")
-            running[0].stop("interrupted")
-        else:
-            main_task.cancel()
+    def stop_first() -> bool:
+        """The first signal ends the capture cleanly; a second one cuts the waits short."""
+        if not running:
+            return False
+        say("stopping: ending the remote captures and finishing the file")
+        running[0].stop("interrupted")
+        return True
 
-    for signum in SIGNALS:
-        loop.add_signal_handler(signum, on_signal, signum)
-    try:
-        client = await connect(
-            kubeconfig=kubeconfig, context=context, namespace=None, overrides=overrides
-        )
+    with Interrupts(stop_first) as interrupts:
         try:
-            async with Supervisor(
-                client, settings, on_problem=lambda text: say(f"note: {text}")
-            ) as supervisor:
+            async with supervised_client(
+                settings, kubeconfig=kubeconfig, context=context, overrides=overrides, say=say
+            ) as (client, supervisor):
                 return await _capture(client, options, settings, supervisor, running)
-        finally:
-            await client.close()
-    except asyncio.CancelledError:
-        if not received:
-            raise
-        say("interrupted before the capture ran; nothing was left running")
-        return 128 + received[0]
-    finally:
-        for signum in SIGNALS:
-            loop.remove_signal_handler(signum)
+        except asyncio.CancelledError:
+            if not interrupts.received:
+                raise
+            say("interrupted before the capture ran; nothing was left running")
+            return interrupts.exit_code
 
 
 async def _capture(

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import signal
 import sys
 import time
 from typing import TYPE_CHECKING, cast
@@ -25,7 +23,6 @@ if TYPE_CHECKING:
     from retina_tui.probes.targets import Source
     from retina_tui.supervisor import Supervisor
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 ERROR_EXIT = 2
 
 
@@ -42,57 +39,31 @@ async def run_check(
     context: str | None,
     overrides: ConnectionOverrides,
 ) -> int:
-    from retina_tui.kube.client import connect
-    from retina_tui.supervisor import Supervisor
+    from retina_tui.commands.lifecycle import Interrupts, supervised_client
 
-    loop = asyncio.get_running_loop()
-    logging.getLogger("retina_tui.supervisor").addHandler(logging.NullHandler())
-    main_task = asyncio.current_task()
-    assert main_task is not None
-    received: list[int] = []
-
-    def on_signal(signum: int) -> None:
-        received.append(signum)
-        main_task.cancel()
-
-    for signum in SIGNALS:
-        loop.add_signal_handler(signum, on_signal, signum)
-    try:
-        client = await connect(
-            kubeconfig=kubeconfig, context=context, namespace=None, overrides=overrides
-        )
+    with Interrupts() as interrupts:
         try:
-            async with Supervisor(
-                client, settings, on_problem=lambda text: say(f"note: {text}")
-            ) as supervisor:
+            async with supervised_client(
+                settings, kubeconfig=kubeconfig, context=context, overrides=overrides, say=say
+            ) as (client, supervisor):
                 return await _check(client, args, settings, supervisor)
-        finally:
-            await client.close()
-    except asyncio.CancelledError:
-        if not received:
-            raise
-        say("interrupted; the debug pods this check made are deleted")
-        return 128 + received[0]
-    except RetinaTuiError as error:
-        say(str(error))
-        return ERROR_EXIT
-    finally:
-        for signum in SIGNALS:
-            loop.remove_signal_handler(signum)
+        except asyncio.CancelledError:
+            if not interrupts.received:
+                raise
+            say("interrupted; the debug pods this check made are deleted")
+            return interrupts.exit_code
+        except RetinaTuiError as error:
+            say(str(error))
+            return ERROR_EXIT
 
 
 async def _sources(client: KubeClient, args: CheckArgs, namespace: str) -> list[Source]:
-    from retina_tui.kube.shapes import POD_FIELDS, expect_items, origin_of
     from retina_tui.probes.targets import Source, TargetSyntaxError, parse_source
+    from retina_tui.sessions.pod import running_pods
 
     sources = [parse_source(text, namespace) for text in args.sources]
     if args.selector:
-        path = f"/api/v1/namespaces/{namespace}/pods"
-        answer = await client.request("GET", path, params={"labelSelector": args.selector})
-        pods = expect_items(
-            answer, "pod", origin=origin_of(client), call=f"GET {path}", fields=POD_FIELDS
-        )
-        running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+        running = await running_pods(client, namespace, args.selector)
         if not running:
             raise TargetSyntaxError(
                 f"No running pod in namespace {namespace} matches -l {args.selector!r}; check "

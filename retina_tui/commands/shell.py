@@ -247,50 +247,40 @@ async def _main(
     context: str | None,
     overrides: ConnectionOverrides,
 ) -> int:
+    from retina_tui.commands.lifecycle import Interrupts
     from retina_tui.kube.client import connect
 
-    loop = asyncio.get_running_loop()
     # Problems of the cleanup supervisor are shown once through on_problem, not logged again.
     logging.getLogger("retina_tui.supervisor").addHandler(logging.NullHandler())
-    main_task = asyncio.current_task()
-    assert main_task is not None
-    received: list[int] = []
-
-    def on_signal(signum: int) -> None:
-        received.append(signum)
-        main_task.cancel()
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(signum, on_signal, signum)
-    try:
-        client = await connect(
-            kubeconfig=kubeconfig, context=context, namespace=None, overrides=overrides
-        )
+    with Interrupts() as interrupts:
         try:
-            if options.command:
-                return await _command(client, options, settings)
-            if options.kind == "pod":
-                session = _build_session(client, options, settings, None)
-                await _offer_reuse(client, session, reuse=options.reuse)
-                return await _drive(session)
-            # A node pod is protected by this process's Lease while the session runs (and
-            # reaped if the process dies), as the interface does.
-            from retina_tui.supervisor import Supervisor
+            client = await connect(
+                kubeconfig=kubeconfig, context=context, namespace=None, overrides=overrides
+            )
+            try:
+                if options.command:
+                    return await _command(client, options, settings)
+                if options.kind == "pod":
+                    session = _build_session(client, options, settings, None)
+                    await _offer_reuse(client, session, reuse=options.reuse)
+                    return await _drive(session)
+                # A node pod is protected by this process's Lease while the session runs
+                # (and reaped if the process dies), as the interface does.
+                from retina_tui.supervisor import Supervisor
 
-            async with Supervisor(
-                client, settings, on_problem=lambda text: _stderr_line(f"retina-tui: note: {text}")
-            ) as supervisor:
-                session = _build_session(client, options, settings, supervisor)
-                return await _drive(session)
-        finally:
-            await client.close()
-    except asyncio.CancelledError:
-        if not received:
-            raise
-        return 128 + received[0]
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.remove_signal_handler(signum)
+                async with Supervisor(
+                    client,
+                    settings,
+                    on_problem=lambda text: _stderr_line(f"retina-tui: note: {text}"),
+                ) as supervisor:
+                    session = _build_session(client, options, settings, supervisor)
+                    return await _drive(session)
+            finally:
+                await client.close()
+        except asyncio.CancelledError:
+            if not interrupts.received:
+                raise
+            return interrupts.exit_code
 
 
 async def _command(client: KubeClient, options: _Options, settings: Settings) -> int:

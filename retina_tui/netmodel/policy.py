@@ -226,8 +226,10 @@ def port_matches(entries: list[Obj] | None, port: int | None, protocol: str, dst
         if isinstance(wanted, str):
             if dst.named_ports.get((wanted, protocol)) == port:
                 return True
-        elif isinstance(wanted, int) and wanted <= port <= int(entry.get("endPort") or wanted):
-            return True
+        elif isinstance(wanted, int):
+            end = entry.get("endPort")
+            if wanted <= port <= (end if isinstance(end, int) else wanted):
+                return True
     return False
 
 

@@ -65,7 +65,9 @@ class Resolution:
 def service_ports(service: Obj) -> list[ServicePort]:
     ports = []
     for entry in (service.get("spec") or {}).get("ports") or []:
-        port = int(entry.get("port") or 0)
+        port = entry.get("port")
+        if not isinstance(port, int):
+            continue  # the API server allows no other; skip what a broken reply holds
         ports.append(
             ServicePort(
                 str(entry.get("name") or ""),

@@ -155,7 +155,7 @@ def parse_tcp(probe: Probe, stdout: str, stderr: str, code: int) -> Observation:
     missing = _missing_tool(stderr, code)
     if missing:
         return Observation("error", missing)
-    found = re.search(r"connected ([\d.,]+) ([\d.,]+)", stdout)
+    found = re.search(r"connected (\d+[.,]\d+) (\d+[.,]\d+)", stdout)
     if code == 0 and found:
         start, end = (float(g.replace(",", ".")) for g in found.groups())
         ms = round((end - start) * 1000, 3)

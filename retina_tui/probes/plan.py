@@ -32,6 +32,13 @@ MATCHING: dict[str, frozenset[str]] = {
 }
 
 
+ANSWER_VERDICTS: dict[str, Predicted] = {
+    "resolves": "allowed",
+    "nxdomain": "broken",
+    "unknown": "unknown",
+}
+
+
 class PlanError(Exception):
     """A cell that cannot be probed (no such pod, no port, no IP): its one sentence."""
 
@@ -236,10 +243,7 @@ def _dns_prediction(world: World, source: Source, src: Endpoint, name: str) -> P
             egress = _connection(world, src, backends, "UDP")
             if egress.verdict == "denied":
                 return Prediction("denied", f"DNS lookups are {egress.reason}", egress.policies)
-    verdict: Predicted = {"resolves": "allowed", "nxdomain": "broken", "unknown": "unknown"}[
-        predicted.answer
-    ]  # type: ignore[assignment]
-    return Prediction(verdict, predicted.reason)
+    return Prediction(ANSWER_VERDICTS[predicted.answer], predicted.reason)
 
 
 def _service_cell(

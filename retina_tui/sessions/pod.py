@@ -32,7 +32,7 @@ from retina_tui.errors import (
 )
 from retina_tui.kube.access import Permission, allowed, explain_forbidden, require
 from retina_tui.kube.client import KubeClient
-from retina_tui.kube.shapes import POD_FIELDS, expect_object, origin_of
+from retina_tui.kube.shapes import POD_FIELDS, expect_items, expect_object, origin_of
 from retina_tui.kube.watch import Backoff
 from retina_tui.sessions import checks, profiles
 from retina_tui.sessions.session import Session, cancel_and_wait
@@ -116,6 +116,16 @@ async def get_pod(client: KubeClient, namespace: str, name: str) -> dict[str, An
             reason="NotFound",
         ) from None
     return expect_object(answer, "pod", POD_FIELDS, origin=origin_of(client), call=f"GET {path}")
+
+
+async def running_pods(client: KubeClient, namespace: str, selector: str) -> list[dict[str, Any]]:
+    """The running pods of `namespace` that `selector` selects (possibly none)."""
+    path = f"/api/v1/namespaces/{namespace}/pods"
+    answer = await client.request("GET", path, params={"labelSelector": selector})
+    items = expect_items(
+        answer, "pod", origin=origin_of(client), call=f"GET {path}", fields=POD_FIELDS
+    )
+    return [p for p in items if (p.get("status") or {}).get("phase") == "Running"]
 
 
 def pod_shells(pod: dict[str, Any]) -> list[PodShell]:

@@ -461,7 +461,12 @@ class RetinaApp(App[None]):
             await self.workspace.remove_pane(pane)
 
     async def close_all_sessions(self) -> list[str]:
-        """Close every session; returns (and reports) the failures."""
+        """Close every session and end running checks; returns (and reports) the failures."""
+        from retina_tui.ui.check_screen import CheckScreen
+
+        for screen in list(self.screen_stack):
+            if isinstance(screen, CheckScreen):
+                await screen.stop_checks()
         panes = list(self.workspace.panes)
         if not panes:
             return []

@@ -179,6 +179,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         self.marked: dict[str, PodRef | str] = {}
         """Check sources: `pod/NS/NAME` -> the pod, `node/NAME` -> the node's name."""
         self._network_dirty: Timer | None = None
+        self._policy_counts_stale = False
         self.network_refused: dict[str, str] = {}
         """View -> why its objects cannot be watched (RBAC), shown in the status line."""
         self._refs: dict[str, PodRef] = {}
@@ -276,6 +277,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
                 gc.freeze()
                 self._pods_loaded = True
                 self._nodes_changed()
+                self.pods_changed()
                 self.post_message(self.SnapshotLoaded("pods", len(rows)))
                 self._update_status()
                 continue
@@ -291,6 +293,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
                     self.details.show_nothing("The pod is gone.")
                 else:
                     self.details.show_pod(event.obj, self.network.pod_lines(event.obj))
+            self.pods_changed()
             self._update_status()
 
     def _remember(self, key: str, pod: dict[str, Any]) -> None:
@@ -315,8 +318,6 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             self._nodes_changed()
 
     def _nodes_changed(self) -> None:
-        if self.network.policies:
-            self._network_changed()
         if self._nodes_dirty is None:
             self._nodes_dirty = self.set_timer(0.25, self._refresh_node_rows)
 
@@ -393,6 +394,8 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             self.table.focus()
             self._show_details()
             self._update_status()
+            if view == "netpols" and self._policy_counts_stale:
+                self._network_changed()
 
     def action_show(self, view: str) -> None:
         self.view = view

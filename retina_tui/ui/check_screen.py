@@ -11,6 +11,7 @@ marked in the nodes view, nodes.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -21,6 +22,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widgets import DataTable, Footer, Input, Static
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from retina_tui.errors import RetinaTuiError
 
@@ -167,15 +169,22 @@ class CheckScreen(Screen[None]):
     def action_rerun(self) -> None:
         self.run_check(self.query_one("#check-targets", Input).value)
 
-    def action_close(self) -> None:
-        """Escape: from the explanation back to the matrix; from the matrix, close."""
+    async def stop_checks(self) -> None:
+        """End a running check and wait until its hosts are closed (node pods deleted)."""
+        for worker in self.workers.cancel_group(self, "check"):
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+
+    async def action_close(self) -> None:
+        """Escape: from the explanation back to the matrix; from the matrix, close (once
+        the running check's node pods are deleted)."""
         if self.focused is self.query_one("#check-explain", VerticalScroll):
             self.query_one(DataTable).focus()
             return
-        self.workers.cancel_group(self, "check")
+        await self.stop_checks()
         self.dismiss(None)
 
-    def action_shell(self) -> None:
+    async def action_shell(self) -> None:
         from retina_tui.ui.browser import Browser
 
         table = self.query_one(DataTable)
@@ -183,7 +192,7 @@ class CheckScreen(Screen[None]):
             return
         row = min(max(table.cursor_row, 0), len(self.sources) - 1)
         source = self.sources[row]
-        self.workers.cancel_group(self, "check")
+        await self.stop_checks()
         self.dismiss(None)
         if isinstance(source, str):
             self.app.post_message(Browser.SessionRequested("node", None, source, False))

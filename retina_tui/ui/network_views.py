@@ -32,17 +32,15 @@ class NetworkViews(Widget):
     network: NetworkIndex
     network_refused: dict[str, str]
     _network_dirty: Timer | None
+    _policy_counts_stale: bool
     _refs: dict[str, PodRef]
     view: Any
 
-    def _retry(self, error: RetinaTuiError, delay: float) -> None:
-        raise NotImplementedError
+    def _retry(self, error: RetinaTuiError, delay: float) -> None: ...  # Browser's
 
-    def _show_details(self) -> None:
-        raise NotImplementedError
+    def _show_details(self) -> None: ...  # Browser's
 
-    def _update_status(self) -> None:
-        raise NotImplementedError
+    def _update_status(self) -> None: ...  # Browser's
 
     def network_status(self) -> list[str]:
         """Status-line parts: why the current view's objects cannot be watched."""
@@ -87,11 +85,25 @@ class NetworkViews(Widget):
         if self._network_dirty is None and self.is_mounted:
             self._network_dirty = self.set_timer(0.2, self._refresh_network_rows)
 
+    def pods_changed(self) -> None:
+        """A pod came, went or changed labels: the policies' pod counts are stale.
+
+        They are recounted only while the policies view is shown (and when it is shown
+        again), so that pod churn costs nothing elsewhere.
+        """
+        if not self.network.policies:
+            return
+        self._policy_counts_stale = True
+        if self.view == "netpols":
+            self._network_changed()
+
     def _refresh_network_rows(self) -> None:
         self._network_dirty = None
         self.services.sync(self.network.service_rows())
-        pods = [(ref.namespace, dict(ref.labels)) for ref in self._refs.values()]
-        self.netpols.sync(self.network.policy_rows(pods))
+        if self.view == "netpols" or not self._policy_counts_stale:
+            pods = [(ref.namespace, dict(ref.labels)) for ref in self._refs.values()]
+            self.netpols.sync(self.network.policy_rows(pods))
+            self._policy_counts_stale = False
         if self.view in ("services", "netpols"):
             self._show_details()
         self._update_status()

@@ -8,6 +8,8 @@ real pods in real network namespaces under the rules the sandbox applied.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,49 +32,47 @@ from tests.sandbox.test_network_policy_property import (
 __all__ = ["real"]  # the module fixture, shared
 
 
-def _endpoints(pods: list[dict]) -> list:  # type: ignore[type-arg]
-    found = [pod_endpoint(p) for p in pods]
-    assert all(found)
-    return found
+def _judges(world: World) -> tuple[Any, Any]:
+    """(netmodel's verdict, the sandbox's) as functions of (src, dst, port, protocol), and
+    the pairs of distinct endpoints of the world."""
+    pods, namespaces, policies = objects(world, MODEL_IPS)
+    compiled = compile_policies(pods, namespaces, policies)
+    labels = namespace_labels(namespaces)
+    endpoints = [pod_endpoint(p) for p in pods]
+    assert all(endpoints)
+    pairs = [(s, d) for s in endpoints for d in endpoints if s is not d]
+
+    def ours(src: Any, dst: Any, port: int | None, protocol: str) -> Any:
+        return evaluate(src, dst, port, protocol, policies, labels)
+
+    def theirs(src: Any, dst: Any, port: int | None, protocol: str) -> bool:
+        return bool(compiled.allowed(src.ip, dst.ip, port or 0, protocol))
+
+    return (ours, theirs), pairs
 
 
 @settings(max_examples=300, deadline=None)
 @given(world=world_st(MODEL_IPS))
 def test_evaluator_agrees_with_the_sandbox_compiled_verdicts(world: World) -> None:
-    pods, namespaces, policies = objects(world, MODEL_IPS)
-    compiled = compile_policies(pods, namespaces, policies)
-    labels = namespace_labels(namespaces)
-    endpoints = _endpoints(pods)
-    for src in endpoints:
-        for dst in endpoints:
-            if src is dst:
-                continue
-            for port in PORTS:
-                verdict = evaluate(src, dst, port, "TCP", policies, labels)
-                assert verdict.allowed == compiled.allowed(src.ip, dst.ip, port), (
-                    src.label, dst.label, port, verdict.explain(),
-                )  # fmt: skip
-                if not verdict.allowed:
-                    assert verdict.deciding and verdict.explain().startswith(
-                        "denied by NetworkPolic"
-                    )
+    (ours, theirs), pairs = _judges(world)
+    for src, dst in pairs:
+        for port in PORTS:
+            verdict = ours(src, dst, port, "TCP")
+            assert verdict.allowed == theirs(src, dst, port, "TCP"), (
+                src.label, dst.label, port, verdict.explain(),
+            )  # fmt: skip
+            if not verdict.allowed:
+                assert verdict.deciding
+                assert verdict.explain().startswith("denied by NetworkPolic")
 
 
 @settings(max_examples=200, deadline=None)
 @given(world=world_st(MODEL_IPS))
 def test_icmp_and_udp_verdicts_agree_too(world: World) -> None:
-    pods, namespaces, policies = objects(world, MODEL_IPS)
-    compiled = compile_policies(pods, namespaces, policies)
-    labels = namespace_labels(namespaces)
-    endpoints = _endpoints(pods)
-    for src in endpoints:
-        for dst in endpoints:
-            if src is dst:
-                continue
-            udp = evaluate(src, dst, 7070, "UDP", policies, labels)
-            assert udp.allowed == compiled.allowed(src.ip, dst.ip, 7070, "UDP")
-            icmp = evaluate(src, dst, None, "ICMP", policies, labels)
-            assert icmp.allowed == compiled.allowed(src.ip, dst.ip, 0, "ICMP")
+    (ours, theirs), pairs = _judges(world)
+    for src, dst in pairs:
+        assert ours(src, dst, 7070, "UDP").allowed == theirs(src, dst, 7070, "UDP")
+        assert ours(src, dst, None, "ICMP").allowed == theirs(src, dst, None, "ICMP")
 
 
 @pytest.mark.netns
@@ -90,7 +90,7 @@ def test_evaluator_predicts_real_connects(real: Real, data: st.DataObject) -> No
         p for p in store.list("networkpolicies") if p["metadata"]["namespace"] in NAMESPACES
     ]
     labels = namespace_labels(namespaces)
-    by_ip = {e.ip: e for e in _endpoints(pods)}
+    by_ip = {e.ip: e for e in map(pod_endpoint, pods) if e is not None}
     for index, ip in enumerate(real.ips):
         src = by_ip[ip]
         targets = [(dst, port) for dst in real.ips if dst != ip for port in PORTS]

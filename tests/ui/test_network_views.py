@@ -89,6 +89,15 @@ async def test_services_and_policies_views_follow_the_cluster(live_sandbox: Sand
         assert cells(app, "netpols", "shop/web-from-client") == (
             "shop", "web-from-client", "app=web", "1", "-", "1",
         )  # fmt: skip
+
+        def relabel(pod: dict[str, Any]) -> None:
+            pod["metadata"]["labels"] = {"app": "web", "role": "extra"}
+
+        live_sandbox.store.mutate("pods", "shop", "api", relabel)  # the pods' node is unchanged
+        await wait_until(
+            pilot, lambda: (cells(app, "netpols", "shop/web-from-client") or ("",) * 6)[5] == "2",
+            "the policy to count the relabelled pod",
+        )  # fmt: skip
         assert app.browser.netpols.move_cursor_to("shop/web-from-client")
         await wait_until(
             pilot, lambda: "ingress: app=client on any port" in str(app.browser.details.content),
@@ -216,3 +225,25 @@ async def test_a_node_source_checks_from_a_node_pod_deleted_on_close(
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, CheckScreen), "closed")
         await quit_app(pilot, app, "q")
+
+
+@pytest.mark.netns
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("nft") is None, reason="needs root and nftables"
+)
+async def test_quitting_during_a_node_check_deletes_its_node_pod(live_sandbox: Sandbox) -> None:
+    app = app_for(live_sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        await pod_running(pilot, app, "shop", "db")
+        await pilot.press("n")
+        assert app.browser.nodes.move_cursor_to("node-2")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, CheckScreen), "the check screen")
+        screen = app.screen
+        assert isinstance(screen, CheckScreen)
+        screen.query_one("#check-targets", Input).value = "pod/shop/db:5432"  # dropped: 3 s
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: bool(debug_pods(live_sandbox)), "the node pod", 60)
+        await quit_app(pilot, app, "q")
+    assert debug_pods(live_sandbox) == []
