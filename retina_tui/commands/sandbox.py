@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from pathlib import Path
 from typing import Any
@@ -50,6 +49,13 @@ from retina_tui.errors import ConfigError
     metavar="PREFIX=DIR",
     help="Run images whose name starts with PREFIX chrooted in DIR (repeatable).",
 )
+@click.option(
+    "--history-seconds",
+    type=click.FloatRange(0),
+    default=75.0,
+    show_default=True,
+    help="How long watch history is kept; older resourceVersions get 410 Expired.",
+)
 @click.option("--no-kubelet", is_flag=True, hidden=True, help="Serve the API only.")
 def sandbox(
     kubeconfig_out: Path,
@@ -60,6 +66,7 @@ def sandbox(
     churn: float,
     plain_http: bool,
     rootfs: tuple[str, ...],
+    history_seconds: float,
     no_kubelet: bool,
 ) -> None:
     """Run an embedded Kubernetes cluster that kubectl and retina-tui can use.
@@ -67,6 +74,8 @@ def sandbox(
     SIGUSR1 drops every open exec/attach stream (the processes keep running), which is
     how clients' reconnection is exercised.
     """
+    import asyncio
+
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
     from retina_tui.sandbox import SandboxOptions, run_sandbox
     from retina_tui.sandbox.sandbox import default_rootfs
@@ -90,6 +99,7 @@ def sandbox(
         kubeconfig_out=kubeconfig_out.absolute(),
         kubelet=not no_kubelet,
         rootfs=images,
+        history_seconds=history_seconds,
     )
 
     async def serve() -> None:

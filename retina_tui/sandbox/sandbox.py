@@ -31,7 +31,7 @@ from retina_tui.sandbox.kubeproxy import KubeProxy
 from retina_tui.sandbox.netpol_rules import PolicyEnforcer
 from retina_tui.sandbox.network import Network, default_run_prefix
 from retina_tui.sandbox.server import ApiServer
-from retina_tui.sandbox.store import Store
+from retina_tui.sandbox.store import DEFAULT_HISTORY_SECONDS, Store
 
 DEBUG_IMAGE = "ghcr.io/retina-tui/debug"
 
@@ -65,6 +65,9 @@ class SandboxOptions:
     # Where cluster DNS forwards names outside the cluster ("ip" or "ip:port"); None: the
     # nameservers of the machine's /etc/resolv.conf.
     dns_upstream: list[str] | None = None
+    # How long the event history for resuming watches is kept (the watch cache's window);
+    # older resourceVersions get 410 Expired and clients relist.
+    history_seconds: float = DEFAULT_HISTORY_SECONDS
 
 
 @dataclass
@@ -101,7 +104,7 @@ async def run_sandbox(options: SandboxOptions | None = None) -> AsyncIterator[Sa
     options = options or SandboxOptions()
     names = seed.node_names(options.nodes)
     temp_dir: Path | None = None
-    store = Store()
+    store = Store(history_seconds=options.history_seconds)
     network = await Network.create(options.network, names, default_run_prefix())
     kubelet: Kubelet | None = None
     runner: web.AppRunner | None = None

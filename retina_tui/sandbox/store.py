@@ -13,6 +13,7 @@ import asyncio
 import builtins
 import json
 import secrets
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -42,7 +43,12 @@ GROUPS = {
     "endpointslices": "discovery.k8s.io",
     "networkpolicies": "networking.k8s.io",
 }
-DEFAULT_HISTORY = 200_000
+DEFAULT_HISTORY = 50_000
+"""At most this many events are kept for watches that resume from a resourceVersion."""
+DEFAULT_HISTORY_SECONDS = 75.0
+"""Events older than this are compacted away, as the API server's watch cache does."""
+HISTORY_FLOOR = 100
+"""The newest events are kept whatever their age, so a quiet cluster still resumes."""
 DEFAULT_WATCH_BACKLOG = 50_000
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
@@ -74,6 +80,8 @@ class Event:
     resource: str
     obj: Obj
     rv: int
+    at: float = 0.0
+    """When it happened (monotonic seconds), for compaction by age."""
 
 
 class Watcher:
@@ -165,14 +173,20 @@ class Store:
     """All objects of the cluster, by resource then (namespace, name)."""
 
     def __init__(
-        self, *, history: int = DEFAULT_HISTORY, watch_backlog: int = DEFAULT_WATCH_BACKLOG
+        self,
+        *,
+        history: int = DEFAULT_HISTORY,
+        history_seconds: float = DEFAULT_HISTORY_SECONDS,
+        watch_backlog: int = DEFAULT_WATCH_BACKLOG,
     ) -> None:
+        """The event history is bounded by `history` events and `history_seconds` of age."""
         self._objects: dict[str, dict[Key, Obj]] = {name: {} for name in NAMESPACED}
         self._encoded: dict[str, dict[int, bytes]] = {name: {} for name in NAMESPACED}
         self._sorted: dict[str, list[Key] | None] = {name: None for name in NAMESPACED}
         self._rv = 1
         self._history: deque[Event] = deque()
         self._history_limit = history
+        self._history_seconds = history_seconds
         self._compacted = 0
         self._watchers: set[Watcher] = set()
         self._watch_backlog = watch_backlog
@@ -317,13 +331,23 @@ class Store:
         return final
 
     def _emit(self, kind: str, resource: str, obj: Obj) -> None:
-        event = Event(kind, resource, obj, self._rv)
-        if len(self._history) >= self._history_limit:
-            self._compacted = self._history.popleft().rv
-        self._history.append(event)
+        now = time.monotonic()
+        event = Event(kind, resource, obj, self._rv, now)
+        history = self._history
+        history.append(event)
+        oldest = now - self._history_seconds
+        while len(history) > self._history_limit or (
+            len(history) > HISTORY_FLOOR and history[0].at < oldest
+        ):
+            self._compacted = history.popleft().rv
         for watcher in list(self._watchers):
             if watcher.resource == resource:
                 watcher.offer(event)
+
+    @property
+    def history_size(self) -> int:
+        """How many events are kept for resuming watches."""
+        return len(self._history)
 
     def compact(self) -> None:
         """Forget the whole event history (watches from older versions get 410 Expired)."""
