@@ -20,6 +20,7 @@ from pathlib import Path
 
 CHURN = 100
 SAMPLE = 10.0
+SANDBOX = [sys.executable, "-m", "retina_tui", "sandbox", "--network", "host"]
 
 
 def rss_mb(pid: int) -> float:
@@ -36,8 +37,7 @@ def main() -> None:
         log = Path(tmp) / "sandbox.log"
         with log.open("wb") as out:
             sandbox = subprocess.Popen(
-                [sys.executable, "-m", "retina_tui", "sandbox", "--kubeconfig-out"]
-                + [str(kubeconfig), "--churn", str(CHURN), "--network", "host"],
+                [*SANDBOX, "--kubeconfig-out", str(kubeconfig), "--churn", str(CHURN)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
