@@ -1,23 +1,19 @@
 """The `retina-tui` command line: one click group, one module per subcommand.
 
-Subcommand modules import their heavy dependencies inside the command body, so
-`retina-tui --help` stays fast.
+Subcommands are imported when they are asked for (`--version` imports none of them)
+and import their heavy dependencies inside the command body, so `retina-tui --help`
+stays fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from retina_tui import __version__
-from retina_tui.commands.capture import capture
-from retina_tui.commands.check import check
-from retina_tui.commands.demo import demo
-from retina_tui.commands.gc import gc
-from retina_tui.commands.sandbox import sandbox
-from retina_tui.commands.shell import shell
 from retina_tui.commands.tui import (
     CONFIG_OPTION,
     CONTEXT_OPTION,
@@ -25,7 +21,6 @@ from retina_tui.commands.tui import (
     NAMESPACE_OPTION,
     connection_options,
     run_tui,
-    tui,
 )
 from retina_tui.errors import RetinaTuiError
 
@@ -33,8 +28,24 @@ if TYPE_CHECKING:
     from retina_tui.kube.overrides import ConnectionOverrides
 
 
+SUBCOMMANDS = ("tui", "demo", "gc", "sandbox", "shell", "capture", "check")
+"""Each lives in `retina_tui.commands.<name>` as a click command of the same name."""
+
+
 class _Group(click.Group):
-    """Turns our errors into one line on stderr and a non-zero exit, never a traceback."""
+    """Turns our errors into one line on stderr and a non-zero exit, never a traceback.
+
+    Subcommands are loaded on first use.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*SUBCOMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in SUBCOMMANDS:
+            module = importlib.import_module(f"retina_tui.commands.{cmd_name}")
+            self.add_command(getattr(module, cmd_name))
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -71,15 +82,6 @@ def cli(
         )
 
 
-cli.add_command(tui)
-cli.add_command(demo)
-cli.add_command(gc)
-cli.add_command(sandbox)
-cli.add_command(shell)
-cli.add_command(capture)
-cli.add_command(check)
-
-
 def main() -> None:
-    """Console-script entry point."""
+    """The command line without the `--version` shortcut of `retina_tui.entry`."""
     cli(prog_name="retina-tui")

@@ -14,6 +14,7 @@ from retina_tui import cli as cli_module
 from retina_tui import config
 from retina_tui.cli import cli
 from retina_tui.commands import shell as shell_module
+from retina_tui.commands import shell_main
 from retina_tui.commands.connection import parse_request_timeout
 from retina_tui.commands.shell import parse_target, parse_timeout, resolve_image
 from retina_tui.commands.shell_args import PROFILE_CHOICES, parse_capability_flag
@@ -217,7 +218,7 @@ async def test_profile_and_image_flags_reach_the_session_spec(
         )
         client = await connect(kubeconfig=str(kubeconfig))
         try:
-            session: Any = shell_module._build_session(
+            session: Any = shell_main._build_session(
                 client, captured["options"], captured["settings"], None
             )
         finally:

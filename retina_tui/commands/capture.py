@@ -8,7 +8,6 @@ is closed whole, node pods are deleted. A second signal cuts the waiting short.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import TYPE_CHECKING
 import click
 
 from retina_tui.commands.capture_args import parse_duration, parse_size, parse_targets
-from retina_tui.commands.capture_viewer import Viewer, find_viewer
 from retina_tui.commands.connection import CONNECTION_OPTION_NAMES, connection_options
 from retina_tui.commands.help import SectionedCommand
 from retina_tui.commands.shell_args import (
@@ -35,6 +33,7 @@ from retina_tui.commands.tui import (
 )
 
 if TYPE_CHECKING:
+    from retina_tui.commands.capture_viewer import Viewer
     from retina_tui.config import Profile
     from retina_tui.kube.overrides import ConnectionOverrides
 
@@ -160,6 +159,8 @@ def capture(
         )
     if packets < 0 or snaplen < 0:
         raise UsageProblem("--packets and --snaplen take a number of 0 or more (0: no limit).")
+    from retina_tui.commands.capture_viewer import find_viewer
+
     viewer = find_viewer() if wireshark else None
     settings = load_settings(resolve_config_path(Path(config_path) if config_path else None))
     debug = settings.debug
@@ -182,6 +183,8 @@ def capture(
         profile=profile,
         timeout=parse_timeout(timeout, debug.timeout_seconds),
     )
+    import asyncio
+
     from retina_tui.commands.capture_main import run_capture
 
     sys.exit(

@@ -8,7 +8,6 @@ it a test: 0 all as predicted (or as --expect says), 1 a mismatch, 2 an error.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,6 +174,8 @@ def check(
         profile=profile,
         timeout=parse_timeout(timeout, debug.timeout_seconds),
     )
+    import asyncio
+
     from retina_tui.commands.check_main import run_check
 
     sys.exit(
