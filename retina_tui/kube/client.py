@@ -1,18 +1,15 @@
-"""A small Kubernetes API client: kubeconfig via kubernetes_asyncio, HTTP via aiohttp on dicts.
+"""A small Kubernetes API client: HTTP via aiohttp on plain JSON dicts.
 
-kubernetes_asyncio knows every way a kubeconfig can authenticate (exec plugins, token
-files, client certificates, in-cluster service accounts), so it is used to load the
-configuration and refresh credentials. Its typed models are far too slow for listing
-ten thousand pods and its import costs about half a second, so requests are made here
-with aiohttp on plain JSON dicts and kubernetes_asyncio is only imported inside
-`connect`. Every failure leaves this module as a `retina_tui.errors` type.
+Typed models are far too slow for listing ten thousand pods, and importing a generated
+client costs more than a whole shell start, so requests are made here on dicts; the
+kubeconfig (or the pod's service account) is loaded by `retina_tui.kube.kubeconfig`.
+Every failure leaves this module as a `retina_tui.errors` type.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
 import json
 import os
 import socket
@@ -35,6 +32,7 @@ from retina_tui.errors import (
     NotFoundError,
     RetinaTuiError,
 )
+from retina_tui.kube.auth import Credentials
 from retina_tui.kube.errors import (
     credential_plugin_error,
     status_error,
@@ -43,14 +41,13 @@ from retina_tui.kube.errors import (
 )
 from retina_tui.kube.kubeconfig import (
     check_kubeconfig,
+    in_cluster_connection,
     kubeconfig_paths,
     load_kubeconfig,
-    ssl_context,
 )
 from retina_tui.kube.overrides import ConnectionOverrides
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-IN_CLUSTER_CONTEXT = "in-cluster"
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
 USER_AGENT = f"retina-tui/{__version__}"
 DEAD_PEER_SECONDS = 5
@@ -97,48 +94,6 @@ def keepalive_socket(addr_info: tuple[Any, ...]) -> socket.socket:
     return sock
 
 
-class _Credentials:
-    """Authorization headers, refreshed through kubernetes_asyncio when they expire."""
-
-    def __init__(
-        self, configuration: Any, loader: Any, impersonation: list[tuple[str, str]] | None = None
-    ) -> None:
-        self._configuration = configuration
-        self._loader = loader
-        self.impersonation = impersonation or []
-
-    def plugin(self) -> str | None:
-        """The exec plugin's command, when the user authenticates with one."""
-        user = getattr(self._loader, "_user", None)
-        if user is None or "exec" not in user:
-            return None
-        plugin = user["exec"]
-        command = plugin.safe_get("command") if hasattr(plugin, "safe_get") else None
-        return str(command or "")
-
-    async def headers(self) -> dict[str, str]:
-        """The Authorization header; impersonation is added per request (`impersonation`)."""
-        expiry = getattr(self._loader, "exec_plugin_expiry", None)
-        if isinstance(expiry, datetime.datetime) and expiry <= datetime.datetime.now(
-            tz=expiry.tzinfo
-        ):
-            await self.refresh()
-        token = await self._configuration.get_api_key_with_prefix("BearerToken")
-        return {"Authorization": token} if token else {}
-
-    async def refresh(self) -> bool:
-        """Fetch new credentials from an exec plugin; False when there is nothing to refresh."""
-        if self.plugin() is None:
-            return False
-        if hasattr(self._loader, "exec_plugin_expiry"):
-            del self._loader.exec_plugin_expiry
-        await self._loader.load_from_exec_plugin()
-        token = getattr(self._loader, "token", None)
-        if token:
-            self._configuration.api_key["BearerToken"] = token
-        return True
-
-
 @dataclass(frozen=True, slots=True)
 class _Target:
     server: str
@@ -147,7 +102,8 @@ class _Target:
     ssl: ssl.SSLContext | bool
     server_hostname: str | None
     proxy: str | None
-    credentials: _Credentials
+    credentials: Credentials
+    impersonation: tuple[tuple[str, str], ...] = ()
 
 
 class KubeClient:
@@ -161,7 +117,7 @@ class KubeClient:
         self.server = target.server
         self.context = target.context
         self.acting_as = next(
-            (value for key, value in target.credentials.impersonation if key == "Impersonate-User"),
+            (value for key, value in target.impersonation if key == "Impersonate-User"),
             None,
         )
         """The user impersonated on every request (kubectl's --as), if any."""
@@ -235,7 +191,7 @@ class KubeClient:
         if content_type:
             headers["Content-Type"] = content_type
         # Impersonate-Group may repeat, so the headers are a multidict.
-        return multidict.CIMultiDict([*headers.items(), *credentials.impersonation])
+        return multidict.CIMultiDict([*headers.items(), *self._target.impersonation])
 
     async def request(
         self,
@@ -410,29 +366,6 @@ class KubeClient:
         await self.close()
 
 
-async def _load_in_cluster() -> tuple[Any, Any, str, str | None]:
-    from kubernetes_asyncio.client.configuration import Configuration
-    from kubernetes_asyncio.config.incluster_config import load_incluster_config
-
-    configuration = type.__call__(Configuration)
-    try:
-        load_incluster_config(  # type: ignore[no-untyped-call]
-            client_configuration=configuration,
-            token_filename=str(SERVICE_ACCOUNT_DIR / "token"),
-            cert_filename=str(SERVICE_ACCOUNT_DIR / "ca.crt"),
-        )
-    except Exception as exc:
-        raise ConfigError(
-            f"Running in a pod, but its service account could not be loaded: {exc}; "
-            "pass --kubeconfig."
-        ) from exc
-    try:
-        namespace = (SERVICE_ACCOUNT_DIR / "namespace").read_text(encoding="utf-8").strip()
-    except OSError:
-        namespace = None
-    return configuration, None, IN_CLUSTER_CONTEXT, namespace
-
-
 def _request_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
     """kubectl's --request-timeout: None keeps ours, 0 means no limit."""
     if seconds is None:
@@ -455,28 +388,24 @@ async def connect(
     """
     overrides = overrides or ConnectionOverrides()
     paths = kubeconfig_paths(kubeconfig)
-    existing = [path for path in paths if path.exists()]
-    if existing:
-        configuration, loader, name, ctx_namespace = await load_kubeconfig(
-            kubeconfig, context, overrides
+    host = os.environ.get("KUBERNETES_SERVICE_HOST")
+    if any(path.exists() for path in paths):
+        connection = await load_kubeconfig(kubeconfig, context, overrides)
+    elif kubeconfig is None and "KUBECONFIG" not in os.environ and host:
+        connection = in_cluster_connection(
+            SERVICE_ACCOUNT_DIR, host, os.environ.get("KUBERNETES_SERVICE_PORT", "443")
         )
-    elif (
-        kubeconfig is None
-        and "KUBECONFIG" not in os.environ
-        and os.environ.get("KUBERNETES_SERVICE_HOST")
-    ):
-        configuration, loader, name, ctx_namespace = await _load_in_cluster()
     else:
         shown = os.pathsep.join(str(path) for path in paths)
         raise ConfigError(f"No kubeconfig found at {shown}; pass --kubeconfig or set KUBECONFIG.")
-    server = str(configuration.host).rstrip("/")
     target = _Target(
-        server=server,
-        context=name,
-        namespace=namespace or ctx_namespace or "default",
-        ssl=ssl_context(configuration, server, name),
-        server_hostname=getattr(configuration, "tls_server_name", None) or None,
-        proxy=configuration.proxy or None,
-        credentials=_Credentials(configuration, loader, overrides.impersonation_headers()),
+        server=connection.server,
+        context=connection.context,
+        namespace=namespace or connection.namespace or "default",
+        ssl=connection.ssl,
+        server_hostname=connection.server_hostname,
+        proxy=connection.proxy,
+        credentials=connection.credentials,
+        impersonation=tuple(overrides.impersonation_headers()),
     )
     return KubeClient(target, request_timeout=_request_timeout(overrides.request_timeout))

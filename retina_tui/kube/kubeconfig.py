@@ -1,14 +1,16 @@
-"""The kubeconfig files, read and shape-checked before kubernetes_asyncio loads them.
+"""The kubeconfig files: read, shape-checked, merged as kubectl merges them, then loaded.
 
-kubernetes_asyncio indexes into whatever YAML it is given, so an empty file, a list, a
-context that is a string or a context naming a cluster that is not there ends in a
-TypeError or KeyError. Every file is checked here first, and each problem becomes one
-ConfigError sentence naming the file and the place in it; only then is the context
-loaded (credentials, TLS files) through kubernetes_asyncio.
+Every file is checked first, and each problem becomes one ConfigError sentence naming the
+file and the place in it (an empty file, a list, a context that is a string, a context
+naming a cluster that is not there); only then is the context loaded: the server, its
+TLS settings with paths relative to the file that named them, and the user's
+credentials (`retina_tui.kube.auth`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import os
 import ssl
@@ -17,7 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from retina_tui.errors import ConfigError
-from retina_tui.kube.errors import credential_plugin_error
+from retina_tui.kube.auth import (
+    Credentials,
+    ExecCredentials,
+    LibraryCredentials,
+    StaticCredentials,
+    TokenFileCredentials,
+    basic_authorization,
+    exec_problem,
+    pem_files,
+)
 from retina_tui.kube.overrides import ConnectionOverrides
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
@@ -122,6 +133,8 @@ class Kubeconfig:
     entries: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     current: str | None = None
     empty: bool = True
+    origins: dict[tuple[str, str], Path] = field(default_factory=dict)
+    """The file each (section, name) entry came from, for its relative paths."""
 
     @property
     def shown(self) -> str:
@@ -172,27 +185,88 @@ def check_kubeconfig(kubeconfig: str | None) -> Kubeconfig:
             merged.empty = False
         for section in SECTIONS:
             for entry in data.get(section) or []:
-                merged.entries[section].setdefault(entry["name"], entry)
+                if entry["name"] not in merged.entries[section]:
+                    merged.entries[section][entry["name"]] = entry
+                    merged.origins[(section, entry["name"])] = path
         if merged.current is None and data.get("current-context"):
             merged.current = str(data["current-context"])
     return merged
 
 
-def ssl_context(configuration: Any, server: str, context: str) -> ssl.SSLContext | bool:
-    """The TLS context for the loaded configuration (False for plain HTTP)."""
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """Where a context's requests go and as whom."""
+
+    server: str
+    context: str
+    namespace: str | None
+    ssl: ssl.SSLContext | bool
+    server_hostname: str | None
+    proxy: str | None
+    credentials: Credentials
+
+
+def _data(value: object, what: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigError(
+            f"The {what} of {where} is not base64 ({exc}); fix it in the kubeconfig."
+        ) from exc
+
+
+def _path(value: object, origin: Path | None) -> str:
+    path = Path(str(value)).expanduser()
+    if not path.is_absolute() and origin is not None:
+        path = origin.parent / path
+    return str(path)
+
+
+def ssl_context(
+    cluster: dict[str, Any],
+    user: dict[str, Any],
+    *,
+    server: str,
+    context: str,
+    origins: tuple[Path | None, Path | None] = (None, None),
+) -> ssl.SSLContext | bool:
+    """The TLS context of a cluster and user entry (False for plain HTTP).
+
+    `origins` are the files the cluster and the user came from; relative paths in them
+    are relative to those files, as kubectl reads them.
+    """
     if not server.startswith("https"):
         return False
+    where = f"context {context!r}"
     try:
-        ctx = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
-        if configuration.cert_file:
-            ctx.load_cert_chain(configuration.cert_file, configuration.key_file)
-    except (OSError, ssl.SSLError) as exc:
+        if cluster.get("certificate-authority-data"):
+            ca = _data(cluster["certificate-authority-data"], "certificate-authority-data", where)
+            ctx = ssl.create_default_context(cadata=ca.decode("ascii", errors="replace"))
+        elif cluster.get("certificate-authority"):
+            cafile = _path(cluster["certificate-authority"], origins[0])
+            ctx = ssl.create_default_context(cafile=cafile)
+        else:
+            ctx = ssl.create_default_context()
+        cert_data, key_data = user.get("client-certificate-data"), user.get("client-key-data")
+        cert_file, key_file = user.get("client-certificate"), user.get("client-key")
+        if cert_data or key_data:
+            cert = _data(cert_data or "", "client-certificate-data", where)
+            key = _data(key_data, "client-key-data", where) if key_data else b""
+            if not key and key_file:
+                key = Path(_path(key_file, origins[1])).read_bytes()
+            with pem_files(cert, key or cert) as (cert_path, key_path):
+                ctx.load_cert_chain(cert_path, key_path)
+        elif cert_file:
+            ctx.load_cert_chain(
+                _path(cert_file, origins[1]), _path(key_file, origins[1]) if key_file else None
+            )
+    except (OSError, ssl.SSLError, UnicodeError) as exc:
         raise ConfigError(
             f"The TLS files of context {context!r} for {server} could not be loaded: {exc}; "
             "fix the certificate-authority, client-certificate or client-key (in the kubeconfig "
             "or on the command line)."
         ) from exc
-    if not configuration.verify_ssl:
+    if cluster.get("insecure-skip-tls-verify"):
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     return ctx
@@ -206,16 +280,68 @@ def _quiet_library_logs() -> None:
     library.propagate = False
 
 
+def _credentials(
+    checked: Kubeconfig,
+    name: str,
+    user_name: str | None,
+    user: dict[str, Any],
+    tls: ssl.SSLContext | bool,
+    cluster: dict[str, Any],
+) -> Credentials:
+    where = f"user {user_name!r} in the kubeconfig {checked.shown}"
+    if user.get("token"):
+        return StaticCredentials(f"Bearer {user['token']}")
+    if user.get("tokenFile"):
+        origin = checked.origins.get(("users", user_name or ""))
+        return TokenFileCredentials(Path(_path(user["tokenFile"], origin)))
+    if user.get("exec") is not None:
+        problem = exec_problem(user["exec"])
+        if problem is not None:
+            raise ConfigError(f"The {where} cannot log in: {problem}; fix its exec section.")
+        info = {
+            "server": cluster.get("server"),
+            "tls-server-name": cluster.get("tls-server-name"),
+            "insecure-skip-tls-verify": bool(cluster.get("insecure-skip-tls-verify")),
+            "certificate-authority-data": cluster.get("certificate-authority-data"),
+            "proxy-url": cluster.get("proxy-url"),
+        }
+        return ExecCredentials(
+            user["exec"],
+            tls=tls if isinstance(tls, ssl.SSLContext) else None,
+            cluster={key: value for key, value in info.items() if value},
+        )
+    if user.get("username"):
+        return StaticCredentials(basic_authorization(user["username"], user.get("password", "")))
+    return StaticCredentials(None)
+
+
+async def _library_credentials(checked: Kubeconfig, name: str) -> Credentials:
+    """An auth-provider user, through kubernetes_asyncio (imported only for these)."""
+    from kubernetes_asyncio.client.configuration import Configuration
+    from kubernetes_asyncio.config.kube_config import KubeConfigLoader
+
+    _quiet_library_logs()
+    config = {section: list(checked.entries[section].values()) for section in ("clusters", "users")}
+    config["contexts"] = list(checked.entries["contexts"].values())
+    try:
+        loader = KubeConfigLoader(config_dict=config, config_base_path=None, active_context=name)
+        configuration = type.__call__(Configuration)
+        await loader.load_and_set(configuration)
+    except Exception as exc:
+        raise ConfigError(
+            f"Could not load context {name!r} from the kubeconfig {checked.shown}: "
+            f"{' '.join(str(exc).split())}; fix the context, its cluster and its user."
+        ) from exc
+    return LibraryCredentials(configuration, loader)
+
+
 async def load_kubeconfig(
     kubeconfig: str | None, context: str | None, overrides: ConnectionOverrides | None = None
-) -> tuple[Any, Any, str, str | None]:
-    """(configuration, loader, context name, its namespace) of a checked kubeconfig.
+) -> Connection:
+    """The connection of a checked kubeconfig's context (the current one by default).
 
     The command line's `overrides` are applied to the merged files before loading.
     """
-    from kubernetes_asyncio.client.configuration import Configuration
-    from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
-
     checked = check_kubeconfig(kubeconfig)
     shown = checked.shown
     if checked.empty:
@@ -232,26 +358,71 @@ async def load_kubeconfig(
             "with --context."
         )
     checked.check_context(name)
-    _quiet_library_logs()
-    user = checked.entries["contexts"][name].get("context", {}).get("user")
-    if overrides is not None and overrides.user is not None:
-        user = overrides.user
-    plugin = ((checked.entries["users"].get(user or "") or {}).get("user") or {}).get("exec")
-    if overrides is not None and overrides.token is not None:
-        plugin = None
-    merged = KubeConfigMerger(shown).config
-    if overrides is not None and merged is not None:
-        overrides.apply(merged.value, name, shown)
-    try:
-        loader = KubeConfigLoader(config_dict=merged, config_base_path=None, active_context=name)
-        configuration = type.__call__(Configuration)
-        await loader.load_and_set(configuration)
-    except Exception as exc:
-        if isinstance(plugin, dict) and "process returned" in str(exc):
-            raise credential_plugin_error(exc, str(plugin.get("command") or ""), name) from exc
+    if overrides is not None:
+        lists = {section: list(checked.entries[section].values()) for section in SECTIONS}
+        overrides.apply(lists, name, shown)
+        for section, entries in lists.items():
+            for entry in entries:
+                checked.entries[section].setdefault(entry["name"], entry)
+        checked.check_context(name)
+    body = checked.entries["contexts"][name].get("context") or {}
+    cluster_name, user_name = body["cluster"], body.get("user")
+    cluster = checked.entries["clusters"][cluster_name].get("cluster") or {}
+    user = (checked.entries["users"].get(user_name or "") or {}).get("user") or {}
+    server = str(cluster["server"]).strip().rstrip("/")
+    tls = ssl_context(
+        cluster,
+        user,
+        server=server,
+        context=name,
+        origins=(
+            checked.origins.get(("clusters", cluster_name)),
+            checked.origins.get(("users", user_name or "")),
+        ),
+    )
+    if user.get("auth-provider") and not user.get("token"):
+        credentials = await _library_credentials(checked, name)
+    else:
+        credentials = _credentials(checked, name, user_name, user, tls, cluster)
+    namespace = body.get("namespace")
+    return Connection(
+        server=server,
+        context=name,
+        namespace=namespace if isinstance(namespace, str) else None,
+        ssl=tls,
+        server_hostname=cluster.get("tls-server-name") or None,
+        proxy=cluster.get("proxy-url") or None,
+        credentials=credentials,
+    )
+
+
+def in_cluster_connection(account: Path, host: str, port: str) -> Connection:
+    """The connection of a pod's service account (KUBERNETES_SERVICE_HOST and _PORT)."""
+    token, ca = account / "token", account / "ca.crt"
+    if not token.is_file():
         raise ConfigError(
-            f"Could not load context {name!r} from the kubeconfig {shown}: "
-            f"{' '.join(str(exc).split())}; fix the context, its cluster and its user."
+            f"Running in a pod, but its service account token {token} is missing; "
+            "pass --kubeconfig."
+        )
+    shown_host = f"[{host}]" if ":" in host else host
+    server = f"https://{shown_host}:{port}"
+    try:
+        tls = ssl.create_default_context(cafile=str(ca))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"Running in a pod, but its service account CA {ca} could not be loaded: {exc}; "
+            "pass --kubeconfig."
         ) from exc
-    namespace = checked.entries["contexts"][name].get("context", {}).get("namespace")
-    return configuration, loader, name, namespace if isinstance(namespace, str) else None
+    try:
+        namespace: str | None = (account / "namespace").read_text(encoding="utf-8").strip()
+    except OSError:
+        namespace = None
+    return Connection(
+        server=server,
+        context="in-cluster",
+        namespace=namespace,
+        ssl=tls,
+        server_hostname=None,
+        proxy=None,
+        credentials=TokenFileCredentials(token),
+    )

@@ -66,7 +66,7 @@ class ConnectionOverrides:
     def apply(self, entries: dict[str, list[Any]], context: str, shown: str) -> None:
         """Edit the merged kubeconfig (lists of named entries) for `context` in place.
 
-        The entries may be plain dicts or kubernetes_asyncio ConfigNodes (with `.value`).
+        The entries are plain dicts (or objects holding one in `.value`).
         """
         body = _body(_named(entries["contexts"], context), "context")
         if self.cluster is not None:

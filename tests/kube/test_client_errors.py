@@ -123,7 +123,7 @@ async def test_namespace_comes_from_the_context_unless_given(tmp_path: Path) -> 
 
 
 async def test_a_plugin_that_fails_on_refresh_is_named(tmp_path: Path) -> None:
-    # The first run gives an expired token; the refresh on the next request fails.
+    # The first run gives an expired token; the refresh before the second request fails.
     marker = tmp_path / "ran"
     script = (
         f"if [ -e {marker} ]; then echo 'refresh token revoked' >&2; exit 2; fi; touch {marker}; "
@@ -148,6 +148,7 @@ async def test_a_plugin_that_fails_on_refresh_is_named(tmp_path: Path) -> None:
         path.write_text(json.dumps(config))
         client = await connect(kubeconfig=str(path))
         try:
+            await client.request("GET", "/api/v1/pods")
             with pytest.raises(CredentialsRejectedError) as caught:
                 await client.request("GET", "/api/v1/pods")
         finally:
