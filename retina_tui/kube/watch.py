@@ -15,7 +15,7 @@ import json
 import random
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 from retina_tui.errors import KubeApiError, RetinaTuiError, UnexpectedReplyError
 from retina_tui.kube.client import KubeClient
@@ -36,10 +36,22 @@ INACTIVITY_SECONDS = 330.0
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The whole collection at `resource_version`; replaces whatever the consumer had."""
+    """The whole collection at `resource_version`; replaces whatever the consumer had.
+
+    `paged` says the items were already yielded, page by page, as `Page`s just before.
+    """
 
     items: list[dict[str, Any]]
     resource_version: str
+    paged: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a list still being read (`pages=True`); the first replaces everything."""
+
+    items: list[dict[str, Any]]
+    first: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +92,10 @@ def _selectors(label_selector: str | None, field_selector: str | None) -> dict[s
     return params
 
 
-async def list_all(
+async def list_pages(
     client: KubeClient, path: str, params: dict[str, str]
-) -> tuple[list[dict[str, Any]], str]:
-    """All items of a collection, page by page, and the collection's resourceVersion."""
-    items: list[dict[str, Any]] = []
+) -> AsyncGenerator[tuple[list[dict[str, Any]], str | None], None]:
+    """Each page of a collection as it arrives; the last comes with the resourceVersion."""
     token = ""
     while True:
         page: dict[str, str | int | bool] = {**params, "limit": LIST_PAGE_SIZE}
@@ -97,14 +108,58 @@ async def list_all(
                 raise _Expired() from error
             raise
         origin, call = origin_of(client), f"GET {path}"
-        items.extend(expect_items(answer, "resource", origin=origin, call=call))
+        items = expect_items(answer, "resource", origin=origin, call=call)
         problem = field_problem(answer, LIST_FIELDS)
         if problem is not None:
             raise reply_error(origin, call, f"a resource list whose {problem}")
         metadata = answer.get("metadata") or {}
         token = metadata.get("continue") or ""
         if not token:
-            return items, str(metadata.get("resourceVersion", ""))
+            yield items, str(metadata.get("resourceVersion", ""))
+            return
+        yield items, None
+
+
+async def list_all(
+    client: KubeClient, path: str, params: dict[str, str]
+) -> tuple[list[dict[str, Any]], str]:
+    """All items of a collection, page by page, and the collection's resourceVersion."""
+    items: list[dict[str, Any]] = []
+    async for page, version in list_pages(client, path, params):
+        items.extend(page)
+        if version is not None:
+            return items, version
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@overload
+def watch_objects(
+    client: KubeClient,
+    path: str,
+    *,
+    label_selector: str | None = ...,
+    field_selector: str | None = ...,
+    on_retry: Callable[[RetinaTuiError, float], None] | None = ...,
+    backoff: Backoff | None = ...,
+    inactivity_seconds: float = ...,
+    since: str | None = ...,
+    pages: Literal[False] = ...,
+) -> AsyncGenerator[Snapshot | Change, None]: ...
+
+
+@overload
+def watch_objects(
+    client: KubeClient,
+    path: str,
+    *,
+    label_selector: str | None = ...,
+    field_selector: str | None = ...,
+    on_retry: Callable[[RetinaTuiError, float], None] | None = ...,
+    backoff: Backoff | None = ...,
+    inactivity_seconds: float = ...,
+    since: str | None = ...,
+    pages: Literal[True],
+) -> AsyncGenerator[Snapshot | Page | Change, None]: ...
 
 
 async def watch_objects(
@@ -117,8 +172,12 @@ async def watch_objects(
     backoff: Backoff | None = None,
     inactivity_seconds: float = INACTIVITY_SECONDS,
     since: str | None = None,
-) -> AsyncGenerator[Snapshot | Change, None]:
+    pages: bool = False,
+) -> AsyncGenerator[Snapshot | Page | Change, None]:
     """Yield a Snapshot, then Changes, forever; relist on 410, reconnect on failures.
+
+    With `pages`, each page of a list is yielded as a `Page` as soon as it arrives (a big
+    collection shows its first rows at once), then the Snapshot, marked `paged`.
 
     With `since` (a resourceVersion the caller already has the state of, such as the
     one in the answer to its own create or patch), the first list is skipped and only
@@ -133,9 +192,19 @@ async def watch_objects(
     while True:
         try:
             if resource_version is None:
-                items, resource_version = await list_all(client, path, selectors)
+                if pages:
+                    items: list[dict[str, Any]] = []
+                    first = True
+                    async for page, version in list_pages(client, path, selectors):
+                        yield Page(page, first=first)
+                        first = False
+                        items.extend(page)
+                        resource_version = version
+                    assert resource_version is not None
+                else:
+                    items, resource_version = await list_all(client, path, selectors)
                 backoff.reset()
-                yield Snapshot(items, resource_version)
+                yield Snapshot(items, resource_version, paged=pages)
             params: dict[str, str | int | bool] = {
                 **selectors,
                 "watch": True,

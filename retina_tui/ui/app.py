@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from retina_tui.config import Settings
@@ -29,6 +28,7 @@ from retina_tui.errors import RetinaTuiError, SessionError
 from retina_tui.ui.browser import ALL_NAMESPACES, Browser, PodRef
 from retina_tui.ui.dialog import SessionChoice, SessionDialog
 from retina_tui.ui.failures import WorkerFailed
+from retina_tui.ui.keybar import KeyBar
 from retina_tui.ui.keys import APP_BINDINGS, help_sections, keymap_from_settings
 from retina_tui.ui.opening import build_session
 from retina_tui.ui.palette import ActionCommands
@@ -116,7 +116,7 @@ class RetinaApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield self.workspace
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.theme = self.settings.ui.theme

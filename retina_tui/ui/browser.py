@@ -255,31 +255,38 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
 
     @work(exclusive=True, group="watch-pods", exit_on_error=False)
     async def _watch_pods(self) -> None:
-        from retina_tui.kube.watch import Snapshot, watch_objects
+        from retina_tui.kube.watch import Page, Snapshot, watch_objects
 
         assert self.client is not None
         ns = self.namespace
         path = f"/api/v1/namespaces/{ns}/pods" if ns else "/api/v1/pods"
-        async for event in watch_objects(self.client, path, on_retry=self._retry):
+        async for event in watch_objects(self.client, path, on_retry=self._retry, pages=True):
             now = self.clock()
-            if isinstance(event, Snapshot):
-                self._refs = {}
-                self._pod_node = {}
-                self._node_pods = Counter()
+            if isinstance(event, Page):
+                if event.first:
+                    self._refs = {}
+                    self._pod_node = {}
+                    self._node_pods = Counter()
                 rows = []
                 for pod in event.items:
                     row = pod_row(pod, now)
                     self._remember(row.key, pod)
                     rows.append(row)
-                self.pods.replace_all(rows)
+                if event.first:
+                    self.pods.replace_all(rows)
+                else:
+                    self.pods.add_rows(rows)
+                self._write_status()
+                continue
+            if isinstance(event, Snapshot):
                 # Tens of thousands of rows live as long as the app: keep the cyclic
                 # collector from walking them again on every full collection.
                 gc.freeze()
                 self._pods_loaded = True
                 self._nodes_changed()
                 self.pods_changed()
-                self.post_message(self.SnapshotLoaded("pods", len(rows)))
-                self._update_status()
+                self.post_message(self.SnapshotLoaded("pods", len(event.items)))
+                self._write_status()
                 continue
             row = pod_row(event.obj, now)
             if event.type == "DELETED":
@@ -324,7 +331,9 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
     def _refresh_node_rows(self) -> None:
         self._nodes_dirty = None
         for name, node in self._node_objs.items():
-            self.nodes.upsert(node_row(node, self._node_pods[name]))
+            row = node_row(node, self._node_pods[name])
+            if self.nodes.get_row(name) != row:
+                self.nodes.upsert(row)
 
     @work(exclusive=True, group="watch-nodes", exit_on_error=False)
     async def _watch_nodes(self) -> None:
@@ -574,6 +583,8 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             self._status_timer = self.set_timer(0.3, self._write_status)
 
     def _write_status(self) -> None:
+        if self._status_timer is not None:
+            self._status_timer.stop()
         self._status_timer = None
         table = self.table
         ns = self.namespace or "all namespaces"

@@ -21,10 +21,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.suggester import Suggester
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from retina_tui.errors import RetinaTuiError
+from retina_tui.ui.keybar import KeyBar
 
 if TYPE_CHECKING:
     from retina_tui.kube.client import KubeClient
@@ -146,7 +147,7 @@ class CheckScreen(Screen[None]):
             yield DataTable(id="check-matrix", cursor_type="cell", zebra_stripes=True)
             with VerticalScroll(id="check-explain"):
                 yield Static("", id="check-explanation")
-        yield Footer()
+        yield KeyBar()
 
     @staticmethod
     def _label(source: PodRef | str) -> str:

@@ -14,8 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from retina_tui.ui.keybar import KeyBar
 
 
 class HelpScreen(ModalScreen[None]):
@@ -157,7 +159,7 @@ class UnreachableScreen(Screen[bool]):
                 "Press [b]r[/b] to retry, [b]C[/b] for another context, [b]N[/b] for another "
                 "namespace, [b]q[/b] to quit."
             )
-        yield Footer()
+        yield KeyBar()
 
     def update_reason(self, reason: str) -> None:
         """Show the latest failure while retries continue."""

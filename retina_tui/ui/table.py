@@ -132,6 +132,8 @@ class VirtualTable(ScrollView, can_focus=True):
         )
         self._base: Style | None = None
         self._flush_timer: Timer | None = None
+        # Rows that changed place since the last repaint (their new text is unpainted).
+        self._moved: set[str] = set()
 
     # Data ---------------------------------------------------------------------------
 
@@ -203,6 +205,20 @@ class VirtualTable(ScrollView, can_focus=True):
             self._grow(row)
         self._rebuild()
 
+    def add_rows(self, rows: Iterable[Row]) -> None:
+        """Add a batch of rows (the next page of a list) and show them at once."""
+        for row in rows:
+            old = self._rows.get(row.key)
+            if old is not None:
+                self._delete(old)
+            self._rows[row.key] = row
+            self._grow(row)
+            if self._passes(row):
+                self._order.append(self._entry(row))
+        self._order.sort()
+        self._lines.clear()
+        self._structure_changed(now=True)
+
     def sync(self, rows: Iterable[Row]) -> None:
         """Make the table hold exactly `rows`, updating in place (the cursor stays put)."""
         fresh = {row.key: row for row in rows}
@@ -228,6 +244,7 @@ class VirtualTable(ScrollView, can_focus=True):
                         self.refresh_line(index + 1)
                 return
             self._delete(old)
+            self._moved.add(row.key)
         self._insert(row)
         self._structure_changed()
 
@@ -294,27 +311,43 @@ class VirtualTable(ScrollView, can_focus=True):
         line below it; repainting the whole table on each event would starve the keys.
         """
         if now or not self.is_mounted:
-            self._flush()
+            self._flush(repaint=True)
         elif self._flush_timer is None:
             self._flush_timer = self.set_timer(STRUCTURE_REPAINT, self._flush)
 
-    def _flush(self) -> None:
-        """Show the current order, keeping the cursor on its row, and repaint."""
+    def _window(self) -> list[str | None]:
+        """The keys of the rows on screen, top to bottom."""
+        top = int(self.scroll_y)
+        return [self._key_at(i) for i in range(top, top + self.scrollable_content_region.height)]
+
+    def _flush(self, repaint: bool = False) -> None:
+        """Show the current order, keeping the cursor on its row.
+
+        Unless `repaint`, only a change on screen repaints (rows that came, went or
+        moved within the visible lines); only a change of the row count lays the table
+        out again.
+        """
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
+        before = self._window()
         self._shown = list(self._order)
         index = self.index_of(self._cursor_key) if self._cursor_key is not None else None
         if index is None:
             index = max(0, min(self._cursor, len(self._shown) - 1))
         self._cursor = index
         self._cursor_key = self._key_at(index)
-        self.refresh()
+        after = self._window()
+        if repaint or before != after or not self._moved.isdisjoint(after):
+            self.refresh()
+        self._moved.clear()
         self._apply_layout()
 
     def _apply_layout(self) -> None:
         width = sum(self._widths) + GAP * len(self._widths)
-        self.virtual_size = Size(width, len(self._shown) + 1)
+        size = Size(width, len(self._shown) + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
         self._scroll_cursor_into_view()
         self._post_highlight()
 
