@@ -28,14 +28,15 @@ import pexpect
 
 RUNS = int(os.environ.get("RETINA_BENCH_RUNS", "7"))
 IMAGE = "ghcr.io/retina-tui/debug:bench"
+SANDBOX = [sys.executable, "-m", "retina_tui", "sandbox"]
+DEBUG_BASH = [f"--image={IMAGE}", "--", "bash", "-l"]
 PROMPT = re.compile(rb"[#$] (\x1b\[[0-9;?]*[a-zA-Z])*$")
 
 
 def start_sandbox(directory: Path) -> tuple[subprocess.Popen[bytes], Path]:
     kubeconfig = directory / "kubeconfig"
     process = subprocess.Popen(
-        [sys.executable, "-m", "retina_tui", "sandbox", "--kubeconfig-out", str(kubeconfig)]
-        + ["--network", "host"],
+        [*SANDBOX, "--kubeconfig-out", str(kubeconfig), "--network", "host"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -129,22 +130,14 @@ def main() -> None:
             print(f"bench_startup: {RUNS} pairs each, medians and the median of pair ratios")
             paired(
                 "retina-tui shell pod/web",
-                lambda: to_prompt(
-                    [*ours, "shell", *kc, "-n", "shop", "--image", IMAGE] + ["pod/web"]
-                ),
-                lambda: to_prompt(
-                    [*kubectl, "debug", "-it", "-n", "shop", "web"]
-                    + [f"--image={IMAGE}", "--", "bash", "-l"]
-                ),
+                lambda: to_prompt([*ours, "shell", *kc, "-n", "shop", "--image", IMAGE, "pod/web"]),
+                lambda: to_prompt([*kubectl, "debug", "-it", "-n", "shop", "web", *DEBUG_BASH]),
                 "kubectl debug -it pod (bash -l)",
             )
             paired(
                 "retina-tui shell node-2",
                 lambda: to_prompt([*ours, "shell", *kc, "--image", IMAGE, "node-2"]),
-                lambda: to_prompt(
-                    [*kubectl, "debug", "node/node-2", "-it"]
-                    + [f"--image={IMAGE}", "--", "bash", "-l"]
-                ),
+                lambda: to_prompt([*kubectl, "debug", "node/node-2", "-it", *DEBUG_BASH]),
                 "kubectl debug node/N -it (bash -l)",
             )
             paired(
