@@ -109,16 +109,24 @@ def run_tui(
     """
     import sys
 
-    from retina_tui.ui.app import ClusterTarget, make_app
-    from retina_tui.ui.shutdown import run_app
+    from retina_tui.ui.splash import Splash, guess_context
 
-    settings = app_settings(config_path)
-    app = make_app(
-        settings,
-        target=ClusterTarget(
-            kubeconfig=kubeconfig, context=context, namespace=namespace, overrides=overrides
-        ),
-    )
+    splash = Splash()
+    splash.show(guess_context(kubeconfig, context))
+    try:
+        from retina_tui.ui.app import ClusterTarget, make_app
+        from retina_tui.ui.shutdown import run_app
+
+        settings = app_settings(config_path)
+        app = make_app(
+            settings,
+            target=ClusterTarget(
+                kubeconfig=kubeconfig, context=context, namespace=namespace, overrides=overrides
+            ),
+        )
+    except BaseException:
+        splash.close()
+        raise
     sys.exit(run_app(app, app.exit_lines))
 
 

@@ -52,7 +52,7 @@ class ResourceHandlers:
     def __init__(self, store: Store, *, finish_deletions: bool) -> None:
         self.store = store
         self.finish_deletions = finish_deletions
-        self.rows = tables.RowCache()
+        self.rows = tables.RowCache(store)
 
     async def handle(
         self,

@@ -192,6 +192,11 @@ class Store:
         self._watch_backlog = watch_backlog
 
     @property
+    def resources(self) -> builtins.list[str]:
+        """The resources the store holds."""
+        return list(self._objects)
+
+    @property
     def resource_version(self) -> str:
         """The newest resourceVersion, as lists report it."""
         return str(self._rv)

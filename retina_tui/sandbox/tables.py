@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from retina_tui.sandbox import tables_network
-from retina_tui.sandbox.store import encode
+from retina_tui.sandbox.store import Store, encode
 
 Obj = dict[str, Any]
 Column = tuple[str, str, str, int, str]
@@ -349,11 +349,33 @@ def _age_source(resource: str, obj: Obj) -> str | None:
     return str(created) if created else None
 
 
-class RowCache:
-    """Encoded Table rows, kept per object version; only the age cell is redone per request."""
+PRUNE_FLOOR = 1_000
 
-    def __init__(self) -> None:
+
+class RowCache:
+    """Encoded Table rows, kept per object version; only the age cell is redone per request.
+
+    Rows of objects that were replaced or deleted are dropped when the cache holds twice
+    as many rows as the store has objects (a churning namespace creates new names all the
+    time, and each row keeps its object alive).
+    """
+
+    def __init__(self, store: Store | None = None) -> None:
         self._rows: dict[tuple[str, str, str, str], tuple[Obj, bytes, bytes]] = {}
+        self._store = store
+        self._limit = PRUNE_FLOOR
+
+    def _prune(self) -> None:
+        store = self._store
+        if store is None:
+            self._rows.clear()
+            return
+        self._rows = {
+            key: hit
+            for key, hit in self._rows.items()
+            if key[0] in store.resources and store.get(key[0], key[1] or None, key[2]) is hit[0]
+        }
+        self._limit = max(PRUNE_FLOOR, 2 * len(self._rows))
 
     def _pieces(self, resource: str, obj: Obj, include: str, now: datetime) -> tuple[bytes, bytes]:
         meta = obj.get("metadata", {})
@@ -370,8 +392,8 @@ class RowCache:
         if embedded is not None:
             suffix += b',"object":' + encode(embedded)
         suffix += b"}"
-        if len(self._rows) > 50_000:
-            self._rows.clear()
+        if len(self._rows) >= self._limit:
+            self._prune()
         self._rows[key] = (obj, prefix, suffix)
         return prefix, suffix
 

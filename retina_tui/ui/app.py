@@ -49,6 +49,11 @@ if TYPE_CHECKING:
 CLUSTER_TASK = "retina-tui-cluster"
 
 
+def _import_engine() -> None:
+    import retina_tui.kube.client
+    import retina_tui.supervisor  # noqa: F401
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterTarget:
     """A cluster from a kubeconfig (the default: the current context)."""
@@ -97,10 +102,15 @@ class RetinaApp(App[None]):
         self.ensure_lease: Callable[[str], Awaitable[None]] | None = None
         self.explain_deletion: Callable[[str], Awaitable[str | None]] | None = None
         self.browser = Browser(clock=clock, id="browser")
+        if isinstance(target, ClusterTarget):
+            from retina_tui.ui.splash import guess_context
+
+            self.browser.connecting_to = guess_context(self.kubeconfig, self.context_name) or ""
         self.workspace = Workspace(self.browser)
         self.exit_report = ""
         self.connected = asyncio.Event()
         self._reconnect = asyncio.Event()
+        self._painted = asyncio.Event()
         self.quitting = Quitting(self, embedded=isinstance(target, DemoTarget))
         self._unreachable: UnreachableScreen | None = None
         self._unreachable_code = EXIT_FAILED
@@ -124,6 +134,7 @@ class RetinaApp(App[None]):
         self.quitting.signals.install(asyncio.get_running_loop())
         self.quitting.cluster = asyncio.create_task(self._run_cluster(), name=CLUSTER_TASK)
         self.quitting.cluster.add_done_callback(self.quitting.cluster_ended)
+        self.call_after_refresh(self._painted.set)
 
     async def on_unmount(self) -> None:
         """The last way out (a crash, or Textual closing the app): finish the cleanup."""
@@ -151,7 +162,10 @@ class RetinaApp(App[None]):
                 await self._serve_once()
 
     async def _serve_once(self) -> None:
-        # Imported here, not at the top: the first frame should not wait for them.
+        # Imported after the first frame, off the event loop: the screen is up and takes
+        # keys while the client (aiohttp, ssl) loads.
+        await self._painted.wait()
+        await asyncio.to_thread(_import_engine)
         from retina_tui.kube.client import connect
         from retina_tui.supervisor import Supervisor
 

@@ -192,6 +192,8 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         self._pods_loaded = False
         self._nodes_loaded = False
         self.context_name = ""
+        self.connecting_to = ""
+        """The context being connected to, shown until the first connection."""
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="browser-status")
@@ -207,7 +209,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
 
     def on_mount(self) -> None:
         self.details.show_nothing("Waiting for the cluster…")
-        self._update_status()
+        self._write_status()
 
     # Watches ------------------------------------------------------------------------
 
@@ -589,7 +591,8 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         table = self.table
         ns = self.namespace or "all namespaces"
         shown = f"{table.row_count}/{table.total_count}" if table.filter_text else table.row_count
-        parts = [f"[b]{self.view}[/b] {shown}", f"context [b]{self.context_name or '-'}[/b]"]
+        context = self.context_name or self.connecting_to or "-"
+        parts = [f"[b]{self.view}[/b] {shown}", f"context [b]{context}[/b]"]
         if self.view == "pods":
             parts.append(f"namespace [b]{ns}[/b]")
         if table.filter_text:
@@ -599,4 +602,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             parts.append(f"sources [b]{', '.join(self.marked)}[/b] (r checks)")
         if self.client is not None and self.view == "pods" and not self._pods_loaded:
             parts.append("loading…")
+        if self.client is None and not self.answered:
+            where = f" to [b]{self.connecting_to}[/b]" if self.connecting_to else ""
+            parts.append(f"connecting{where}…")
         self.query_one("#browser-status", StatusLine).text = "  ·  ".join(parts)

@@ -113,3 +113,18 @@ async def test_our_watch_relists_after_410_and_ends_up_with_the_current_pods(
     now = {item["metadata"]["name"] for item in listed["items"]}
     relisted = {item["metadata"]["name"] for item in first.items}
     assert len(relisted & now) >= len(now) // 2
+
+
+def test_table_rows_of_pods_that_are_gone_are_not_kept() -> None:
+    from retina_tui.sandbox.tables import PRUNE_FLOOR, RowCache
+
+    store = Store()
+    rows = RowCache(store)
+    for n in range(5 * PRUNE_FLOOR):  # churn: a new name each time, the old one deleted
+        obj = store.create("pods", pod(f"churn-{n}"))
+        rows.rows("pods", [obj], "Metadata")
+        store.remove("pods", "default", f"churn-{n}")
+    assert len(rows._rows) <= PRUNE_FLOOR
+    kept = [store.create("pods", pod(f"kept-{n}")) for n in range(3 * PRUNE_FLOOR)]
+    rows.rows("pods", kept, "Metadata")
+    assert len(rows._rows) >= len(kept), "rows of live pods stay cached"
