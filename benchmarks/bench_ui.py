@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 PODS = 10_000
-CHURN = 50.0
+CHURN = 100.0
 KEYS = 300
 
 

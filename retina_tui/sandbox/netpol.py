@@ -100,33 +100,53 @@ class _Pod:
     net: Net
 
 
-def _pods(pods: Iterable[Obj]) -> list[_Pod]:
+PodCache = dict[int, tuple[Obj, "_Pod | None"]]
+"""Each stored pod's parsed form, by object identity (stored objects are never mutated)."""
+
+
+def _pods(pods: Iterable[Obj], cache: PodCache | None = None) -> list[_Pod]:
+    """The pods that take part in policy (not host-network, not finished), parsed once.
+
+    With `cache`, a pod object already parsed is not parsed again, and afterwards the
+    cache holds exactly the pods given.
+    """
+    known = cache if cache is not None else {}
+    fresh: PodCache = {}
     result = []
     for pod in pods:
-        spec, status = pod.get("spec") or {}, pod.get("status") or {}
-        ip = status.get("podIP")
-        if not ip or spec.get("hostNetwork") or status.get("phase") in ("Succeeded", "Failed"):
-            continue
-        named = {
-            (str(p["name"]), str(p.get("protocol", "TCP"))): int(p["containerPort"])
-            for c in spec.get("containers") or []
-            for p in c.get("ports") or []
-            if p.get("name") and isinstance(p.get("containerPort"), int)
-        }
-        meta = pod["metadata"]
-        address = int(ipaddress.IPv4Address(ip))
-        result.append(
-            _Pod(
-                meta.get("namespace", ""),
-                ip,
-                spec.get("nodeName", ""),
-                meta.get("labels") or {},
-                named,
-                address,
-                ipaddress.IPv4Network((address, 32)),
-            )
-        )
+        hit = known.get(id(pod))
+        parsed = hit[1] if hit is not None and hit[0] is pod else _pod(pod)
+        fresh[id(pod)] = (pod, parsed)
+        if parsed is not None:
+            result.append(parsed)
+    if cache is not None:
+        cache.clear()
+        cache.update(fresh)
     return result
+
+
+def _pod(pod: Obj) -> _Pod | None:
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    ip = status.get("podIP")
+    if not ip or spec.get("hostNetwork") or status.get("phase") in ("Succeeded", "Failed"):
+        return None
+    named = {
+        (str(p["name"]), str(p.get("protocol", "TCP"))): int(p["containerPort"])
+        for c in spec.get("containers") or []
+        for p in c.get("ports") or []
+        if p.get("name") and isinstance(p.get("containerPort"), int)
+    }
+    meta = pod["metadata"]
+    address = int(ipaddress.IPv4Address(ip))
+    return _Pod(
+        meta.get("namespace", ""),
+        ip,
+        spec.get("nodeName", ""),
+        meta.get("labels") or {},
+        named,
+        address,
+        ipaddress.IPv4Network((address, 32)),
+    )
 
 
 def policy_types(policy: Obj) -> list[str]:
@@ -237,10 +257,13 @@ def _nets(pods: Iterable[_Pod], blocks: Iterable[Net]) -> tuple[Net, ...]:
 
 
 def compile_policies(
-    pods: Iterable[Obj], namespaces: Iterable[Obj], policies: Iterable[Obj]
+    pods: Iterable[Obj],
+    namespaces: Iterable[Obj],
+    policies: Iterable[Obj],
+    cache: PodCache | None = None,
 ) -> Compiled:
-    """Resolve every policy against the current pods and namespaces."""
-    world = _World(_pods(pods), namespaces)
+    """Resolve every policy against the current pods and namespaces (`cache`: see _pods)."""
+    world = _World(_pods(pods, cache), namespaces)
     compiled = Compiled({p.ip: PodVerdicts(p.ip, p.node) for p in world.pods})
     for policy in policies:
         namespace = policy["metadata"].get("namespace", "")

@@ -16,7 +16,14 @@ from typing import Final
 
 from retina_tui.sandbox import netfilter
 from retina_tui.sandbox.controller import Controller
-from retina_tui.sandbox.netpol import Allow, Compiled, Net, PodVerdicts, compile_policies
+from retina_tui.sandbox.netpol import (
+    Allow,
+    Compiled,
+    Net,
+    PodCache,
+    PodVerdicts,
+    compile_policies,
+)
 from retina_tui.sandbox.network import Network
 from retina_tui.sandbox.store import Store
 
@@ -159,6 +166,7 @@ class PolicyEnforcer(Controller):
         super().__init__(store)
         self.network = network
         self.compiled = Compiled()
+        self._pod_cache: PodCache = {}
         self.rules = netfilter.NodeRules(FEATURE, network.mode, backend)
 
     async def sync(self) -> None:
@@ -166,6 +174,7 @@ class PolicyEnforcer(Controller):
             self.store.list("pods"),
             self.store.list("namespaces"),
             self.store.list("networkpolicies"),
+            self._pod_cache,
         )
         if not self.rules.enforcing:
             return

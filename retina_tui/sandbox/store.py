@@ -10,6 +10,7 @@ it changes, so listing 10,000 pods only joins bytes.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import builtins
 import json
 import secrets
@@ -219,7 +220,9 @@ class Store:
             keys = self._sorted[resource] = sorted(table)
         if namespace is None:
             return [table[key] for key in keys]
-        return [table[key] for key in keys if key[0] == namespace]
+        start = bisect.bisect_left(keys, (namespace, ""))
+        end = bisect.bisect_left(keys, (namespace + "\0", ""), start)
+        return [table[key] for key in keys[start:end]]
 
     def count(self, resource: str) -> int:
         """How many objects of a resource exist."""
@@ -283,7 +286,9 @@ class Store:
         meta["resourceVersion"] = str(self._rv)
         table[key] = obj
         self._encoded[resource][id(obj)] = encode(obj)
-        self._sorted[resource] = None
+        keys = self._sorted[resource]
+        if keys is not None:
+            bisect.insort(keys, key)
         self._emit("ADDED", resource, obj)
         return obj
 
@@ -328,7 +333,11 @@ class Store:
         if current is None:
             raise not_found(resource, name, GROUPS.get(resource, ""))
         self._encoded[resource].pop(id(current), None)
-        self._sorted[resource] = None
+        keys = self._sorted[resource]
+        if keys is not None:
+            index = bisect.bisect_left(keys, key)
+            if index < len(keys) and keys[index] == key:
+                del keys[index]
         self._rv += 1
         final: Obj = json.loads(encode(current))
         final["metadata"]["resourceVersion"] = str(self._rv)
