@@ -11,6 +11,7 @@ Closing or cancelling the consumer closes the HTTP stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import AsyncGenerator, Callable
@@ -95,29 +96,43 @@ def _selectors(label_selector: str | None, field_selector: str | None) -> dict[s
 async def list_pages(
     client: KubeClient, path: str, params: dict[str, str]
 ) -> AsyncGenerator[tuple[list[dict[str, Any]], str | None], None]:
-    """Each page of a collection as it arrives; the last comes with the resourceVersion."""
-    token = ""
-    while True:
+    """Each page of a collection as it arrives; the last comes with the resourceVersion.
+
+    The next page is already being fetched while the consumer handles this one.
+    """
+    origin, call = origin_of(client), f"GET {path}"
+
+    async def fetch(token: str) -> dict[str, Any]:
         page: dict[str, str | int | bool] = {**params, "limit": LIST_PAGE_SIZE}
         if token:
             page["continue"] = token
         try:
-            answer = await client.request("GET", path, params=page)
+            return await client.request("GET", path, params=page)
         except KubeApiError as error:
             if error.status == 410:
                 raise _Expired() from error
             raise
-        origin, call = origin_of(client), f"GET {path}"
-        items = expect_items(answer, "resource", origin=origin, call=call)
-        problem = field_problem(answer, LIST_FIELDS)
-        if problem is not None:
-            raise reply_error(origin, call, f"a resource list whose {problem}")
-        metadata = answer.get("metadata") or {}
-        token = metadata.get("continue") or ""
-        if not token:
-            yield items, str(metadata.get("resourceVersion", ""))
-            return
-        yield items, None
+
+    pending = asyncio.create_task(fetch(""), name=f"list {path}")
+    try:
+        while True:
+            answer = await pending
+            items = expect_items(answer, "resource", origin=origin, call=call)
+            problem = field_problem(answer, LIST_FIELDS)
+            if problem is not None:
+                raise reply_error(origin, call, f"a resource list whose {problem}")
+            metadata = answer.get("metadata") or {}
+            token = metadata.get("continue") or ""
+            if not token:
+                yield items, str(metadata.get("resourceVersion", ""))
+                return
+            pending = asyncio.create_task(fetch(str(token)), name=f"list {path} (next page)")
+            yield items, None
+    finally:
+        if not pending.done():
+            pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, RetinaTuiError, _Expired):
+            await pending
 
 
 async def list_all(

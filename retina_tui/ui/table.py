@@ -206,8 +206,9 @@ class VirtualTable(ScrollView, can_focus=True):
         self._rebuild()
 
     def add_rows(self, rows: Iterable[Row]) -> None:
-        """Add a batch of rows (the next page of a list) and show them at once."""
-        for row in rows:
+        """Add a batch of rows (the next page of a list); painted if they land on screen."""
+        rows_seen = list(rows)
+        for row in rows_seen:
             old = self._rows.get(row.key)
             if old is not None:
                 self._delete(old)
@@ -216,8 +217,8 @@ class VirtualTable(ScrollView, can_focus=True):
             if self._passes(row):
                 self._order.append(self._entry(row))
         self._order.sort()
-        self._lines.clear()
-        self._structure_changed(now=True)
+        self._moved.update(row.key for row in rows_seen)
+        self._structure_changed()
 
     def sync(self, rows: Iterable[Row]) -> None:
         """Make the table hold exactly `rows`, updating in place (the cursor stays put)."""
