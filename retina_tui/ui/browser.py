@@ -53,6 +53,10 @@ class PodRef:
     labels: tuple[tuple[str, str], ...] = ()
 
 
+CHURN_STATUS_SECONDS = 1.0
+"""A pod change rewrites the status line's counts at most this often."""
+
+
 def pod_ref(pod: dict[str, Any]) -> PodRef:
     """The few fields the browser keeps per pod."""
     meta = pod.get("metadata") or {}
@@ -303,7 +307,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
                 else:
                     self.details.show_pod(event.obj, self.network.pod_lines(event.obj))
             self.pods_changed()
-            self._update_status()
+            self._update_status(CHURN_STATUS_SECONDS)
 
     def _remember(self, key: str, pod: dict[str, Any]) -> None:
         ref = pod_ref(pod)
@@ -580,9 +584,10 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             return
         self.details.show_pod(pod, self.network.pod_lines(pod))
 
-    def _update_status(self) -> None:
+    def _update_status(self, delay: float = 0.3) -> None:
+        """Write the status line soon; watch events pass a longer `delay` (counts churn)."""
         if self._status_timer is None and self.is_mounted:
-            self._status_timer = self.set_timer(0.3, self._write_status)
+            self._status_timer = self.set_timer(delay, self._write_status)
 
     def _write_status(self) -> None:
         if self._status_timer is not None:

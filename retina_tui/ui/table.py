@@ -21,6 +21,7 @@ from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.timer import Timer
 
@@ -134,6 +135,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._flush_timer: Timer | None = None
         # Rows that changed place since the last repaint (their new text is unpainted).
         self._moved: set[str] = set()
+        # The table length the scrollbar's thumb was last drawn for.
+        self._thumb_height = 0
 
     # Data ---------------------------------------------------------------------------
 
@@ -232,6 +235,8 @@ class VirtualTable(ScrollView, can_focus=True):
     def upsert(self, row: Row) -> None:
         """Add or update one row; only its line is redrawn when its place is unchanged."""
         old = self._rows.get(row.key)
+        if old == row:
+            return  # a change the table does not show (labels, annotations)
         self._rows[row.key] = row
         grew = self._grow(row)
         if old is not None:
@@ -332,7 +337,11 @@ class VirtualTable(ScrollView, can_focus=True):
             self._flush_timer.stop()
             self._flush_timer = None
         before = self._window()
+        top = int(self.scroll_y)
+        anchor = self._key_at(top)
         self._shown = list(self._order)
+        if anchor is not None:
+            self._keep_in_place(anchor, top)
         index = self.index_of(self._cursor_key) if self._cursor_key is not None else None
         if index is None:
             index = max(0, min(self._cursor, len(self._shown) - 1))
@@ -344,11 +353,39 @@ class VirtualTable(ScrollView, can_focus=True):
         self._moved.clear()
         self._apply_layout()
 
+    def _keep_in_place(self, anchor: str, top: int) -> None:
+        """Rows came or went above the screen: scroll by as many, so what is shown stays."""
+        index = self.index_of(anchor)
+        if index is None or index == top:
+            return
+        limit = max(0, len(self._shown) + 1 - self.scrollable_content_region.height)
+        if index > limit:
+            return
+        # Set without the watchers: the lines on screen are already the right ones (the
+        # scrollbar's thumb is drawn at the new place when it is next painted).
+        self.set_reactive(VirtualTable.scroll_y, float(index))
+        self.set_reactive(VirtualTable.scroll_target_y, float(index))
+        if self.show_vertical_scrollbar:
+            self.vertical_scrollbar.set_reactive(ScrollBar.position, float(index))
+
     def _apply_layout(self) -> None:
         width = sum(self._widths) + GAP * len(self._widths)
         size = Size(width, len(self._shown) + 1)
-        if size != self.virtual_size:
-            self.virtual_size = size
+        old = self.virtual_size
+        if size != old:
+            viewport = self.container_size.height
+            if size.width == old.width and min(size.height, old.height) > viewport > 0:
+                # Only the length of a table taller than the screen changed: the
+                # scrollbar stays, so move its thumb instead of laying the screen out,
+                # and only once it would move by half a cell or more.
+                self.set_reactive(VirtualTable.virtual_size, size)
+                moved = abs(size.height - self._thumb_height) * viewport * 2
+                if moved >= self._thumb_height:
+                    self._thumb_height = size.height
+                    self._scroll_update(size)
+            else:
+                self._thumb_height = size.height
+                self.virtual_size = size
         self._scroll_cursor_into_view()
         self._post_highlight()
 

@@ -85,6 +85,28 @@ async def test_churn_off_screen_repaints_nothing_and_lays_out_nothing() -> None:
         assert table.layouts == 1, "one more row: one layout"
 
 
+async def test_rows_coming_above_the_screen_leave_the_rows_shown_in_place() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(CountingTable)
+        await settle(pilot)
+        assert table.move_cursor_to("row-0500")
+        await settle(pilot)
+        shown, cursor_line = table._window(), table._cursor - int(table.scroll_y)
+        table.painted = table.layouts = 0
+        for letter in "abcdefghijklmnopqrstuvwxyz":  # churn above what is shown
+            table.upsert(row(f"row-000{letter}"))
+        table.remove_row("row-0002")
+        await settle(pilot)
+        assert table._window() == shown, "the rows on screen moved"
+        assert table._cursor - int(table.scroll_y) == cursor_line
+        assert table.cursor_key == "row-0500"
+        assert (table.painted, table.layouts) == (0, 0)
+        await pilot.press("j")  # and the keys go on from where the person is
+        await pilot.pause()
+        assert table.cursor_key == "row-0501"
+
+
 @pytest.fixture
 async def big_sandbox() -> AsyncIterator[Sandbox]:
     """A sandbox whose pods take three pages to list."""
