@@ -115,6 +115,8 @@ class RetinaApp(App[None]):
         self._unreachable: UnreachableScreen | None = None
         self._unreachable_code = EXIT_FAILED
         self.sandbox: Any = None
+        # No eye candy: the tab underline's slide alone was a dozen repaints per switch.
+        self.animation_level = "none"
 
     def get_driver_class(self) -> type[Driver]:
         driver = super().get_driver_class()
