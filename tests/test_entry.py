@@ -6,9 +6,11 @@ usage error import no event loop, client, settings model or UI.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from retina_tui.cli import cli
@@ -55,3 +57,16 @@ def test_a_usage_error_imports_nothing_heavy() -> None:
     output, modules = imported_after("shell", "pod/x", "--host-pid")
     assert "applies to node shells only" in output
     assert modules.isdisjoint(HEAVY), modules & set(HEAVY)
+
+
+def test_the_browser_asks_for_120_frames_a_second_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from retina_tui.commands.tui import prefer_fast_frames
+
+    monkeypatch.delenv("TEXTUAL_FPS", raising=False)
+    prefer_fast_frames()
+    assert os.environ["TEXTUAL_FPS"] == "120"
+    monkeypatch.setenv("TEXTUAL_FPS", "30")
+    prefer_fast_frames()
+    assert os.environ["TEXTUAL_FPS"] == "30"

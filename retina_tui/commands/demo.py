@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from retina_tui.commands.tui import CONFIG_OPTION, app_settings
+from retina_tui.commands.tui import CONFIG_OPTION, app_settings, prefer_fast_frames
 
 
 @click.command("demo")
@@ -27,6 +27,7 @@ def demo(config_path: str | None, network: str) -> None:
     """Start a small embedded cluster and open the browser on it."""
     import sys
 
+    prefer_fast_frames()
     from retina_tui.ui.app import DemoTarget, make_app
     from retina_tui.ui.shutdown import run_app
 
