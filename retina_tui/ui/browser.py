@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult, RenderResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -31,7 +31,7 @@ from retina_tui.ui.failures import ReportsWorkerFailures
 from retina_tui.ui.network_rows import NETPOL_COLUMNS, SERVICE_COLUMNS, NetworkIndex
 from retina_tui.ui.network_views import NetworkViews
 from retina_tui.ui.rows import NODE_COLUMNS, POD_COLUMNS, node_row, pod_row
-from retina_tui.ui.table import VirtualTable
+from retina_tui.ui.table import VirtualTable, forward_if_unfocused
 
 if TYPE_CHECKING:
     from retina_tui.kube.client import KubeClient
@@ -75,6 +75,26 @@ def pod_ref(pod: dict[str, Any]) -> PodRef:
     )
 
 
+class FilterInput(Input):
+    """The filter; Enter and Escape hand the focus back at once, so the keys typed right
+    after them go to the table (a binding would act only once the key bubbled up)."""
+
+    def __init__(self, leave: Callable[[bool], None], **kwargs: Any) -> None:
+        """`leave(keep)` gives the focus back: Enter keeps the filter, Escape clears it."""
+        super().__init__(**kwargs)
+        self._leave = leave
+
+    async def _on_key(self, event: events.Key) -> None:
+        if forward_if_unfocused(self, event):
+            return
+        if event.key in ("enter", "escape"):
+            event.stop()
+            event.prevent_default()
+            self._leave(event.key == "enter")
+            return
+        await super()._on_key(event)
+
+
 class StatusLine(Widget):
     """One line of markup that repaints without a layout pass (it changes often)."""
 
@@ -90,7 +110,9 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
     """Pods and nodes of one cluster context, live."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="filter"),
+        # A priority binding acts when the key arrives, so the keys typed after it
+        # already go to the filter.
+        Binding("slash", "filter", "Filter", id="filter", priority=True),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("p", "show('pods')", "Pods", id="pods"),
         Binding("n", "show('nodes')", "Nodes", id="nodes"),
@@ -201,7 +223,8 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="browser-status")
-        yield Input(
+        yield FilterInput(
+            self._leave_filter,
             placeholder="/ to filter: type to narrow, Enter to keep, Esc to clear", id="filter"
         )
         with Horizontal(id="tables"):
@@ -416,13 +439,15 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         self.view = view
 
     def action_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        # Focus now, not after the queued keys (`focus()` waits its turn): what is typed
+        # right after `/` belongs to the filter.
+        self.screen.set_focus(self.query_one("#filter", Input))
 
     def action_clear_filter(self) -> None:
         filter_input = self.query_one("#filter", Input)
         filter_input.value = ""
         self.table.set_filter("")
-        self.table.focus()
+        self.screen.set_focus(self.table)
         self._update_status()
 
     @on(Input.Changed, "#filter")
@@ -430,9 +455,11 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         self.table.set_filter(event.value)
         self._update_status()
 
-    @on(Input.Submitted, "#filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.table.focus()
+    def _leave_filter(self, keep: bool) -> None:
+        if keep:
+            self.screen.set_focus(self.table)
+        else:
+            self.action_clear_filter()
 
     def action_toggle_details(self) -> None:
         self.toggle_class("-no-details")

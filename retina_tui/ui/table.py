@@ -17,13 +17,14 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.events import Click
+from textual.events import Click, Key
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.timer import Timer
+from textual.widget import Widget
 
 from retina_tui.ui.rows import Row, age
 
@@ -31,6 +32,22 @@ GAP = 2
 STRUCTURE_REPAINT = 0.25
 """Seconds between repaints caused by rows coming and going."""
 MAX_CELL = 64
+
+
+def forward_if_unfocused(widget: Widget, event: Key) -> bool:
+    """Hand a key on to the focused widget when the focus left `widget` meanwhile.
+
+    Textual queues a key to the widget focused when it arrives; keys typed at once (a
+    fast typist, a paste) can wait in that queue while an earlier one moves the focus.
+    They belong where the focus is now. True if the key was handed on.
+    """
+    focused = widget.screen.focused
+    if focused is None or focused is widget:
+        return False
+    event.stop()
+    event.prevent_default()
+    focused.post_message(Key(event.key, event.character))
+    return True
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -446,6 +463,10 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def action_sort(self, column: int) -> None:
         self.sort_by(column)
+
+    async def _on_key(self, event: Key) -> None:
+        if not forward_if_unfocused(self, event):
+            await super()._on_key(event)
 
     def on_click(self, event: Click) -> None:
         if event.y == 0:

@@ -51,6 +51,26 @@ async def test_filter_narrows_the_table_as_you_type(browse_sandbox: Sandbox) -> 
         await pilot.press("q")
 
 
+async def test_keys_typed_at_once_after_slash_all_land_in_the_filter(
+    browse_sandbox: Sandbox,
+) -> None:
+    from textual import events
+
+    app = app_for(browse_sandbox)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        # As a fast typist (or a pasted line): every key is queued before any is handled.
+        typed = [("slash", "/"), ("w", "w"), ("e", "e"), ("b", "b"), ("enter", None), ("d", "d")]
+        for key, char in typed:
+            app.post_message(events.Key(key, char))
+        await wait_until(pilot, lambda: app.browser.has_class("-no-details"), "the d key")
+        await pilot.pause(0.1)
+        assert app.browser.pods.filter_text == "web"  # nothing lost, nothing extra
+        assert names(app) == ["web"]
+        assert app.focused is app.browser.pods
+        await pilot.press("q")
+
+
 async def test_a_created_pod_shows_up_and_a_deleted_one_goes(browse_sandbox: Sandbox) -> None:
     app = app_for(browse_sandbox)
     async with app.run_test(size=SIZE) as pilot:

@@ -29,7 +29,7 @@ def test_demo_opens_a_shell_and_shows_its_prompt(tmux: TmuxApp, tmp_path: Path) 
     tmux.start(["demo"], {"RETINA_TUI_CONFIG": str(config)})
     tmux.wait_for(lambda s: "load-0000" in s and "coredns" in s, "the pods table")
     tmux.keys("/", "w", "e", "b", "Enter")
-    tmux.wait_for(lambda s: "1/" in s and "shop" in s and "load-0000" not in s, "the filter")
+    tmux.wait_for(lambda s: "pods 1/" in s and "load-0000" not in s, "the filter")
     tmux.keys("s")
     screen = tmux.wait_for(lambda s: "@web:" in s and "#" in s, "the shell prompt")
     assert "pod shop/web" in screen
