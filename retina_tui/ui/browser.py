@@ -225,7 +225,8 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         yield StatusLine(id="browser-status")
         yield FilterInput(
             self._leave_filter,
-            placeholder="/ to filter: type to narrow, Enter to keep, Esc to clear", id="filter"
+            placeholder="/ to filter: type to narrow, Enter to keep, Esc to clear",
+            id="filter",
         )
         with Horizontal(id="tables"):
             yield self.pods
