@@ -4,11 +4,9 @@ The endpoints controller, kube-proxy, the NetworkPolicy enforcer and cluster DNS
 follow the same loop as their real counterparts: any change to what they watch marks them
 dirty; they then compute the whole desired state from the store and apply it. Changes that
 arrive while a sync runs are coalesced into one more sync, so a burst of 2,000 pod events
-costs a few syncs, not 2,000; after a sync a controller rests four times as long as the
-sync took, so that on a big, churning cluster (10,000 pods, 100 events a second) each
-uses at most a fifth of a core and the API server keeps answering. `applied` tells how
-far the applied state has caught up (the store resourceVersion the last completed sync
-started from), which tests and benchmarks wait on instead of sleeping.
+costs a few syncs, not 2,000. `applied` tells how far the applied state has caught up
+(the store resourceVersion the last completed sync started from), which tests and
+benchmarks wait on instead of sleeping.
 """
 
 from __future__ import annotations
@@ -20,8 +18,6 @@ from collections.abc import Sequence
 from retina_tui.sandbox.store import Store, Watcher
 
 log = logging.getLogger("retina_tui.sandbox")
-REST_FACTOR = 4.0
-"""After a sync, rest this many times as long as it took before the next one."""
 
 
 class Controller:
@@ -87,12 +83,9 @@ class Controller:
             watcher.close()
 
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await self._dirty.wait()
-            started = loop.time()
             await self._sync_once()
-            await asyncio.sleep((loop.time() - started) * REST_FACTOR)
 
     async def _sync_once(self) -> None:
         self._dirty.clear()
