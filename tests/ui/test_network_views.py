@@ -79,6 +79,9 @@ async def test_services_and_policies_views_follow_the_cluster(live_sandbox: Sand
 
         await pilot.press("colon", *"netpol", "enter")
         assert app.browser.view == "netpols"
+        await wait_until(
+            pilot, lambda: cells(app, "netpols", "shop/db-allow-api") is not None, "the policy"
+        )
         assert cells(app, "netpols", "shop/db-allow-api") == (
             "shop", "db-allow-api", "app=db", "1", "-", "1",
         )  # fmt: skip
