@@ -141,12 +141,53 @@ class UiSettings(_Section):
     keys: KeySettings = Field(default_factory=KeySettings)
 
 
+class RecordingSettings(_Section):
+    """Session recordings: asciicast v2 files that `asciinema play` plays.
+
+    With `dir` set every session is recorded there (the interface's tabs and `retina-tui
+    shell`); without it a tab records when asked (the record key) into the user data
+    directory, and `shell` when given --record DIR.
+    """
+
+    dir: Path | None = Field(
+        None,
+        description="Record every session into this directory (created if missing); "
+        "unset: record only when asked.",
+    )
+    input: bool = Field(
+        False,
+        description="Also record what is typed. Off by default: typed input holds "
+        "passwords and tokens, which the output does not show.",
+    )
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _dir_given(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("the directory name is empty")
+        return value
+
+    @field_validator("dir")
+    @classmethod
+    def _dir(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser()
+
+    def directory(self) -> Path:
+        """Where recordings go: `dir`, else `recordings` in the user data directory."""
+        if self.dir is not None:
+            return self.dir
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("retina-tui")) / "recordings"
+
+
 class Settings(_Section):
     """The whole settings tree."""
 
     debug: DebugSettings = Field(default_factory=DebugSettings)
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)
 
 
 CONFIG_ENV = "RETINA_TUI_CONFIG"

@@ -57,7 +57,17 @@ SECTIONS = {
         "apparmor_unconfined",
         "seccomp_unconfined",
     ),
-    "Session options": ("target_container", "timeout", "reuse", "tty", "config_path", "help"),
+    "Session options": (
+        "target_container",
+        "timeout",
+        "reuse",
+        "tty",
+        "record_dir",
+        "record_input",
+        "no_record",
+        "config_path",
+        "help",
+    ),
 }
 NODE_ONLY_FLAGS = (
     ("mount_host_filesystem", "--mount-host-filesystem"),
@@ -116,6 +126,20 @@ NODE_ONLY_FLAGS = (
     help="Re-attach to this pod's running retina-tui shell instead of adding one (pods).",
 )
 @click.option("-t", "--tty", is_flag=True, help="Run the command (after --) with a terminal.")
+@click.option(
+    "--record",
+    "record_dir",
+    default=None,
+    metavar="DIR",
+    help="Record the session as an asciicast v2 file in DIR (default: recording.dir).",
+)
+@click.option(
+    "--record-input",
+    is_flag=True,
+    default=None,
+    help="Record what is typed too (default: recording.input, off: it may hold secrets).",
+)
+@click.option("--no-record", is_flag=True, help="Do not record, even with recording.dir set.")
 def shell(
     target: str,
     command: tuple[str, ...],
@@ -133,6 +157,9 @@ def shell(
     target_container: str | None,
     reuse: bool,
     tty: bool,
+    record_dir: str | None,
+    record_input: bool | None,
+    no_record: bool,
     **node_flags: bool,
 ) -> None:
     """Open a debug shell: NODE or node/NODE on a node, pod/NAME in a pod.
@@ -166,10 +193,17 @@ def shell(
         )
     if tty and not command:
         raise UsageProblem("-t applies to a command given after --; a shell always has one.")
+    _check_record_flags(record_dir, record_input, no_record, command)
     from retina_tui.config import load_settings, resolve_config_path
 
     settings = load_settings(resolve_config_path(Path(config_path) if config_path else None))
     debug = settings.debug
+    recording = _recording_dir(record_dir, no_record or bool(command), settings)
+    if record_input and recording is None:
+        raise UsageProblem(
+            "--record-input applies to a recorded session; add --record DIR or set "
+            "recording.dir in the settings."
+        )
     options = ShellOptions(
         kind=kind,
         name=name,
@@ -187,6 +221,8 @@ def shell(
         command=command,
         tty=tty,
         reuse=reuse,
+        record_dir=recording,
+        record_input=settings.recording.input if record_input is None else record_input,
     )
     code = _run(options, settings, kubeconfig=kubeconfig, context=context, overrides=overrides)
     sys.exit(code)
@@ -212,6 +248,45 @@ class ShellOptions:
     command: tuple[str, ...] = ()
     tty: bool = False
     reuse: bool = False
+    record_dir: Path | None = None
+    """Where the session's asciicast recording goes; None: not recorded."""
+    record_input: bool = False
+
+
+def _check_record_flags(
+    record_dir: str | None, record_input: bool | None, no_record: bool, command: tuple[str, ...]
+) -> None:
+    if record_dir is not None and not record_dir.strip():
+        raise UsageProblem("--record is empty; name the directory for the recording.")
+    if no_record and (record_dir is not None or record_input):
+        raise UsageProblem("--no-record contradicts --record and --record-input; drop one.")
+    if command and (record_dir is not None or record_input):
+        raise UsageProblem(
+            "--record records interactive shells; a command's output is yours to redirect, "
+            "so drop --record for a command."
+        )
+
+
+def _recording_dir(flag: str | None, off: bool, settings: Settings) -> Path | None:
+    """The checked recording directory: --record, else recording.dir; None: no recording.
+
+    It is created and a file is tried in it before anything connects, so a directory
+    that cannot be written ends the command before anything exists in the cluster.
+    """
+    if flag is None and (off or settings.recording.dir is None):
+        return None
+    from retina_tui.terminal.asciicast import RecordingError, prepare_dir
+
+    if flag is not None:
+        try:
+            return prepare_dir(Path(flag), advice="give --record a directory you can write to")
+        except RecordingError as error:
+            raise UsageProblem(str(error)) from None
+    assert settings.recording.dir is not None
+    return prepare_dir(
+        settings.recording.dir,
+        advice="fix recording.dir in the settings, or add --no-record",
+    )
 
 
 def _run(

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from retina_tui.sessions.session import Session
     from retina_tui.sessions.specs import Phase
     from retina_tui.supervisor import Supervisor
+    from retina_tui.terminal.asciicast import Recorder
 
 
 def run(
@@ -67,7 +68,7 @@ async def _main(
                 if options.kind == "pod":
                     session = _build_session(client, options, settings, None)
                     await _offer_reuse(client, session, reuse=options.reuse)
-                    return await _drive(session)
+                    return await _drive(session, options)
                 # A node pod is protected by this process's Lease while the session runs
                 # (and reaped if the process dies), as the interface does.
                 from retina_tui.supervisor import Supervisor
@@ -78,7 +79,7 @@ async def _main(
                     on_problem=lambda text: _stderr_line(f"retina-tui: note: {text}"),
                 ) as supervisor:
                     session = _build_session(client, options, settings, supervisor)
-                    return await _drive(session)
+                    return await _drive(session, options)
             finally:
                 await client.close()
         except asyncio.CancelledError:
@@ -254,26 +255,69 @@ def _stderr_line(text: str, *, fresh_line: bool = False) -> None:
         sys.stderr.flush()
 
 
-async def _drive(session: Session) -> int:
+async def _drive(session: Session, options: ShellOptions) -> int:
     """Start the session, then bridge it to the local terminal until it ends."""
     out_fd = sys.stdout.fileno()
     clipboard = ClipboardFilter()
-    session.on_output = lambda data: write_all(out_fd, clipboard.feed(data))
     in_fd = stdin_fd()
     interactive = in_fd >= 0 and os.isatty(in_fd)
-    if interactive:
-        size = os.get_terminal_size(in_fd)
+    size = os.get_terminal_size(in_fd) if interactive else None
+    if size is not None:
         await session.resize(size.columns, size.lines)
-    await session.start()
+    recorder = _recorder(session, options, size)
+
+    def output(data: bytes) -> None:
+        write_all(out_fd, clipboard.feed(data))
+        if recorder is not None:
+            recorder.output(data)
+
+    session.on_output = output
+    try:
+        await session.start()
+    except BaseException:
+        if recorder is not None:  # nothing ran: no recording of it
+            recorder.close()
+            with contextlib.suppress(OSError):
+                recorder.path.unlink()
+        raise
+    if recorder is not None:
+        recorder.rebase()
     try:
         with raw_terminal(in_fd if interactive else -1):
-            return await _bridge(session, in_fd, interactive)
+            return await _bridge(session, in_fd, interactive, recorder)
     finally:
-        await session.close()
-        write_all(out_fd, clipboard.flush())
+        try:
+            await session.close()
+        finally:
+            write_all(out_fd, clipboard.flush())
+            if recorder is not None:
+                recorder.close()
+                _stderr_line(f"retina-tui: {recorder.error or f'recorded to {recorder.path}'}")
 
 
-async def _bridge(session: Session, in_fd: int, interactive: bool) -> int:
+def _recorder(
+    session: Session, options: ShellOptions, size: os.terminal_size | None
+) -> Recorder | None:
+    """The session's recording in --record DIR (RecordingError before anything is created)."""
+    if options.record_dir is None:
+        return None
+    from retina_tui.terminal.asciicast import Recorder
+
+    cols, rows = (size.columns, size.lines) if size is not None else (80, 24)
+    term = os.environ.get("TERM", "")
+    return Recorder.create(
+        options.record_dir,
+        session.title,
+        width=cols,
+        height=rows,
+        env={"TERM": term} if term else None,
+        record_input=options.record_input,
+    )
+
+
+async def _bridge(
+    session: Session, in_fd: int, interactive: bool, recorder: Recorder | None = None
+) -> int:
     """Keystrokes and resizes to the session until it ends; its exit code."""
     loop = asyncio.get_running_loop()
     inputs: asyncio.Queue[bytes | None] = asyncio.Queue()
@@ -281,12 +325,17 @@ async def _bridge(session: Session, in_fd: int, interactive: bool) -> int:
 
     async def pump_input() -> None:
         while (data := await inputs.get()) is not None:
+            if recorder is not None:
+                recorder.input(data)
             await session.write(data)
         await session.end_input()
 
     async def pump_sizes() -> None:
         while True:
-            await session.resize(*await sizes.get())
+            size = await sizes.get()
+            if recorder is not None:
+                recorder.resize(*size)
+            await session.resize(*size)
 
     def on_input() -> None:
         try:

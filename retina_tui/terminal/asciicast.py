@@ -77,12 +77,12 @@ def _reason(error: OSError) -> str:
     return (error.strerror or str(error)).lower()
 
 
-def prepare_dir(directory: Path) -> Path:
+def prepare_dir(directory: Path, *, advice: str = "name a directory you can write to") -> Path:
     """`directory` (created 0700 when missing), once a file could be created in it.
 
     The check creates and removes a file rather than reading permission bits, so a
     read-only file system, a full disk or a file in the way are found before a session
-    starts. RecordingError says which.
+    starts. RecordingError says which, then `advice`.
     """
     directory = directory.expanduser()
     try:
@@ -91,9 +91,10 @@ def prepare_dir(directory: Path) -> Path:
         os.close(fd)
         os.unlink(probe)
     except OSError as error:
-        raise RecordingError(
-            f"Cannot record into {directory}: {_reason(error)}; name a directory you can write to."
-        ) from None
+        reason = _reason(error)
+        if isinstance(error, FileExistsError | NotADirectoryError):
+            reason = "a file is in the way, not a directory"
+        raise RecordingError(f"Cannot record into {directory}: {reason}; {advice}.") from None
     return directory
 
 
