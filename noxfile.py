@@ -1,4 +1,4 @@
-"""Developer tasks: tests (default), lint, typecheck, bench, image."""
+"""Developer tasks: tests (default), lint, typecheck, docs, bench, image."""
 
 from __future__ import annotations
 
@@ -31,6 +31,14 @@ def typecheck(session: nox.Session) -> None:
     """mypy, strict on retina_tui/."""
     session.install("-e", ".[dev,test]")
     session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs-material), built strictly: a broken link fails."""
+    session.install("-e", ".[docs]")
+    quiet = {"NO_MKDOCS_2_WARNING": "1"}  # the theme's notice about its successor
+    session.run("mkdocs", "build", "--strict", "--site-dir", "build/site", env=quiet)
 
 
 @nox.session(python=PYTHON)
