@@ -56,6 +56,13 @@ from retina_tui.errors import ConfigError
     show_default=True,
     help="How long watch history is kept; older resourceVersions get 410 Expired.",
 )
+@click.option(
+    "--restart-backoff",
+    type=click.FloatRange(0),
+    default=10.0,
+    show_default=True,
+    help="First CrashLoopBackOff delay before a crashed container restarts (doubles).",
+)
 @click.option("--no-kubelet", is_flag=True, hidden=True, help="Serve the API only.")
 def sandbox(
     kubeconfig_out: Path,
@@ -67,12 +74,13 @@ def sandbox(
     plain_http: bool,
     rootfs: tuple[str, ...],
     history_seconds: float,
+    restart_backoff: float,
     no_kubelet: bool,
 ) -> None:
     """Run an embedded Kubernetes cluster that kubectl and retina-tui can use.
 
-    SIGUSR1 drops every open exec/attach stream (the processes keep running), which is
-    how clients' reconnection is exercised.
+    SIGUSR1 drops every open exec/attach stream and log follow (the processes keep
+    running), which is how clients' reconnection is exercised.
     """
     import asyncio
 
@@ -100,6 +108,7 @@ def sandbox(
         kubelet=not no_kubelet,
         rootfs=images,
         history_seconds=history_seconds,
+        restart_backoff=restart_backoff,
     )
 
     async def serve() -> None:

@@ -24,6 +24,7 @@ from typing import Final
 
 from retina_tui.sandbox import isolation, runtime, security
 from retina_tui.sandbox.events import EventRecorder
+from retina_tui.sandbox.logs import ContainerLog
 from retina_tui.sandbox.network import Network
 from retina_tui.sandbox.podstatus import ContainerRuntime, Obj, PodRuntime, should_restart
 from retina_tui.sandbox.processes import Process
@@ -48,6 +49,7 @@ class ContainerRunner:
         write_status: Callable[[PodRuntime], None],
         *,
         start_delay: float,
+        restart_backoff: float = 10.0,
         unpullable: str,
         rootfs: dict[str, Path],
     ) -> None:
@@ -55,6 +57,7 @@ class ContainerRunner:
         self.events = events
         self.write_status = write_status
         self.start_delay = start_delay
+        self.restart_backoff = restart_backoff
         self.unpullable = unpullable
         self.rootfs = rootfs
         self.isolated = isolation.available()
@@ -81,7 +84,7 @@ class ContainerRunner:
         """The whole life of one container, until it ends for good or the pod goes."""
         await rt.network_ready.wait()
         policy = str((rt.pod.get("spec") or {}).get("restartPolicy") or "Always")
-        backoff = BACKOFF_START
+        backoff = self.restart_backoff
         if not entry.lazy:
             await asyncio.sleep(self.start_delay)
         if rt.terminating:
@@ -148,6 +151,8 @@ class ContainerRunner:
     async def _run_once(self, rt: PodRuntime, entry: ContainerRuntime) -> int:
         """Start the container's process, report it running, wait for it; its exit code."""
         started = now_iso()
+        if entry.container_id:  # a restart: the last run's output becomes the previous log
+            entry.previous_log, entry.log = entry.log, ContainerLog()
         entry.container_id = runtime.container_id()
         self._pulled(rt, entry)
         try:
@@ -178,7 +183,6 @@ class ContainerRunner:
         try:
             code = await process.wait()
         finally:
-            entry.logs = process.logs()
             entry.init_pid = None
         entry.state = {
             "terminated": {
@@ -339,6 +343,7 @@ class ContainerRunner:
             stdin=bool(spec.get("stdin")) or not has_command,
             name=f"{rt.key}/{entry.name}",
             kill_session_on_exit=True,
+            log=entry.log,
         )
 
 

@@ -22,8 +22,8 @@ from typing import Any, Final
 from aiohttp import web
 
 from retina_tui.errors import RetinaTuiError
-from retina_tui.sandbox import deadlines, runtime
-from retina_tui.sandbox.containers import ContainerRunner
+from retina_tui.sandbox import deadlines, podlogs, runtime
+from retina_tui.sandbox.containers import BACKOFF_START, ContainerRunner
 from retina_tui.sandbox.errors import ApiError, bad_request, not_found
 from retina_tui.sandbox.events import EventRecorder
 from retina_tui.sandbox.network import Network
@@ -57,6 +57,7 @@ class Kubelet:
             self.events,
             self._write_status,
             start_delay=float(getattr(options, "start_delay", 0.3)),
+            restart_backoff=float(getattr(options, "restart_backoff", BACKOFF_START)),
             unpullable=str(getattr(options, "unpullable_pattern", "does-not-exist")),
             rootfs=dict(getattr(options, "rootfs", None) or {}),
         )
@@ -64,6 +65,7 @@ class Kubelet:
         self._pods: dict[tuple[str, str], PodRuntime] = {}
         self._deadlines = deadlines.DeadlineTimers(self._deadline_passed)
         self._streams = StreamRegistry()
+        self._log_streams = podlogs.LogStreams()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watch_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -85,6 +87,7 @@ class Kubelet:
             await asyncio.gather(self._watch_task, return_exceptions=True)
         await self._deadlines.close()
         self._streams.drop_all()
+        self._log_streams.drop_all()
         runtimes = list(self._pods.values())
         self._pods.clear()
         await asyncio.gather(
@@ -98,16 +101,24 @@ class Kubelet:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def drop_streams(self) -> int:
-        """Close every exec/attach WebSocket abruptly; processes keep running."""
-        return self._streams.drop_all()
+        """Close every exec/attach WebSocket and log follow abruptly; processes keep running."""
+        return self._streams.drop_all() + self._log_streams.drop_all()
 
-    async def logs(self, namespace: str, pod: str, container: str) -> bytes:
-        """The recent output of a container (its current or last process)."""
+    async def handle_logs(
+        self, request: web.Request, namespace: str, pod: str, container: str
+    ) -> web.StreamResponse:
+        """`pods/log` for a container the API server has already checked the pod has."""
+        query, follow, previous = podlogs.read_query(request)
         rt = self._pods.get((namespace, pod))
-        found = rt and (rt.containers.get(container) or rt.ephemeral.get(container))
-        if not found:
-            return b""
-        return found.process.logs() if found.process is not None else found.logs
+        entry = rt and (rt.containers.get(container) or rt.ephemeral.get(container))
+        if not entry:
+            raise bad_request(
+                f'container "{container}" in pod "{pod}" is waiting to start: ContainerCreating'
+            )
+        log = podlogs.choose_log(entry, pod, previous=previous)
+        return await self._log_streams.serve(
+            request, log, query, follow=follow, stopping=lambda: self._stopping
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=name)
@@ -241,6 +252,7 @@ class Kubelet:
     # deletion --------------------------------------------------------------------------
 
     def _remove(self, key: tuple[str, str], uid: str | None) -> None:
+        self.events.forget(key[0], uid or "")
         current = self.store.get("pods", *key)
         if current is not None and (current.get("metadata") or {}).get("uid") == uid:
             with contextlib.suppress(ApiError):

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from retina_tui.sandbox.logs import ContainerLog
 from retina_tui.sandbox.processes import Process
 
 Obj = dict[str, Any]
@@ -30,7 +31,10 @@ class ContainerRuntime:
     container_id: str = ""
     process: Process | None = None
     init_pid: int | None = None  # the container's own first process, inside its namespaces
-    logs: bytes = b""
+    log: ContainerLog = field(default_factory=ContainerLog)
+    """The output of the current (or last) run."""
+    previous_log: ContainerLog | None = None
+    """The output of the run before it, for `previous=true`."""
     lazy: bool = False
     started: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None

@@ -2,7 +2,8 @@
 
 A `Process` is one command started in its own session (so the whole tree can be signalled
 and nothing outlives the sandbox). Its output is pumped to any number of subscribers
-(`Sink`s, one per exec/attach stream) with backpressure, and a bounded tail is kept for logs.
+(`Sink`s, one per exec/attach stream) with backpressure; a container's own process also
+writes its `ContainerLog`.
 Exit codes follow container runtimes: a process killed by signal N exits 128+N.
 """
 
@@ -23,13 +24,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from retina_tui.sandbox.logs import ContainerLog
 from retina_tui.sessions.protocol import STDERR, STDOUT
 
 log = logging.getLogger("retina_tui.sandbox")
 
 READ_CHUNK: Final = 65536
 SINK_LIMIT: Final = 1 << 20
-TAIL_LIMIT: Final = 256 * 1024
 DRAIN_TIMEOUT: Final = 2.0
 DEFAULT_SIZE: Final = (80, 24)
 
@@ -175,7 +176,8 @@ class Process:
         self._master = master
         self._kill_session_on_exit = kill_session_on_exit
         self._sinks: list[Sink] = []
-        self._tail = bytearray()
+        self.log: ContainerLog | None = None
+        """Where the container's own output is kept for `pods/log` (not for exec processes)."""
         self._stdin: asyncio.StreamWriter | None = proc.stdin
         self._pumps: list[asyncio.Task[None]] = []
         self._code: int | None = None
@@ -198,6 +200,7 @@ class Process:
         name: str = "",
         kill_session_on_exit: bool = False,
         sink: Sink | None = None,
+        log: ContainerLog | None = None,
     ) -> Process:
         """Start `argv` in a new session; raises OSError when it cannot be started.
 
@@ -229,6 +232,7 @@ class Process:
                 proc, tty=True, master=master, name=label, kill_session_on_exit=kill_session_on_exit
             )
             self._exited, self._transport = exited, transport
+            self.log = log
             if sink is not None:
                 self._sinks.append(sink)
             os.set_blocking(master, False)
@@ -255,6 +259,7 @@ class Process:
                 proc, tty=False, master=None, name=label, kill_session_on_exit=kill_session_on_exit
             )
             self._exited, self._transport = exited, transport
+            self.log = log
             if sink is not None:
                 self._sinks.append(sink)
             assert proc.stdout is not None and proc.stderr is not None
@@ -278,9 +283,8 @@ class Process:
                 return
             if not data:
                 return
-            self._tail += data
-            if len(self._tail) > TAIL_LIMIT:
-                del self._tail[: len(self._tail) - TAIL_LIMIT]
+            if self.log is not None:
+                self.log.write(data)
             for sink in list(self._sinks):
                 await sink.put(channel, data)
 
@@ -310,6 +314,8 @@ class Process:
                 self._master = None
             for sink in self._sinks:
                 sink.end()
+            if self.log is not None:
+                self.log.close()
             self._done.set()
 
     @property
@@ -329,9 +335,6 @@ class Process:
         """Call `callback(self)` once the process has ended and its output is drained."""
         assert self._runner is not None
         self._runner.add_done_callback(lambda _task: callback(self))
-
-    def logs(self) -> bytes:
-        return bytes(self._tail)
 
     def subscribe(self, sink: Sink) -> None:
         """Fan future output out to `sink` too; it is ended at once if the output already has."""

@@ -18,6 +18,7 @@ from aiohttp import web
 from retina_tui.sandbox import admission, fields, pods, protobuf, services, tables
 from retina_tui.sandbox.discovery import ResourceInfo
 from retina_tui.sandbox.errors import ApiError, already_exists, bad_request, conflict, not_found
+from retina_tui.sandbox.events import EventRecorder
 from retina_tui.sandbox.httputil import bytes_response, json_response, read_json
 from retina_tui.sandbox.patch import APPLY_PATCH, apply_patch, unsupported_media
 from retina_tui.sandbox.selectors import combine, field_selector, label_selector
@@ -53,6 +54,7 @@ class ResourceHandlers:
         self.store = store
         self.finish_deletions = finish_deletions
         self.rows = tables.RowCache(store)
+        self.events = EventRecorder(store)
 
     async def handle(
         self,
@@ -194,11 +196,14 @@ class ResourceHandlers:
             raise admission.invalid_name_required(info.kind)
         if meta.get("name"):
             admission.validate_metadata(info.kind, body)
+        placed = False
         if info.name == "pods":
             pods.default_pod(body)
             admission.validate_pod(body)
             admission.admit_pod_security(ns, body)
+            unplaced = not (body.get("spec") or {}).get("nodeName")
             pods.schedule(self.store, body)
+            placed = unplaced and bool(body["spec"].get("nodeName"))
         elif info.name == "services":
             services.default_service(body)
             services.admit(self.store, body)
@@ -216,6 +221,8 @@ class ResourceHandlers:
             meta["creationTimestamp"] = now_iso()
             return _warn(json_response(body, status=201), warnings)
         created = self.store.create(info.name, body)
+        if placed:
+            self.events.scheduled(created)
         return _warn(bytes_response(self.store.encoded(info.name, created), status=201), warnings)
 
     async def update(

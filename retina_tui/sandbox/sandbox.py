@@ -52,6 +52,8 @@ class SandboxOptions:
     network: str = "auto"
     churn: float = 0.0
     start_delay: float = 0.3
+    # The first CrashLoopBackOff delay (a kubelet's is 10 s, doubling up to 5 minutes).
+    restart_backoff: float = 10.0
     unpullable_pattern: str = "does-not-exist"
     rootfs: dict[str, Path] = field(default_factory=default_rootfs)
     windows_nodes: int = 0

@@ -19,7 +19,7 @@ Predicate = Callable[[Obj], bool]
 
 _KEY = r"[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?"
 _SET_RE = re.compile(rf"^\s*(?P<key>{_KEY})\s+(?P<op>in|notin)\s+\((?P<values>[^)]*)\)\s*$")
-_EQ_RE = re.compile(rf"^\s*(?P<key>{_KEY})\s*(?P<op>==|=|!=)\s*(?P<value>[-A-Za-z0-9_.]*)\s*$")
+_EQ_RE = re.compile(rf"^\s*(?P<key>{_KEY})\s*(?P<op>==|=|!=)\s*(?P<value>[^,\s]*)\s*$")
 _EXISTS_RE = re.compile(rf"^\s*(?P<neg>!?)\s*(?P<key>{_KEY})\s*$")
 
 FIELDS: dict[str, Callable[[Obj], Any]] = {
@@ -31,6 +31,15 @@ FIELDS: dict[str, Callable[[Obj], Any]] = {
     "involvedObject.namespace": lambda o: (o.get("involvedObject") or {}).get("namespace") or "",
     "involvedObject.kind": lambda o: (o.get("involvedObject") or {}).get("kind") or "",
     "involvedObject.uid": lambda o: (o.get("involvedObject") or {}).get("uid") or "",
+    "involvedObject.apiVersion": lambda o: (o.get("involvedObject") or {}).get("apiVersion") or "",
+    "involvedObject.resourceVersion": lambda o: (
+        (o.get("involvedObject") or {}).get("resourceVersion") or ""
+    ),
+    "involvedObject.fieldPath": lambda o: (o.get("involvedObject") or {}).get("fieldPath") or "",
+    "reason": lambda o: o.get("reason") or "",
+    "reportingComponent": lambda o: o.get("reportingComponent") or "",
+    "source": lambda o: (o.get("source") or {}).get("component") or "",
+    "type": lambda o: o.get("type") or "",
 }
 
 

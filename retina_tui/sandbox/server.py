@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from retina_tui.sandbox import auth, discovery, metrics, openapi, protobuf
+from retina_tui.sandbox import auth, discovery, metrics, openapi, podlogs, protobuf
 from retina_tui.sandbox.errors import ApiError, not_found, status_object
 from retina_tui.sandbox.httputil import json_response, read_json, status_response
 from retina_tui.sandbox.resources import ResourceHandlers
@@ -36,6 +36,10 @@ class KubeletLike(Protocol):
 
     async def handle_attach(
         self, request: web.Request, namespace: str, pod: str
+    ) -> web.StreamResponse: ...
+
+    async def handle_logs(
+        self, request: web.Request, namespace: str, pod: str, container: str
     ) -> web.StreamResponse: ...
 
 
@@ -304,19 +308,8 @@ class ApiServer:
         pod = self.store.get("pods", target.namespace, target.name)
         if pod is None:
             raise not_found("pods", target.name)
-        containers = [c.get("name", "") for c in (pod.get("spec") or {}).get("containers") or []]
-        container = request.query.get("container") or (containers[0] if containers else "")
-        every = containers + [
-            c.get("name", "") for c in (pod.get("spec") or {}).get("ephemeralContainers") or []
-        ]
-        if container not in every:
-            raise ApiError(
-                400,
-                "BadRequest",
-                f"container {container} is not valid for pod {target.name}",
-            )
-        reader = getattr(self.kubelet, "logs", None)
-        data = b""
-        if reader is not None:
-            data = await reader(target.namespace, target.name, container)
-        return web.Response(body=data, content_type="text/plain")
+        container = podlogs.pick_container(pod, request.query.get("container", ""))
+        if self.kubelet is None:
+            podlogs.read_query(request)
+            return web.Response(body=b"", content_type="text/plain")
+        return await self.kubelet.handle_logs(request, target.namespace, target.name, container)

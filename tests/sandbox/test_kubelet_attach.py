@@ -11,7 +11,13 @@ import pytest
 from retina_tui.sandbox import SandboxOptions
 from retina_tui.sessions import protocol
 from tests.sandbox.apiclient import pod_body
-from tests.sandbox.kubelet_support import WAIT, container_state, open_stream, wait_pod
+from tests.sandbox.kubelet_support import (
+    WAIT,
+    client_ssl,
+    container_state,
+    open_stream,
+    wait_pod,
+)
 
 PODS = "/api/v1/namespaces/default/pods"
 TTY = [("stdin", "true"), ("stdout", "true"), ("tty", "true")]
@@ -108,8 +114,13 @@ async def test_attach_to_a_synthetic_pod_starts_its_container(api_sandbox: Any) 
         seen = await read_until(ws, b"woke-load-0002\n")
         await ws.close()
     assert seen.endswith(b"woke-load-0002\n")
-    logs = await api_sandbox.kubelet.logs("default", "load-0002", "app")
-    assert b"woke-load-0002" in logs
+    async with aiohttp.ClientSession() as session:
+        logs = await session.get(
+            f"{api_sandbox.url}/api/v1/namespaces/default/pods/load-0002/log",
+            headers={"Authorization": f"Bearer {api_sandbox.admin_token}"},
+            ssl=client_ssl(api_sandbox.ca_pem),
+        )
+        assert "woke-load-0002" in await logs.text()
 
 
 async def test_stdin_once_ends_when_the_first_client_leaves(

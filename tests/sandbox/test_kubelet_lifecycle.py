@@ -93,8 +93,9 @@ async def test_failing_container_fails_the_pod(api_sandbox: Any, admin_api: Any)
         "/api/v1/namespaces/default/events", params={"fieldSelector": "involvedObject.name=broken"}
     )
     reasons = [e["reason"] for e in events.body["items"]]
-    assert sorted(reasons) == ["Created", "Pulled", "Started"]
-    assert events.body["items"][0]["involvedObject"]["fieldPath"] == "spec.containers{main}"
+    assert sorted(reasons) == ["Created", "Pulled", "Scheduled", "Started"]
+    kubelet = [e for e in events.body["items"] if e["source"]["component"] == "kubelet"]
+    assert kubelet[0]["involvedObject"]["fieldPath"] == "spec.containers{main}"
 
 
 async def test_restart_policy_always_backs_off(api_sandbox: Any, admin_api: Any) -> None:
