@@ -40,6 +40,8 @@ from retina_tui.ui.shutdown import EXIT_FAILED, EXIT_OK
 from retina_tui.ui.workspace import Workspace
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from textual.driver import Driver
 
     from retina_tui.kube.client import KubeClient
@@ -463,7 +465,7 @@ class RetinaApp(App[None]):
         except RetinaTuiError as error:
             self.notify(str(error), severity="error")
             return None
-        pane = SessionPane(session)
+        pane = SessionPane(session, recording=self.settings.recording)
         self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
         return pane
 
@@ -550,6 +552,18 @@ class RetinaApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(help_sections(self)))
 
+    def action_recordings(self) -> None:
+        """The Recordings screen; the one picked is replayed in a read-only tab."""
+        from retina_tui.ui.recordings import RecordingsScreen
+        from retina_tui.ui.replay_pane import ReplayPane
+
+        def picked(path: Path | None) -> None:
+            if path is not None:
+                pane = ReplayPane(path)
+                self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
+
+        self.push_screen(RecordingsScreen(self.settings.recording.directory()), picked)
+
     def action_prompt(self) -> None:
         def answered(command: str | None) -> None:
             if command:
@@ -587,6 +601,8 @@ class RetinaApp(App[None]):
                 self.action_pick_context()
             else:
                 self.switch_context(arg)
+        elif verb in ("recordings", "recording", "rec"):
+            self.action_recordings()
         elif verb in ("help", "h", "?"):
             self.action_help()
         elif verb in ("q", "quit", "exit"):

@@ -1,4 +1,5 @@
-"""Command palette entries (ctrl+p) for every action of the app."""
+"""Command palette entries (ctrl+p) for every action of the app, and the screens that
+have no key of their own."""
 
 from __future__ import annotations
 
@@ -12,13 +13,23 @@ class HasActions(Protocol):
     def palette_actions(self) -> Iterable[tuple[str, str, str]]: ...
 
 
+SCREENS = (
+    (
+        "Recordings (:recordings)",
+        "Session recordings, newest first; enter replays one in a tab",
+        "recordings",
+    ),
+)
+"""(title, help, action) of screens reached only from here and the `:` prompt."""
+
+
 class ActionCommands(Provider):
     """Every action by name: the app lists them in `palette_actions()`."""
 
     def _actions(self) -> Iterable[tuple[str, str, str]]:
         app: Any = self.app
         actions: HasActions = app
-        return actions.palette_actions()
+        return [*actions.palette_actions(), *SCREENS]
 
     async def discover(self) -> Hits:
         for title, help_text, action in self._actions():
