@@ -21,7 +21,12 @@ from retina_tui.kube.client import KubeClient
 from retina_tui.kube.watch import Backoff
 from retina_tui.sessions.specs import Phase, new_session_id
 from retina_tui.sessions.stream import AttachStream, Ended, Output, open_attach
-from retina_tui.sessions.wait import ContainerState, container_state, wait_running
+from retina_tui.sessions.wait import (
+    ContainerState,
+    container_state,
+    follow_events,
+    wait_running,
+)
 
 DEFAULT_SIZE = (80, 24)
 MAX_PENDING_INPUT = 64 * 1024
@@ -34,6 +39,7 @@ END_INPUT_QUIET_SECONDS = 0.3
 """At end of input, the EOF character is typed once the shell printed nothing this long."""
 END_INPUT_REPEAT_SECONDS = 1.0
 CLOSED = -1
+PULL_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff"})
 """What wait() returns for a session that close() ended before its shell exited."""
 
 
@@ -166,16 +172,38 @@ class Session(ABC):
             self._companion_tasks.append(asyncio.create_task(coroutine, name=name))
 
     async def _until_running(self) -> None:
-        await wait_running(
-            self.client,
-            self.namespace,
-            self.pod,
-            self.container,
-            ephemeral=self.ephemeral,
-            timeout=self.timeout_seconds,
-            on_state=self._on_state,
-            initial=self._pod_seen,
+        events = asyncio.create_task(
+            follow_events(
+                self.client,
+                self.namespace,
+                self.pod,
+                self.container,
+                ephemeral=self.ephemeral,
+                on_event=self._on_event,
+            ),
+            name=f"session-{self.session_id}-events",
         )
+        try:
+            await wait_running(
+                self.client,
+                self.namespace,
+                self.pod,
+                self.container,
+                ephemeral=self.ephemeral,
+                timeout=self.timeout_seconds,
+                on_state=self._on_state,
+                initial=self._pod_seen,
+            )
+        finally:
+            await cancel_and_wait(events)
+
+    def _on_event(self, reason: str, message: str, warning: bool) -> None:
+        """While waiting, the kubelet's latest word about the container is the phase."""
+        if self.phase.kind != "waiting" and self.phase.kind != "creating":
+            return
+        if reason in ("Started", "Created"):
+            return
+        self._set_phase(Phase("waiting", f"{reason}: {message}" if message else reason))
 
     async def provision(self) -> None:
         """Command mode: create the container and wait until it runs, without attaching.
@@ -341,6 +369,8 @@ class Session(ABC):
         if state.kind == "running":
             return
         detail = state.reason or ("ContainerCreating" if state.kind == "absent" else state.kind)
+        if state.reason in PULL_REASONS and state.message:
+            detail = f"{state.reason}: {state.message}"
         self._set_phase(Phase("waiting", detail))
 
     def _emit(self, data: bytes) -> None:

@@ -2,7 +2,10 @@
 
 The kubelet reports progress in the pod's container statuses; this module reads them,
 reports each new state as a session phase, returns as soon as the container runs, and
-fails at once with the kubelet's own reason and message when the container cannot start.
+fails with the kubelet's own reason and message when the container cannot start. A first
+failed pull (ErrImagePull) is waited through, as the kubelet retries it; the back-off
+that follows is the end. Beside the statuses, `follow_events` reports the kubelet's events
+about the container (Pulling, Pulled, Failed, BackOff...), which say more while waiting.
 """
 
 from __future__ import annotations
@@ -12,14 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from retina_tui.errors import SessionError
+from retina_tui.errors import RetinaTuiError, SessionError
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.shapes import POD_FIELDS, expect_object, origin_of
 from retina_tui.kube.watch import Change, watch_objects
 
 FATAL_WAITING_REASONS = frozenset(
     {
-        "ErrImagePull",
         "ImagePullBackOff",
         "ErrImageNeverPull",
         "InvalidImageName",
@@ -160,11 +162,12 @@ async def wait_running(
                                 f"The {where} disappeared while waiting for its debug shell."
                             )
                     found = expect_object(objects[0], "pod", POD_FIELDS, origin=origin, call=call)
-                    state = _check(found, container, ephemeral, where)
+                    state = container_state(found, container, ephemeral=ephemeral)
                     last = state
-                    if state != seen:
+                    if state != seen:  # reported before a fatal state ends the wait
                         seen = state
                         on_state(state)
+                    _check(found, container, ephemeral, where)
                     if state.kind == "running":
                         return objects[0]
             finally:
@@ -175,3 +178,54 @@ async def wait_running(
             f"seen was {last.describe()}; try again or raise --timeout."
         ) from None
     raise SessionError(f"The watch of {where} ended unexpectedly.")
+
+
+def _field_path(container: str, *, ephemeral: bool) -> str:
+    kind = "ephemeralContainers" if ephemeral else "containers"
+    return f"spec.{kind}{{{container}}}"
+
+
+async def follow_events(
+    client: KubeClient,
+    namespace: str,
+    pod: str,
+    container: str,
+    *,
+    ephemeral: bool,
+    on_event: Callable[[str, str, bool], None],
+) -> None:
+    """Report (reason, message, warning) of each new event about the container, forever.
+
+    Events from before the watch started are reported only if they are about this
+    container (an ephemeral container's pod has older events of its own).
+    """
+    path = f"/api/v1/namespaces/{namespace}/events"
+    selector = f"involvedObject.kind=Pod,involvedObject.name={pod}"
+    wanted = _field_path(container, ephemeral=ephemeral)
+    seen: dict[str, int] = {}
+    events = watch_objects(client, path, field_selector=selector)
+    try:
+        async for event in events:
+            items = event.items if not isinstance(event, Change) else [event.obj]
+            if isinstance(event, Change) and event.type == "DELETED":
+                continue
+            ordered = sorted(items, key=lambda e: str(e.get("lastTimestamp") or ""))
+            for item in ordered:
+                involved = item.get("involvedObject") or {}
+                field = involved.get("fieldPath") or ""
+                if field != wanted and (ephemeral or field):
+                    continue
+                name = str((item.get("metadata") or {}).get("name", ""))
+                count = int(item.get("count") or 1)
+                if seen.get(name) == count:
+                    continue
+                seen[name] = count
+                on_event(
+                    str(item.get("reason") or ""),
+                    str(item.get("message") or ""),
+                    item.get("type") == "Warning",
+                )
+    except RetinaTuiError:
+        return  # events are extra detail: a refused or failed watch takes nothing away
+    finally:
+        await events.aclose()

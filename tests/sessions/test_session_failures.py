@@ -90,16 +90,29 @@ async def test_unpullable_image_is_reported_with_the_kubelets_reason(kube: KubeC
     )
     error = await start_fails(session)
     text = str(error)
-    assert "ErrImagePull" in text or "ImagePullBackOff" in text
+    assert "ImagePullBackOff" in text
     assert "did not start within" not in text
     assert await debug_pods(kube) == []
+    # The phase line said what the kubelet did while it waited: it tried, failed, backed off.
+    said = [phase.detail for phase in screen.phases if phase.kind == "waiting"]
+    first = {
+        word: next((i for i, detail in enumerate(said) if detail.startswith(word)), None)
+        for word in ("Pulling", "Failed", "BackOff")
+    }
+    assert None not in first.values(), said
+    assert first["Pulling"] < first["BackOff"] and first["Failed"] < first["BackOff"], said
+    assert any('"registry.example/does-not-exist:1"' in detail for detail in said), said
 
 
 async def test_unpullable_image_in_a_pod_session(kube: KubeClient) -> None:
     pod = await running_pod(kube)
     spec = PodSessionSpec("default", pod, image="does-not-exist:latest", timeout_seconds=60)
-    error = await start_fails(PodSession(kube, spec))
-    assert "ErrImagePull" in str(error) or "ImagePullBackOff" in str(error)
+    screen = Screen()
+    error = await start_fails(PodSession(kube, spec, on_phase=screen.on_phase))
+    assert "ImagePullBackOff" in str(error)
+    said = [phase.detail for phase in screen.phases if phase.kind == "waiting"]
+    assert any(detail.startswith("Pulling: ") for detail in said), said
+    assert not any("Started" in detail for detail in said), said
 
 
 async def test_timeout_names_the_last_state(kube: KubeClient) -> None:
