@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -172,7 +172,7 @@ async def follow_log(
     *,
     follow: bool = True,
     on_status: Status | None = None,
-) -> AsyncIterator[LogLine]:
+) -> AsyncGenerator[LogLine, None]:
     """The lines of a container's log; with `follow`, forever, across drops and restarts.
 
     Errors that waiting cannot fix (no such pod or container, no previous run,
@@ -240,7 +240,7 @@ async def follow_many(
     follow: bool = True,
     on_status: Callable[[LogSource, str], None] | None = None,
     on_error: Callable[[LogSource, RetinaTuiError], None] | None = None,
-) -> AsyncIterator[LogLine]:
+) -> AsyncGenerator[LogLine, None]:
     """The lines of several logs in the order they arrive; ends when every log has ended.
 
     A log that fails is reported to `on_error` (raised when there is none) and the

@@ -70,7 +70,7 @@ async def test_a_dropped_follow_resumes_without_a_gap_or_a_repeat(
         for _ in range(3):
             await api_sandbox.kubelet.drop_streams()
             seen += await take(lines, 8)
-        await lines.aclose()  # type: ignore[attr-defined]
+        await lines.aclose()
     assert numbers(seen) == list(range(1, len(seen) + 1))
     assert any("dropped" in text for text in statuses), statuses
 
@@ -84,7 +84,7 @@ async def test_follow_goes_on_into_the_next_run_and_previous_reads_the_last(
     lines = follow_log(client, source)
     async with asyncio.timeout(30):
         runs = await take(lines, 2)
-        await lines.aclose()  # type: ignore[attr-defined]
+        await lines.aclose()
     assert all(line.text.startswith("run-") for line in runs)
     assert runs[0].text != runs[1].text
     previous = [
@@ -100,7 +100,7 @@ async def test_a_container_that_has_not_started_is_waited_for(client: KubeClient
     lines = follow_log(client, source)
     async with asyncio.timeout(20):
         first = await take(lines, 1)
-        await lines.aclose()  # type: ignore[attr-defined]
+        await lines.aclose()
     assert first[0].text == "late-line"
 
 
@@ -126,7 +126,7 @@ async def test_two_pods_interleave_and_a_restart_policy_never_log_ends(
             seen.append(line)
             if len([x for x in seen if x.source.pod == "left"]) >= 20:
                 break
-        await merged.aclose()  # type: ignore[attr-defined]
+        await merged.aclose()
     right = [line.text for line in seen if line.source.pod == "right"]
     assert right == ["only-once"]
     assert numbers([line for line in seen if line.source.pod == "left"]) == list(range(1, 21))
