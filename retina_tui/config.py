@@ -104,6 +104,14 @@ class KeySettings(_Section):
     capture_save: str = Field("e", description="Save the capture in this tab to a pcapng file.")
     mark_source: str = Field("m", description="Mark or unmark the selected pod as a check source.")
     check: str = Field("r", description="Check connectivity from the marked (or selected) pods.")
+    logs: str = Field("l", description="Follow the logs of the marked (or selected) pods.")
+    events: str = Field("e", description="Show the events of the selected pod or node.")
+    log_search: str = Field("slash", description="Search the log in this tab as you type.")
+    log_pause: str = Field("p", description="Pause or resume the log in this tab.")
+    log_wrap: str = Field("W", description="Wrap long log lines, or not.")
+    log_timestamps: str = Field("t", description="Show or hide the log's timestamps.")
+    log_previous: str = Field("v", description="Open the previous run's log of these containers.")
+    log_save: str = Field("e", description="Save the log in this tab to a file.")
     services: str = Field("v", description="Show the Services view.")
     netpols: str = Field("t", description="Show the NetworkPolicies view.")
     filter: str = Field("slash", description="Filter the table as you type.")
@@ -181,6 +189,17 @@ class RecordingSettings(_Section):
         return Path(platformdirs.user_data_dir("retina-tui")) / "recordings"
 
 
+class LogSettings(_Section):
+    """Where a log tab starts reading a container's log (it then follows it)."""
+
+    tail_lines: int | None = Field(
+        1000, ge=0, description="Start with the last this many lines; unset: the whole log."
+    )
+    since_seconds: int | None = Field(
+        None, gt=0, description="Start with the lines of the last this many seconds."
+    )
+
+
 class Settings(_Section):
     """The whole settings tree."""
 
@@ -188,6 +207,7 @@ class Settings(_Section):
     supervisor: SupervisorSettings = Field(default_factory=SupervisorSettings)
     ui: UiSettings = Field(default_factory=UiSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
 
 
 CONFIG_ENV = "RETINA_TUI_CONFIG"

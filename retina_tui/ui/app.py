@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from retina_tui.kube.client import KubeClient
     from retina_tui.kube.overrides import ConnectionOverrides
     from retina_tui.sessions.session import Session
+    from retina_tui.ui.log_pane import LogPane
 
 CLUSTER_TASK = "retina-tui-cluster"
 
@@ -397,6 +398,81 @@ class RetinaApp(App[None]):
             )
         )
 
+    def on_browser_logs_requested(self, event: Browser.LogsRequested) -> None:
+        """One pod with several containers: ask which; otherwise follow them all."""
+        from retina_tui.ui.pick_dialog import ALL, PickDialog
+
+        pods = event.pods
+        if len(pods) == 1 and len(pods[0].containers) > 1:
+            pod = pods[0]
+
+            def picked(choice: str | None) -> None:
+                if choice is not None:
+                    names = list(pod.containers) if choice == ALL else [choice]
+                    self.open_logs([(pod, name) for name in names])
+
+            question = f"Logs of pod {pod.namespace}/{pod.name}: which container?"
+            self.push_screen(PickDialog(question, [*pod.containers, ALL]), picked)
+            return
+        self.open_logs([(pod, name) for pod in pods for name in pod.containers[:1]])
+
+    def open_logs(
+        self, targets: list[tuple[PodRef, str]], *, previous: bool = False
+    ) -> Pane | None:
+        """A log tab following `targets` (pod, container), interleaved when several."""
+        from retina_tui.kube.logs import LogSource
+        from retina_tui.ui.log_pane import LogPane
+
+        if self.client is None:
+            self.notify("Not connected to a cluster yet; wait for the tables to load.")
+            return None
+        if not targets:
+            self.notify("The pod has no container to read a log from.", severity="warning")
+            return None
+        logs = self.settings.logs
+        sources = [
+            LogSource(
+                pod.namespace,
+                pod.name,
+                container,
+                previous=previous,
+                tail=logs.tail_lines,
+                since_seconds=logs.since_seconds,
+            )
+            for pod, container in targets
+        ]
+        pane = LogPane(self.client, sources, follow=not previous)
+        self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
+        return pane
+
+    def on_log_pane_previous_requested(self, event: LogPane.PreviousRequested) -> None:
+        from dataclasses import replace
+
+        from retina_tui.ui import log_pane
+
+        sources = [
+            replace(source, previous=True, tail=None, since_seconds=None)
+            for source in event.sources
+        ]
+        if self.client is not None:
+            pane = log_pane.LogPane(self.client, sources, follow=False)
+            self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
+
+    def on_browser_events_requested(self, event: Browser.EventsRequested) -> None:
+        self.open_events(event.kind, event.name, event.in_namespace)
+
+    def open_events(self, kind: str | None, name: str | None, namespace: str | None) -> Pane | None:
+        """An events tab: of one object when `kind` and `name` are given, else of a namespace."""
+        from retina_tui.ui.events_pane import EventsPane
+
+        if self.client is None:
+            self.notify("Not connected to a cluster yet; wait for the tables to load.")
+            return None
+        about = (kind, name) if kind and name else None
+        pane = EventsPane(self.client, namespace=namespace, about=about)
+        self.run_worker(self.workspace.add(pane), group="ui", exit_on_error=True)
+        return pane
+
     def on_browser_reattach_requested(self, event: Browser.ReattachRequested) -> None:
         self._reattach(event.pod)
 
@@ -601,6 +677,11 @@ class RetinaApp(App[None]):
                 self.action_pick_context()
             else:
                 self.switch_context(arg)
+        elif verb in ("logs", "log"):
+            self.workspace.show("browser")
+            self.browser.action_logs()
+        elif verb in ("events", "event", "ev"):
+            self.open_events(None, None, self.namespace_choice or None)
         elif verb in ("recordings", "recording", "rec"):
             self.action_recordings()
         elif verb in ("help", "h", "?"):
@@ -609,8 +690,8 @@ class RetinaApp(App[None]):
             self.action_quit_all()
         else:
             self.notify(
-                f"Unknown command {verb!r}; try pods, nodes, svc, netpol, check, ns NAME, "
-                "ctx NAME.",
+                f"Unknown command {verb!r}; try pods, nodes, svc, netpol, check, logs, events, "
+                "ns NAME, ctx NAME.",
                 severity="warning",
             )
 

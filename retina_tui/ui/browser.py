@@ -126,6 +126,8 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         Binding("a", "reattach", "Re-attach", id="reattach"),
         Binding("m", "mark_source", "Mark source", id="mark_source"),
         Binding("r", "check", "Check", id="check"),
+        Binding("l", "logs", "Logs", id="logs"),
+        Binding("e", "events", "Events", id="events"),
     ]
 
     DEFAULT_CSS = """
@@ -160,6 +162,22 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             super().__init__()
             self.pod = pod
             self.node = node
+
+    class LogsRequested(Message):
+        """The user asked for the logs of `pods` (the marked ones, else the selected one)."""
+
+        def __init__(self, pods: list[PodRef]) -> None:
+            super().__init__()
+            self.pods = pods
+
+    class EventsRequested(Message):
+        """The user asked for the events of one object (`kind`, `name`, `namespace`)."""
+
+        def __init__(self, kind: str, name: str, namespace: str | None) -> None:
+            super().__init__()
+            self.kind = kind
+            self.name = name
+            self.in_namespace = namespace
 
     class ReattachRequested(Message):
         """The user asked to re-attach to a running retina-tui shell of `pod`."""
@@ -540,6 +558,30 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             self.notify("No pod is selected.", severity="warning")
             return
         self.post_message(self.CaptureRequested(pod, pod.node))
+
+    def action_logs(self) -> None:
+        pods = [ref for ref in self.marked.values() if isinstance(ref, PodRef)]
+        selected = self._selected_pod() if self.view == "pods" else None
+        if not pods and selected is not None:
+            pods = [selected]
+        if not pods:
+            self.notify(
+                "Logs open on a pod of the pods view (m marks several).", severity="warning"
+            )
+            return
+        self.post_message(self.LogsRequested(pods))
+
+    def action_events(self) -> None:
+        if self.view == "nodes" and self.nodes.cursor_key is not None:
+            self.post_message(self.EventsRequested("Node", self.nodes.cursor_key, None))
+            return
+        pod = self._selected_pod() if self.view == "pods" else None
+        if pod is None:
+            self.notify(
+                "Events open on a pod or a node; :events shows them all.", severity="warning"
+            )
+            return
+        self.post_message(self.EventsRequested("Pod", pod.name, pod.namespace))
 
     def action_reattach(self) -> None:
         pod = self._selected_pod() if self.view == "pods" else None

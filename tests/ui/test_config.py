@@ -109,8 +109,9 @@ def test_default_keys_are_the_bindings_in_the_code() -> None:
     from retina_tui.ui.browser import Browser
     from retina_tui.ui.capture_pane import CapturePane
     from retina_tui.ui.keys import APP_BINDINGS, keymap_from_settings
+    from retina_tui.ui.log_pane import LogPane
 
-    everywhere = [*APP_BINDINGS, *Browser.BINDINGS, *CapturePane.BINDINGS]
+    everywhere = [*APP_BINDINGS, *Browser.BINDINGS, *CapturePane.BINDINGS, *LogPane.BINDINGS]
     bound = {b.id: b.key for b in everywhere if isinstance(b, Binding) and b.id}
     assert bound == KeySettings().model_dump()
     assert keymap_from_settings(KeySettings()) == {}
