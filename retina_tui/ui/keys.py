@@ -136,6 +136,7 @@ def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
     from retina_tui.ui.browser import Browser
     from retina_tui.ui.capture_pane import CapturePane
     from retina_tui.ui.check_screen import CheckScreen
+    from retina_tui.ui.log_pane import LogPane
     from retina_tui.ui.table import VirtualTable
     from retina_tui.ui.terminal_view import TerminalView
 
@@ -151,6 +152,8 @@ def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
         (":nodes", "Nodes view"),
         (":svc  :netpol", "Services view; NetworkPolicies view"),
         (":check", "Check connectivity from the marked (or selected) pods"),
+        (":logs  :events", "Logs of the marked (or selected) pods; events of the namespace"),
+        (":recordings", "Recorded sessions, to replay one"),
         (":ns NAME", "Show one namespace (:ns all for every namespace, :ns to pick)"),
         (":ctx NAME", "Switch context (:ctx to pick)"),
         (":help  :quit", "This screen; quit"),
@@ -163,6 +166,7 @@ def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
         ("Filter", filter_keys),
         ("Terminal", terminal),
         ("Capture tab", _rows(app, list(CapturePane.BINDINGS))),
+        ("Log tab", [*_rows(app, list(LogPane.BINDINGS)), ("n  N", "Next, previous match")]),
         ("Check screen", _rows(app, list(CheckScreen.BINDINGS))),
         (": prompt", prompt),
     ]
