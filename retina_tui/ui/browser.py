@@ -7,6 +7,7 @@ the pods' JSON: 10,000 full pod objects would cost far more memory than the UI m
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections import Counter
@@ -648,11 +649,13 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             return
         path = f"/api/v1/namespaces/{ref.namespace}/pods/{ref.name}"
         try:
-            pod = await self.client.request("GET", path)
+            pod, events = await asyncio.gather(
+                self.client.request("GET", path), pod_events(self.client, ref)
+            )
         except RetinaTuiError as error:
             self.details.show_nothing(str(error))
             return
-        self.details.show_pod(pod, self.network.pod_lines(pod))
+        self.details.show_pod(pod, self.network.pod_lines(pod), events)
 
     def _update_status(self, delay: float = 0.3) -> None:
         """Write the status line soon; watch events pass a longer `delay` (counts churn)."""
@@ -681,3 +684,14 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             where = f" to [b]{self.connecting_to}[/b]" if self.connecting_to else ""
             parts.append(f"connecting{where}…")
         self.query_one("#browser-status", StatusLine).text = "  ·  ".join(parts)
+
+
+async def pod_events(client: KubeClient, ref: PodRef) -> list[dict[str, Any]]:
+    """The pod's events; none when they cannot be listed (they are extra detail)."""
+    selector = f"involvedObject.kind=Pod,involvedObject.name={ref.name}"
+    path = f"/api/v1/namespaces/{ref.namespace}/events"
+    try:
+        answer = await client.request("GET", path, params={"fieldSelector": selector})
+    except RetinaTuiError:
+        return []
+    return [item for item in answer.get("items") or [] if isinstance(item, dict)]

@@ -1,11 +1,13 @@
 """The details panel: what a person wants to know about one pod or node at a glance.
 
 Rendering is a pure function of the object's JSON so it can be tested directly; the
-panel fetches the object when the cursor settles on a row and follows its changes.
+panel fetches the object (and a pod's last events) when the cursor settles on a row and
+follows its changes.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -13,7 +15,7 @@ from textual.app import RenderResult
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from retina_tui.ui.rows import node_row, pod_status
+from retina_tui.ui.rows import human_duration, last_seen, node_row, pod_status
 
 if TYPE_CHECKING:
     from retina_tui.ui.network_rows import NetworkIndex
@@ -164,6 +166,25 @@ def node_details(node: dict[str, Any], pods_on_node: int) -> Text:
     return text
 
 
+LAST_EVENTS = 5
+
+
+def _last_events(text: Text, events: list[dict[str, Any]]) -> None:
+    """The pod's newest events, newest first, warnings in red (`e` shows them all)."""
+    _section(text, "Last events")
+    newest = sorted(events, key=last_seen, reverse=True)[:LAST_EVENTS]
+    if not newest:
+        text.append("  <none>\n", style="dim")
+    now = time.time()
+    for event in newest:
+        ago = human_duration(now - last_seen(event)) if last_seen(event) else "?"
+        count = int(event.get("count") or 1)
+        times = f" x{count}" if count > 1 else ""
+        style = "bold red" if event.get("type") == "Warning" else ""
+        text.append(f"  {ago} {event.get('reason', '')}{times}", style=style)
+        text.append(f" {' '.join(str(event.get('message') or '').split())}\n", style="dim")
+
+
 class DetailsPanel(Widget):
     """Shows `pod_details` or `node_details` of the row under the cursor.
 
@@ -184,11 +205,26 @@ class DetailsPanel(Widget):
 
     content: reactive[Text] = reactive(Text, layout=False)
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._events: tuple[str, list[dict[str, Any]]] = ("", [])
+        """The uid of the pod whose last events were fetched, and those events."""
+
     def render(self) -> RenderResult:
         return self.content
 
-    def show_pod(self, pod: dict[str, Any], network: list[tuple[str, str]] | None = None) -> None:
-        """Render one pod, with the Services and policies that select it."""
+    def show_pod(
+        self,
+        pod: dict[str, Any],
+        network: list[tuple[str, str]] | None = None,
+        events: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Render one pod, with the Services and policies that select it, and its last
+        events (`events`, or those last given for the same pod)."""
+        uid = str((pod.get("metadata") or {}).get("uid", ""))
+        if events is not None:
+            mine = [e for e in events if (e.get("involvedObject") or {}).get("uid") in (uid, None)]
+            self._events = (uid, mine)
         text = pod_details(pod)
         for heading in ("Services", "NetworkPolicies"):
             lines = [line for head, line in network or () if head == heading]
@@ -197,6 +233,8 @@ class DetailsPanel(Widget):
                 text.append("  <none>\n", style="dim")
             for line in lines:
                 text.append(f"  {line}\n")
+        if self._events[0] == uid:
+            _last_events(text, self._events[1])
         self.content = text
 
     def show_network(self, view: str, key: str | None, network: NetworkIndex) -> None:

@@ -19,7 +19,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from retina_tui.errors import RetinaTuiError
 from retina_tui.ui.pane import Pane
-from retina_tui.ui.rows import Row, parse_time
+from retina_tui.ui.rows import Row, last_seen
 from retina_tui.ui.table import VirtualTable
 
 if TYPE_CHECKING:
@@ -29,20 +29,6 @@ Obj = dict[str, Any]
 COLUMNS = ("TYPE", "REASON", "OBJECT", "COUNT", "MESSAGE", "LAST SEEN")
 NEWEST_FIRST = len(COLUMNS) - 1
 APPLY_SECONDS = 0.2
-
-
-def last_seen(event: Obj) -> float:
-    """When an event was last seen: lastTimestamp, else eventTime, else its creation."""
-    for value in (
-        event.get("lastTimestamp"),
-        event.get("eventTime"),
-        (event.get("series") or {}).get("lastObservedTime"),
-        (event.get("metadata") or {}).get("creationTimestamp"),
-    ):
-        seen = parse_time(value) if isinstance(value, str) else 0.0
-        if seen:
-            return seen
-    return 0.0
 
 
 def event_row(event: Obj, *, namespaced: bool) -> Row:

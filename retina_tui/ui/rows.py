@@ -50,6 +50,20 @@ def parse_time(value: str | None) -> float:
         return 0.0
 
 
+def last_seen(event: dict[str, Any]) -> float:
+    """When an event was last seen: lastTimestamp, else eventTime, else its creation."""
+    for value in (
+        event.get("lastTimestamp"),
+        event.get("eventTime"),
+        (event.get("series") or {}).get("lastObservedTime"),
+        (event.get("metadata") or {}).get("creationTimestamp"),
+    ):
+        seen = parse_time(value) if isinstance(value, str) else 0.0
+        if seen:
+            return seen
+    return 0.0
+
+
 def human_duration(seconds: float) -> str:
     """A duration as kubectl prints it (k8s.io/apimachinery duration.HumanDuration)."""
     s = int(seconds)

@@ -205,6 +205,10 @@ async def test_events_tab_shows_a_new_warning_within_a_second(
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)
         await select(pilot, app, "quiet")
+        details = app.browser.details
+        await wait_until(pilot, lambda: "Started" in details.content.plain, "the last events", 10)
+        assert "Last events" in details.content.plain
+        assert "Scheduled Successfully assigned default/quiet" in details.content.plain
         pane = await open_with(pilot, app, "e")
         assert isinstance(pane, EventsPane) and pane.title == "events pod/default/quiet"
         await wait_until(pilot, lambda: pane.table.total_count >= 4, "the pod's events", 10)
@@ -235,5 +239,8 @@ async def test_events_tab_shows_a_new_warning_within_a_second(
         row = pane.table.get_row("default/quiet.probe-failed")
         assert row is not None and row.tone == "error" and row.cells[0] == "Warning"
         assert pane.table.visible_keys()[0] == "default/quiet.probe-failed"  # newest first
+        app.workspace.show("browser")
+        app.browser._show_details()
+        await wait_until(pilot, lambda: "Unhealthy" in details.content.plain, "the warning", 10)
         await asyncio.sleep(0)
         await quit_app(pilot, app, "q")
