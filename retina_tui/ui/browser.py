@@ -219,7 +219,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         self.nodes = VirtualTable(NODE_COLUMNS, status_column=1, clock=clock, id="nodes")
         self.services = VirtualTable(SERVICE_COLUMNS, status_column=5, clock=clock, id="services")
         self.netpols = VirtualTable(NETPOL_COLUMNS, status_column=5, clock=clock, id="netpols")
-        self.details = DetailsPanel(id="details")
+        self.details = DetailsPanel(clock=clock, id="details")
         self.network = NetworkIndex()
         self.marked: dict[str, PodRef | str] = {}
         """Check sources: `pod/NS/NAME` -> the pod, `node/NAME` -> the node's name."""

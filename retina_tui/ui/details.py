@@ -18,6 +18,8 @@ from textual.widget import Widget
 from retina_tui.ui.rows import human_duration, last_seen, node_row, pod_status
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from retina_tui.ui.network_rows import NetworkIndex
 
 
@@ -169,13 +171,12 @@ def node_details(node: dict[str, Any], pods_on_node: int) -> Text:
 LAST_EVENTS = 5
 
 
-def _last_events(text: Text, events: list[dict[str, Any]]) -> None:
+def _last_events(text: Text, events: list[dict[str, Any]], now: float) -> None:
     """The pod's newest events, newest first, warnings in red (`e` shows them all)."""
     _section(text, "Last events")
     newest = sorted(events, key=last_seen, reverse=True)[:LAST_EVENTS]
     if not newest:
         text.append("  <none>\n", style="dim")
-    now = time.time()
     for event in newest:
         ago = human_duration(now - last_seen(event)) if last_seen(event) else "?"
         count = int(event.get("count") or 1)
@@ -205,8 +206,9 @@ class DetailsPanel(Widget):
 
     content: reactive[Text] = reactive(Text, layout=False)
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.clock = clock
         self._events: tuple[str, list[dict[str, Any]]] = ("", [])
         """The uid of the pod whose last events were fetched, and those events."""
 
@@ -234,7 +236,7 @@ class DetailsPanel(Widget):
             for line in lines:
                 text.append(f"  {line}\n")
         if self._events[0] == uid:
-            _last_events(text, self._events[1])
+            _last_events(text, self._events[1], self.clock())
         self.content = text
 
     def show_network(self, view: str, key: str | None, network: NetworkIndex) -> None:
