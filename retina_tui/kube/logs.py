@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,12 +54,18 @@ class LogLine:
     text: str
 
 
+@functools.lru_cache(maxsize=256)
+def _epoch_seconds(whole: str) -> int:
+    return int(datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp())
+
+
 def parse_stamp(stamp: str) -> int:
     """Nanoseconds since the epoch of an RFC 3339 timestamp with up to 9 fraction digits."""
+    if len(stamp) == 30 and stamp[19] == "." and stamp[29] == "Z":  # what kubelets send
+        return _epoch_seconds(stamp[:19]) * 1_000_000_000 + int(stamp[20:29])
     text = stamp.rstrip("Zz")
     whole, _, fraction = text.partition(".")
-    seconds = datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
-    return int(seconds) * 1_000_000_000 + int((fraction + "000000000")[:9])
+    return _epoch_seconds(whole) * 1_000_000_000 + int((fraction + "000000000")[:9])
 
 
 def format_stamp(stamp_ns: int) -> str:

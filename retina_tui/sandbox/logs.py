@@ -11,6 +11,7 @@ RFC 3339 timestamps when asked, and with `follow` keeps streaming until the run 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -20,6 +21,13 @@ from typing import Final
 
 LOG_LIMIT: Final = 4 * 1024 * 1024
 """Bytes kept per container run (a kubelet rotates at 10 MiB by default)."""
+CHUNK: Final = 64 * 1024
+"""Bytes of lines sent in one write."""
+
+
+@functools.lru_cache(maxsize=64)
+def _second(seconds: int) -> bytes:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S").encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +40,7 @@ class LogLine:
     def timestamp(self) -> bytes:
         """RFC 3339 with nanoseconds, as the kubelet prefixes lines with `timestamps=true`."""
         seconds, nanos = divmod(self.stamp_ns, 1_000_000_000)
-        text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        return f"{text}.{nanos:09d}Z".encode()
+        return b"%s.%09dZ" % (_second(seconds), nanos)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,21 +130,30 @@ class ContainerLog:
         return self._first + index
 
     async def stream(self, query: LogQuery, *, follow: bool) -> AsyncIterator[bytes]:
-        """The selected lines as bytes; with `follow`, new lines until the run ends."""
+        """The selected lines as bytes, in chunks of up to CHUNK bytes; with `follow`, new
+        lines until the run ends."""
         sequence = self._start(query)
         budget = query.limit_bytes
         while True:
             sequence = max(sequence, self._first)
+            chunk: list[bytes] = []
+            size = 0
             while sequence - self._first < len(self._lines):
                 line = self._lines[sequence - self._first]
                 sequence += 1
                 data = line.timestamp() + b" " + line.data if query.timestamps else line.data
                 if budget is not None:
                     if budget <= 0:
-                        return
+                        break
                     data, budget = data[:budget], budget - len(data)
-                yield data
-            if not follow or self._closed:
+                chunk.append(data)
+                size += len(data)
+                if size >= CHUNK:
+                    yield b"".join(chunk)
+                    chunk, size = [], 0
+            if chunk:
+                yield b"".join(chunk)
+            if not follow or self._closed or (budget is not None and budget <= 0):
                 return
             await self._changed.wait()
 
