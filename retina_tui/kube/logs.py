@@ -179,8 +179,11 @@ async def follow_log(
     *,
     follow: bool = True,
     on_status: Status | None = None,
+    on_open: Callable[[], None] | None = None,
 ) -> AsyncGenerator[LogLine, None]:
     """The lines of a container's log; with `follow`, forever, across drops and restarts.
+
+    `on_open` is called each time the log stream is open (before its first line).
 
     Errors that waiting cannot fix (no such pod or container, no previous run,
     forbidden) are raised as they come from the API, with their message.
@@ -211,6 +214,8 @@ async def follow_log(
             seen_id = str(_status_of(pod, source).get("containerID", ""))
         try:
             async with client.stream_lines(path, params=params) as lines:
+                if on_open is not None:
+                    on_open()
                 async for raw, _complete in lines:
                     line = split_line(source, raw)
                     if line is not None and position.fresh(line):
@@ -247,6 +252,7 @@ async def follow_many(
     follow: bool = True,
     on_status: Callable[[LogSource, str], None] | None = None,
     on_error: Callable[[LogSource, RetinaTuiError], None] | None = None,
+    on_open: Callable[[LogSource], None] | None = None,
 ) -> AsyncGenerator[LogLine, None]:
     """The lines of several logs in the order they arrive; ends when every log has ended.
 
@@ -257,9 +263,12 @@ async def follow_many(
 
     async def pump(source: LogSource) -> None:
         report = (lambda text: on_status(source, text)) if on_status else None
+        opened = (lambda: on_open(source)) if on_open else None
         try:
-            async for line in follow_log(client, source, follow=follow, on_status=report):
-                await queue.put(line)
+            lines = follow_log(client, source, follow=follow, on_status=report, on_open=opened)
+            async with contextlib.aclosing(lines):
+                async for line in lines:
+                    await queue.put(line)
         except RetinaTuiError as error:
             if on_error is None:
                 raise

@@ -112,6 +112,7 @@ class LogPane(Pane):
             follow=self._follow,
             on_status=self._status_of,
             on_error=self._failed_source,
+            on_open=self._opened,
         )
         try:
             async for line in lines:
@@ -122,6 +123,12 @@ class LogPane(Pane):
             await lines.aclose()
         self._flush()
         self._set_state("ended")
+        self._write_status()
+
+    def _opened(self, source: LogSource) -> None:
+        self._notes.pop(source.label, None)
+        if self.state == "starting":
+            self._set_state("following")
         self._write_status()
 
     def _status_of(self, source: LogSource, text: str) -> None:

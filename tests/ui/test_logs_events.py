@@ -209,6 +209,10 @@ async def test_events_tab_shows_a_new_warning_within_a_second(
         await wait_until(pilot, lambda: "Started" in details.content.plain, "the last events", 10)
         assert "Last events" in details.content.plain
         assert "Scheduled Successfully assigned default/quiet" in details.content.plain
+        silent = await open_with(pilot, app, "l")  # a log with no line yet is followed
+        await wait_until(pilot, lambda: silent.state == "following", "the open log", 10)
+        assert silent.label.startswith("●") and not silent.view.lines
+        await select(pilot, app, "quiet")
         pane = await open_with(pilot, app, "e")
         assert isinstance(pane, EventsPane) and pane.title == "events pod/default/quiet"
         await wait_until(pilot, lambda: pane.table.total_count >= 4, "the pod's events", 10)
