@@ -209,10 +209,10 @@ async def follow_log(
             params["sinceTime"] = format_stamp(position.last_ns)
             position.resume()
         seen_id = ""
-        if follow:
-            pod = await client.request("GET", f"{pods}/{source.pod}")
-            seen_id = str(_status_of(pod, source).get("containerID", ""))
         try:
+            if follow:
+                pod = await client.request("GET", f"{pods}/{source.pod}")
+                seen_id = str(_status_of(pod, source).get("containerID", ""))
             async with client.stream_lines(path, params=params) as lines:
                 if on_open is not None:
                     on_open()

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from retina_tui.errors import KubeApiError
+from retina_tui.errors import ClusterUnreachableError, KubeApiError
 from retina_tui.kube.client import KubeClient, connect
 from retina_tui.kube.logs import LogLine, LogSource, follow_log, follow_many, parse_stamp
 from tests.sandbox.apiclient import pod_body
@@ -73,6 +73,34 @@ async def test_a_dropped_follow_resumes_without_a_gap_or_a_repeat(
         await lines.aclose()
     assert numbers(seen) == list(range(1, len(seen) + 1))
     assert any("dropped" in text for text in statuses), statuses
+
+
+async def test_an_unreachable_api_while_resuming_is_waited_out(
+    api_sandbox: Any, client: KubeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await start_pod(client, "outage", COUNTER)
+    statuses: list[str] = []
+    lines = follow_log(client, LogSource("default", "outage", "main"), on_status=statuses.append)
+    real = client.request
+    failures = 0
+
+    async def flaky(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        nonlocal failures
+        if path.endswith("/pods/outage") and failures < 2 and seen:
+            failures += 1
+            raise ClusterUnreachableError("The API server cannot be reached.")
+        return await real(method, path, **kwargs)
+
+    seen: list[LogLine] = []
+    monkeypatch.setattr(client, "request", flaky)
+    async with asyncio.timeout(30):
+        seen += await take(lines, 3)
+        await api_sandbox.kubelet.drop_streams()
+        seen += await take(lines, 10)
+        await lines.aclose()
+    assert failures == 2
+    assert numbers(seen) == list(range(1, len(seen) + 1))
+    assert sum("dropped" in text for text in statuses) >= 2, statuses
 
 
 async def test_follow_goes_on_into_the_next_run_and_previous_reads_the_last(
