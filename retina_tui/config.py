@@ -131,6 +131,7 @@ class KeySettings(_Section):
     mark: str = Field("m", description="Mark or unmark a session for broadcast.")
     broadcast: str = Field("y", description="Turn broadcast input on or off.")
     close_session: str = Field("x", description="Close the session (deletes a node pod).")
+    record: str = Field("R", description="Start or stop recording the session in this tab.")
 
 
 class UiSettings(_Section):

@@ -76,6 +76,7 @@ class SessionPane(Pane):
             "R",
             "toggle_recording",
             "Record",
+            id="record",
             tooltip="Start or stop recording this session (an asciicast file)",
         ),
     ]

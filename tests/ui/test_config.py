@@ -110,8 +110,15 @@ def test_default_keys_are_the_bindings_in_the_code() -> None:
     from retina_tui.ui.capture_pane import CapturePane
     from retina_tui.ui.keys import APP_BINDINGS, keymap_from_settings
     from retina_tui.ui.log_pane import LogPane
+    from retina_tui.ui.session_pane import SessionPane
 
-    everywhere = [*APP_BINDINGS, *Browser.BINDINGS, *CapturePane.BINDINGS, *LogPane.BINDINGS]
+    everywhere = [
+        *APP_BINDINGS,
+        *Browser.BINDINGS,
+        *CapturePane.BINDINGS,
+        *LogPane.BINDINGS,
+        *SessionPane.BINDINGS,
+    ]
     bound = {b.id: b.key for b in everywhere if isinstance(b, Binding) and b.id}
     assert bound == KeySettings().model_dump()
     assert keymap_from_settings(KeySettings()) == {}
