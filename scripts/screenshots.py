@@ -43,7 +43,7 @@ SESSION_COMMANDS = [
 ]
 
 
-def _steady(sandbox: Sandbox) -> float:
+def steady_names(sandbox: Sandbox) -> float:
     """Give the one randomly named seed pod a fixed name; return a clock 3 h after the seed."""
     store = sandbox.store
     for pod in store.list("pods", "kube-system"):
@@ -71,7 +71,7 @@ def _steady(sandbox: Sandbox) -> float:
 
 
 def _app(sandbox: Sandbox) -> RetinaApp:
-    now = _steady(sandbox)
+    now = steady_names(sandbox)
     target = ClusterTarget(kubeconfig=str(sandbox.kubeconfig_path))
     return make_app(Settings(), target=target, clock=lambda: now)
 

@@ -202,7 +202,7 @@ async def follow_events(
     path = f"/api/v1/namespaces/{namespace}/events"
     selector = f"involvedObject.kind=Pod,involvedObject.name={pod}"
     wanted = _field_path(container, ephemeral=ephemeral)
-    seen: dict[str, int] = {}
+    seen: dict[str, object] = {}
     events = watch_objects(client, path, field_selector=selector)
     try:
         async for event in events:
@@ -211,12 +211,12 @@ async def follow_events(
                 continue
             ordered = sorted(items, key=lambda e: str(e.get("lastTimestamp") or ""))
             for item in ordered:
-                involved = item.get("involvedObject") or {}
+                involved = _mapping(item.get("involvedObject"))
                 field = involved.get("fieldPath") or ""
                 if field != wanted and (ephemeral or field):
                     continue
                 name = str((item.get("metadata") or {}).get("name", ""))
-                count = int(item.get("count") or 1)
+                count = item.get("count")
                 if seen.get(name) == count:
                     continue
                 seen[name] = count

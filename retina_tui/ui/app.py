@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from retina_tui.ui.log_pane import LogPane
 
 CLUSTER_TASK = "retina-tui-cluster"
+ALL_CONTAINERS = "*"
+"""The picker's answer for every container of a pod (no container name is `*`)."""
 
 
 def _import_engine() -> None:
@@ -400,19 +402,19 @@ class RetinaApp(App[None]):
 
     def on_browser_logs_requested(self, event: Browser.LogsRequested) -> None:
         """One pod with several containers: ask which; otherwise follow them all."""
-        from retina_tui.ui.pick_dialog import ALL, PickDialog
-
         pods = event.pods
         if len(pods) == 1 and len(pods[0].containers) > 1:
             pod = pods[0]
 
             def picked(choice: str | None) -> None:
                 if choice is not None:
-                    names = list(pod.containers) if choice == ALL else [choice]
+                    names = list(pod.containers) if choice == ALL_CONTAINERS else [choice]
                     self.open_logs([(pod, name) for name in names])
 
-            question = f"Logs of pod {pod.namespace}/{pod.name}: which container?"
-            self.push_screen(PickDialog(question, [*pod.containers, ALL]), picked)
+            choices = [(name, name) for name in pod.containers]
+            choices.append((ALL_CONTAINERS, "all containers, interleaved"))
+            title = f"Logs of pod {pod.namespace}/{pod.name}: which container?"
+            self.push_screen(PickerScreen(title, choices), picked)
             return
         self.open_logs([(pod, name) for pod in pods for name in pod.containers[:1]])
 

@@ -31,7 +31,7 @@ from retina_tui.ui.details import DetailsPanel
 from retina_tui.ui.failures import ReportsWorkerFailures
 from retina_tui.ui.network_rows import NETPOL_COLUMNS, SERVICE_COLUMNS, NetworkIndex
 from retina_tui.ui.network_views import NetworkViews
-from retina_tui.ui.rows import NODE_COLUMNS, POD_COLUMNS, node_row, pod_row
+from retina_tui.ui.rows import NODE_COLUMNS, POD_COLUMNS, node_row, object_selector, pod_row
 from retina_tui.ui.table import VirtualTable, forward_if_unfocused
 
 if TYPE_CHECKING:
@@ -688,7 +688,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
 
 async def pod_events(client: KubeClient, ref: PodRef) -> list[dict[str, Any]]:
     """The pod's events; none when they cannot be listed (they are extra detail)."""
-    selector = f"involvedObject.kind=Pod,involvedObject.name={ref.name}"
+    selector = object_selector("Pod", ref.name, ref.namespace)
     path = f"/api/v1/namespaces/{ref.namespace}/events"
     try:
         answer = await client.request("GET", path, params={"fieldSelector": selector})

@@ -53,12 +53,7 @@ class CapturePane(Pane):
     """One capture of one target, listed live."""
 
     DEFAULT_CSS = """
-    CapturePane { width: 1fr; height: 1fr; }
-    CapturePane > .pane-title { height: 1; background: $panel; padding: 0 1; }
-    CapturePane:focus-within > .pane-title { background: $primary; color: $text; }
     CapturePane > DataTable { height: 1fr; }
-    CapturePane > .pane-status { height: 1; background: $boost; padding: 0 1; color: $text-muted; }
-    CapturePane.-failed > .pane-status { color: $error; text-style: bold; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [

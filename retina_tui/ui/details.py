@@ -15,7 +15,14 @@ from textual.app import RenderResult
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from retina_tui.ui.rows import human_duration, last_seen, node_row, pod_status
+from retina_tui.ui.rows import (
+    event_count,
+    human_duration,
+    involved_object,
+    last_seen,
+    node_row,
+    pod_status,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -179,7 +186,7 @@ def _last_events(text: Text, events: list[dict[str, Any]], now: float) -> None:
         text.append("  <none>\n", style="dim")
     for event in newest:
         ago = human_duration(now - last_seen(event)) if last_seen(event) else "?"
-        count = int(event.get("count") or 1)
+        count = event_count(event)
         times = f" x{count}" if count > 1 else ""
         style = "bold red" if event.get("type") == "Warning" else ""
         text.append(f"  {ago} {event.get('reason', '')}{times}", style=style)
@@ -225,7 +232,7 @@ class DetailsPanel(Widget):
         events (`events`, or those last given for the same pod)."""
         uid = str((pod.get("metadata") or {}).get("uid", ""))
         if events is not None:
-            mine = [e for e in events if (e.get("involvedObject") or {}).get("uid") in (uid, None)]
+            mine = [e for e in events if involved_object(e).get("uid") in (uid, None)]
             self._events = (uid, mine)
         text = pod_details(pod)
         for heading in ("Services", "NetworkPolicies"):

@@ -15,11 +15,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Static
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from retina_tui.errors import RetinaTuiError
 from retina_tui.ui.pane import Pane
-from retina_tui.ui.rows import Row, last_seen
+from retina_tui.ui.rows import Row, event_count, involved_object, last_seen, object_selector
 from retina_tui.ui.table import VirtualTable
 
 if TYPE_CHECKING:
@@ -34,13 +33,13 @@ APPLY_SECONDS = 0.2
 def event_row(event: Obj, *, namespaced: bool) -> Row:
     """One event as `kubectl events` words it."""
     meta = event.get("metadata") or {}
-    involved = event.get("involvedObject") or {}
+    involved = involved_object(event)
     kind = str(event.get("type") or "Normal")
     reason = str(event.get("reason") or "")
     obj = f"{involved.get('kind', '')}/{involved.get('name', '')}"
     if not namespaced and involved.get("namespace"):
         obj = f"{involved['namespace']}/{obj}"
-    count = int(event.get("count") or (event.get("series") or {}).get("count") or 1)
+    count = event_count(event)
     message = " ".join(str(event.get("message") or "").split())
     seen = last_seen(event)
     key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
@@ -49,24 +48,11 @@ def event_row(event: Obj, *, namespaced: bool) -> Row:
     return Row(key, (kind, reason, obj, str(count), message), seen, sort_keys, tone)
 
 
-def object_selector(kind: str, name: str, namespace: str | None) -> str:
-    """The field selector of one object's events."""
-    parts = [f"involvedObject.kind={kind}", f"involvedObject.name={name}"]
-    if namespace:
-        parts.append(f"involvedObject.namespace={namespace}")
-    return ",".join(parts)
-
-
 class EventsPane(Pane):
     """Events of a namespace, of the cluster, or of one object."""
 
     DEFAULT_CSS = """
-    EventsPane { width: 1fr; height: 1fr; }
-    EventsPane > .pane-title { height: 1; background: $panel; padding: 0 1; }
-    EventsPane:focus-within > .pane-title { background: $primary; color: $text; }
     EventsPane > VirtualTable { height: 1fr; }
-    EventsPane > .pane-status { height: 1; background: $boost; padding: 0 1; color: $text-muted; }
-    EventsPane.-failed > .pane-status { color: $error; text-style: bold; }
     """
 
     _ids = 0
@@ -176,11 +162,7 @@ class EventsPane(Pane):
     async def close_session(self) -> None:
         """Stop the watch; an events tab leaves nothing behind."""
         self.closing = True
-        for worker in list(self.app.workers):
-            if worker.node is self:
-                worker.cancel()
-                with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                    await worker.wait()
+        await self.stop_workers()
 
     def show_error(self, message: str) -> None:
         self.add_class("-failed")

@@ -9,7 +9,6 @@ the user. `/` searches as you type (`n`/`N` between matches), `t` toggles timest
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -20,7 +19,6 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from retina_tui.errors import ConfigError, RetinaTuiError
 from retina_tui.kube.logs import LogLine, LogSource, follow_many
@@ -38,13 +36,8 @@ class LogPane(Pane):
     """The followed logs of one or more containers."""
 
     DEFAULT_CSS = """
-    LogPane { width: 1fr; height: 1fr; }
-    LogPane > .pane-title { height: 1; background: $panel; padding: 0 1; }
-    LogPane:focus-within > .pane-title { background: $primary; color: $text; }
     LogPane > Input { display: none; height: 1; border: none; padding: 0 1; }
     LogPane.-searching > Input { display: block; }
-    LogPane > .pane-status { height: 1; background: $boost; padding: 0 1; color: $text-muted; }
-    LogPane.-failed > .pane-status { color: $error; text-style: bold; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -101,8 +94,8 @@ class LogPane(Pane):
         return f"{mark}{glyph.get(self.state, '✖')} {self.title}"
 
     def on_mount(self) -> None:
+        self._flusher = self.set_interval(FLUSH_SECONDS, self._flush, name="log-flush")
         self._pump()
-        self.set_interval(FLUSH_SECONDS, self._flush, name="log-flush")
 
     @work(exclusive=True, group="logs", exit_on_error=False)
     async def _pump(self) -> None:
@@ -121,6 +114,7 @@ class LogPane(Pane):
                 self._pending.append(line)
         finally:
             await lines.aclose()
+        self._flusher.stop()  # nothing more will come
         self._flush()
         self._set_state("ended")
         self._write_status()
@@ -261,11 +255,7 @@ class LogPane(Pane):
     async def close_session(self) -> None:
         """Stop following; a log tab leaves nothing behind in the cluster."""
         self.closing = True
-        for worker in list(self.app.workers):
-            if worker.node is self:
-                worker.cancel()
-                with contextlib.suppress(WorkerCancelled, WorkerFailed):
-                    await worker.wait()
+        await self.stop_workers()
 
     def show_error(self, message: str) -> None:
         self.add_class("-failed")

@@ -6,16 +6,27 @@ them and names what they leave behind. Each kind says how through these few memb
 
 from __future__ import annotations
 
+import contextlib
+
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from retina_tui.ui.failures import ReportsWorkerFailures
 
 
 class Pane(ReportsWorkerFailures, Vertical):
     """A tab's content: a title, a label for the tab bar, and a way to close it."""
+
+    DEFAULT_CSS = """
+    Pane { width: 1fr; height: 1fr; }
+    Pane > .pane-title { height: 1; background: $panel; padding: 0 1; }
+    Pane:focus-within > .pane-title { background: $primary; color: $text; }
+    Pane > .pane-status { height: 1; background: $boost; padding: 0 1; color: $text-muted; }
+    Pane.-failed > .pane-status { color: $error; text-style: bold; }
+    """
 
     marked: reactive[bool] = reactive(False)
     broadcasting: reactive[bool] = reactive(False)
@@ -65,3 +76,11 @@ class Pane(ReportsWorkerFailures, Vertical):
 
     def show_error(self, message: str) -> None:
         """Say on the pane that its work failed."""
+
+    async def stop_workers(self) -> None:
+        """Cancel the workers this pane started and wait until they have ended."""
+        for worker in list(self.app.workers):
+            if worker.node is self:
+                worker.cancel()
+                with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                    await worker.wait()

@@ -64,6 +64,29 @@ def last_seen(event: dict[str, Any]) -> float:
     return 0.0
 
 
+def object_selector(kind: str, name: str, namespace: str | None) -> str:
+    """The field selector of one object's events."""
+    parts = [f"involvedObject.kind={kind}", f"involvedObject.name={name}"]
+    if namespace:
+        parts.append(f"involvedObject.namespace={namespace}")
+    return ",".join(parts)
+
+
+def involved_object(event: dict[str, Any]) -> dict[str, Any]:
+    """The object an event is about; empty when the event does not say it as a mapping."""
+    value = event.get("involvedObject")
+    return value if isinstance(value, dict) else {}
+
+
+def event_count(event: dict[str, Any]) -> int:
+    """How many times an event was seen (`count`, or its series' count); 1 if unreadable."""
+    value = event.get("count") or (event.get("series") or {}).get("count") or 1
+    try:
+        return max(1, int(value))
+    except (TypeError, ValueError):
+        return 1
+
+
 def human_duration(seconds: float) -> str:
     """A duration as kubectl prints it (k8s.io/apimachinery duration.HumanDuration)."""
     s = int(seconds)

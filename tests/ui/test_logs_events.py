@@ -22,7 +22,7 @@ from retina_tui.sandbox import Sandbox, SandboxOptions, run_sandbox
 from retina_tui.ui.app import RetinaApp
 from retina_tui.ui.events_pane import EventsPane
 from retina_tui.ui.log_pane import LogPane
-from retina_tui.ui.pick_dialog import PickDialog
+from retina_tui.ui.screens import PickerScreen
 from tests.sandbox.apiclient import pod_body
 from tests.ui.conftest import SIZE, app_for, loaded, pod_running, quit_app, wait_until
 
@@ -173,7 +173,7 @@ async def test_previous_run_interleaved_pods_and_the_container_picker(
 
         await select(pilot, app, "pair")
         await pilot.press("l")
-        await wait_until(pilot, lambda: isinstance(app.screen, PickDialog), "the picker")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickerScreen), "the picker")
         await pilot.press("down", "enter")
         pane = app.workspace.panes[-1]
         assert isinstance(pane, LogPane) and pane.title == "logs default/pair/c1"

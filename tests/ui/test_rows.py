@@ -195,3 +195,20 @@ def test_node_row() -> None:
 def test_node_without_roles_or_ready_condition() -> None:
     row = node_row({"metadata": {"name": "n"}, "status": {}}, pods_on_node=0)
     assert row.cells[1:3] == ("Unknown", "<none>")
+
+
+def test_malformed_events_still_make_rows() -> None:
+    from retina_tui.ui.events_pane import event_row
+
+    event = {
+        "metadata": {"name": "e1", "namespace": "default"},
+        "involvedObject": "not a mapping",
+        "count": "many",
+        "type": "Warning",
+        "reason": "Odd",
+        "message": "two\n lines",
+        "lastTimestamp": "not a time",
+    }
+    row = event_row(event, namespaced=True)
+    assert row.cells == ("Warning", "Odd", "/", "1", "two lines")
+    assert row.tone == "error" and row.created == 0.0

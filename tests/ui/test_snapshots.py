@@ -14,39 +14,12 @@ import pytest
 from textual.pilot import Pilot
 
 from retina_tui.config import Settings
-from retina_tui.sandbox import Sandbox, SandboxOptions
+from retina_tui.sandbox import SandboxOptions
 from retina_tui.ui.app import ClusterTarget, RetinaApp, make_app
-from retina_tui.ui.rows import parse_time
+from scripts.screenshots import steady_names
 from tests.ui.threaded import ThreadedSandbox
 
 SIZE = (130, 34)
-
-
-def _fix_names(sandbox: Sandbox) -> float:
-    """Rename the pod with a random suffix; return a clock value 3h after the seed."""
-    store = sandbox.store
-    for pod in store.list("pods", "kube-system"):
-        name = pod["metadata"]["name"]
-        if name.startswith("coredns-"):
-            store.remove("pods", "kube-system", name)
-            copy: dict[str, Any] = {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {
-                    "name": "coredns-5d78c",
-                    "namespace": "kube-system",
-                    "labels": pod["metadata"].get("labels", {}),
-                },
-                "spec": pod["spec"],
-                "status": pod.get("status", {}),
-            }
-            store.create("pods", copy)
-    stamps = [
-        parse_time(obj["metadata"].get("creationTimestamp"))
-        for kind in ("pods", "nodes")
-        for obj in store.list(kind)
-    ]
-    return max(stamps) + 3 * 3600 + 30
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +27,7 @@ def still_cluster() -> Iterator[tuple[ThreadedSandbox, float]]:
     threaded = ThreadedSandbox(SandboxOptions(kubelet=False, network="host"))
     threaded.start()
     try:
-        now = threaded.call(_fix_names)
+        now = threaded.call(steady_names)
         yield threaded, now
     finally:
         threaded.stop()
@@ -104,7 +77,7 @@ def shell_cluster() -> Iterator[tuple[ThreadedSandbox, float]]:
     threaded = ThreadedSandbox(SandboxOptions(network="host", pods=3))
     threaded.start()
     try:
-        now = threaded.call(_fix_names)
+        now = threaded.call(steady_names)
         yield threaded, now
     finally:
         threaded.stop()
