@@ -172,9 +172,15 @@ class ContainerRunner:
             self._event(rt, entry, "Failed", f"Error: {message}", warn=True)
             entry.started.set()
             return 128
-        if self.isolated:
-            entry.init_pid = await isolation.container_init(process.pid, lambda: process.running)
-        entry.process = process
+        entry.process = process  # from now on a pod teardown finds it and stops it
+        try:
+            if self.isolated:
+                entry.init_pid = await isolation.container_init(
+                    process.pid, lambda: process.running
+                )
+        except asyncio.CancelledError:  # the pod went while its container was starting
+            await process.close()
+            raise
         entry.state = {"running": {"startedAt": started}}
         entry.started.set()
         self._event(rt, entry, "Created", f"Created container: {entry.name}", warn=False)
@@ -182,6 +188,9 @@ class ContainerRunner:
         self.write_status(rt)
         try:
             code = await process.wait()
+        except asyncio.CancelledError:  # a teardown that began before the process existed
+            await process.close()
+            raise
         finally:
             entry.init_pid = None
         entry.state = {

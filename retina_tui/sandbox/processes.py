@@ -237,12 +237,21 @@ class Process:
                 self._sinks.append(sink)
             os.set_blocking(master, False)
             reader = asyncio.StreamReader(limit=READ_CHUNK * 4)
-            self._read_transport, _ = await loop.connect_read_pipe(
-                lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(os.dup(master), "rb", 0)
-            )
-            writer, protocol = await loop.connect_write_pipe(
-                asyncio.streams.FlowControlMixin, os.fdopen(os.dup(master), "wb", 0)
-            )
+            try:
+                self._read_transport, _ = await loop.connect_read_pipe(
+                    lambda: asyncio.StreamReaderProtocol(reader),
+                    os.fdopen(os.dup(master), "rb", 0),
+                )
+                writer, protocol = await loop.connect_write_pipe(
+                    asyncio.streams.FlowControlMixin, os.fdopen(os.dup(master), "wb", 0)
+                )
+            except BaseException:  # cancelled while wiring the pty: nothing may outlive it
+                signal_session(proc.pid, signal.SIGKILL)
+                if self._read_transport is not None:
+                    self._read_transport.close()
+                transport.close()
+                os.close(master)
+                raise
             self._stdin = asyncio.StreamWriter(writer, protocol, None, loop)
             self._pumps.append(self._pump(reader, STDOUT))
         else:
