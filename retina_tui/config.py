@@ -16,9 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from retina_tui.errors import ConfigError
 from retina_tui.validation.capabilities import check_capabilities
 from retina_tui.validation.image import image_problem
-from retina_tui.validation.names import label_problem
+from retina_tui.validation.names import label_problem, windows_user_problem
 
 DEFAULT_IMAGE = "docker.io/nicolaka/netshoot:v0.13"
+DEFAULT_WINDOWS_IMAGE = "ghcr.io/retina-tui/debug-windows:0.1.0-{ltsc}"
+"""`{ltsc}` becomes the node's Windows Server release (ltsc2019, ltsc2022, ltsc2025)."""
+LTSC_PLACEHOLDER = "{ltsc}"
+DEFAULT_WINDOWS_USER = "NT AUTHORITY\\SYSTEM"
+WINDOWS_SHELLS = ("powershell", "pwsh", "cmd")
 DEFAULT_CAPABILITIES = ("NET_ADMIN", "NET_RAW")
 PROFILES = ("netadmin", "general", "baseline", "restricted", "sysadmin", "auto")
 Profile = Literal["netadmin", "general", "baseline", "restricted", "sysadmin", "auto"]
@@ -35,6 +40,19 @@ class DebugSettings(_Section):
     image: str = Field(DEFAULT_IMAGE, description="Image with the network tools.")
     capabilities: tuple[str, ...] = Field(
         DEFAULT_CAPABILITIES, description="Capabilities added after dropping ALL."
+    )
+    windows_image: str = Field(
+        DEFAULT_WINDOWS_IMAGE,
+        description="Image for Windows nodes and pods; {ltsc} is replaced with the node's "
+        "Windows Server release (ltsc2019, ltsc2022 or ltsc2025).",
+    )
+    windows_user: str = Field(
+        DEFAULT_WINDOWS_USER,
+        description="The account a Windows node shell (a HostProcess container) runs as, "
+        "such as NT AUTHORITY\\SYSTEM or NT AUTHORITY\\Local service.",
+    )
+    windows_shell: Literal["powershell", "pwsh", "cmd"] = Field(
+        "powershell", description="The shell of Windows sessions: powershell, pwsh or cmd."
     )
     profile: Profile = Field(
         DEFAULT_PROFILE,
@@ -65,6 +83,22 @@ class DebugSettings(_Section):
         problem = image_problem(value)
         if problem is not None:
             raise ValueError(f"{value!r} is not an image reference: {problem}")
+        return value
+
+    @field_validator("windows_image")
+    @classmethod
+    def _windows_image(cls, value: str) -> str:
+        problem = image_problem(value.replace(LTSC_PLACEHOLDER, "ltsc2022"))
+        if problem is not None:
+            raise ValueError(f"{value!r} is not an image reference: {problem}")
+        return value
+
+    @field_validator("windows_user")
+    @classmethod
+    def _windows_user(cls, value: str) -> str:
+        problem = windows_user_problem(value)
+        if problem is not None:
+            raise ValueError(f"{value!r} is not a Windows account name: {problem}")
         return value
 
     @field_validator("capabilities")

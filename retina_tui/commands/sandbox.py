@@ -21,6 +21,13 @@ from retina_tui.errors import ConfigError
 @click.option("--port", type=int, default=0, show_default=True, help="Port (0: any free port).")
 @click.option("--nodes", type=click.IntRange(1, 250), default=3, show_default=True)
 @click.option(
+    "--windows-nodes",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="How many of the nodes run (simulated) Windows Server 2022, with a few Windows pods.",
+)
+@click.option(
     "--pods",
     type=click.IntRange(0),
     default=20,
@@ -68,6 +75,7 @@ def sandbox(
     kubeconfig_out: Path,
     port: int,
     nodes: int,
+    windows_nodes: int,
     pods: int,
     network: str,
     churn: float,
@@ -88,6 +96,11 @@ def sandbox(
     from retina_tui.sandbox import SandboxOptions, run_sandbox
     from retina_tui.sandbox.sandbox import default_rootfs
 
+    if windows_nodes >= nodes:
+        raise ConfigError(
+            f"--windows-nodes {windows_nodes} leaves no Linux node of --nodes {nodes}, and the "
+            "cluster's own pods need one; give fewer Windows nodes or more nodes."
+        )
     images = default_rootfs()
     for entry in rootfs:
         prefix, sep, directory = entry.partition("=")
@@ -100,6 +113,7 @@ def sandbox(
     options = SandboxOptions(
         port=port,
         nodes=nodes,
+        windows_nodes=windows_nodes,
         pods=pods,
         network=network,
         churn=churn,

@@ -21,6 +21,8 @@ from retina_tui.commands.help import SectionedCommand
 from retina_tui.commands.shell_args import (
     ProfileChoice,
     check_container,
+    check_shell,
+    check_windows_user,
     image_options,
     parse_capability_flag,
     parse_target,
@@ -48,6 +50,7 @@ SECTIONS = {
         *CONNECTION_OPTION_NAMES,
     ),
     "Image options": ("image", "image_repo", "image_version"),
+    "Windows options": ("shell_name", "windows_user"),
     "Security options": (
         "profile",
         "capabilities",
@@ -112,6 +115,22 @@ NODE_ONLY_FLAGS = (
 @click.option("--host-pid", is_flag=True, help="Share the host's PID namespace (node shells).")
 @click.option("--apparmor-unconfined", is_flag=True, help="No AppArmor profile (node shells).")
 @click.option("--seccomp-unconfined", is_flag=True, help="No seccomp profile (node shells).")
+@click.option(
+    "--shell",
+    "shell_name",
+    default=None,
+    metavar="SHELL",
+    help="The shell: powershell, pwsh or cmd on Windows (default: debug.windows_shell); on "
+    "Linux a program of the image such as sh.",
+    callback=check_shell,
+)
+@click.option(
+    "--windows-user",
+    default=None,
+    metavar="ACCOUNT",
+    help="The account of a Windows node shell (default: debug.windows_user, NT AUTHORITY\\SYSTEM).",
+    callback=check_windows_user,
+)
 @click.option("--timeout", default=None, help="How long to wait for the shell (e.g. 60s).")
 @click.option(
     "--target",
@@ -160,6 +179,8 @@ def shell(
     record_dir: str | None,
     record_input: bool | None,
     no_record: bool,
+    shell_name: str | None,
+    windows_user: str | None,
     **node_flags: bool,
 ) -> None:
     """Open a debug shell: NODE or node/NODE on a node, pod/NAME in a pod.
@@ -175,6 +196,16 @@ def shell(
         raise UsageProblem(
             f"{' and '.join(given)} {'apply' if several else 'applies'} to node shells only; "
             f"drop {'them' if several else 'it'} for a pod shell."
+        )
+    if kind == "pod" and windows_user is not None:
+        raise UsageProblem(
+            "--windows-user sets the account of a Windows node shell; a pod shell runs as "
+            "the image's user, so drop it."
+        )
+    if shell_name is not None and command:
+        raise UsageProblem(
+            "--shell picks the interactive shell; a command after -- runs by itself, so drop "
+            "--shell."
         )
     if kind == "node" and target_container is not None:
         raise UsageProblem(
@@ -223,6 +254,10 @@ def shell(
         reuse=reuse,
         record_dir=recording,
         record_input=settings.recording.input if record_input is None else record_input,
+        explicit_image=image,
+        shell=shell_name,
+        windows_user=windows_user,
+        linux_flags=_linux_flags(given, capabilities, profile),
     )
     code = _run(options, settings, kubeconfig=kubeconfig, context=context, overrides=overrides)
     sys.exit(code)
@@ -251,6 +286,23 @@ class ShellOptions:
     record_dir: Path | None = None
     """Where the session's asciicast recording goes; None: not recorded."""
     record_input: bool = False
+    explicit_image: str | None = None
+    """--image, which applies to Windows targets too (the other image flags are Linux's)."""
+    shell: str | None = None
+    windows_user: str | None = None
+    linux_flags: tuple[str, ...] = ()
+    """The Linux-only flags given, which a Windows target refuses by name."""
+
+
+def _linux_flags(
+    node_flags: list[str], capabilities: tuple[str, ...], profile: Profile | None
+) -> tuple[str, ...]:
+    named = list(node_flags)
+    if capabilities and any(part.strip() for part in capabilities):
+        named.append("-c/--capabilities")
+    if profile is not None and profile != "auto":
+        named.append(f"--profile {profile}")
+    return tuple(named)
 
 
 def _check_record_flags(

@@ -16,7 +16,7 @@ import click
 from retina_tui.commands.tui import UsageProblem
 from retina_tui.errors import ConfigError
 from retina_tui.validation.image import EXAMPLE, image_problem
-from retina_tui.validation.names import label_problem, subdomain_problem
+from retina_tui.validation.names import label_problem, subdomain_problem, windows_user_problem
 
 IMAGE_REPO_ENV = "RETINA_SHELL_IMAGE_REPO"
 IMAGE_VERSION_ENV = "RETINA_SHELL_IMAGE_VERSION"
@@ -219,3 +219,21 @@ def parse_capability_flag(values: tuple[str, ...]) -> tuple[str, ...]:
         return parse_capabilities(",".join(values))
     except ConfigError as error:
         raise UsageProblem(f"-c/--capabilities: {error}") from None
+
+
+def check_shell(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and (not value.strip() or any(c.isspace() for c in value)):
+        raise UsageProblem(
+            f"--shell {value!r} is not a program name; name one such as powershell, cmd or sh."
+        )
+    return value
+
+
+def check_windows_user(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    problem = None if value is None else windows_user_problem(value)
+    if problem is not None:
+        raise UsageProblem(
+            f"--windows-user {value!r} is not a Windows account: {problem}; name one such as "
+            "'NT AUTHORITY\\Local service'."
+        )
+    return value

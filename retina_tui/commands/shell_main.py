@@ -188,6 +188,9 @@ def _build_session(
             capabilities=caps,
             profile=options.profile,
             timeout_seconds=options.timeout,
+            shell=options.shell,
+            linux_flags=options.linux_flags,
+            windows_image=options.explicit_image,
         )
         return PodSession(client, pod_spec, instance_id=instance, on_phase=on_phase)
     node_spec = NodeSessionSpec.from_settings(
@@ -203,6 +206,10 @@ def _build_session(
         apparmor_unconfined=options.apparmor,
         seccomp_unconfined=options.seccomp,
         timeout_seconds=options.timeout,
+        shell=options.shell,
+        windows_user=options.windows_user,
+        linux_flags=options.linux_flags,
+        windows_image=options.explicit_image,
     )
     session = NodeSession(
         client,

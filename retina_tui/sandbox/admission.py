@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from retina_tui.sandbox import psa
+from retina_tui.sandbox import psa, windows
 from retina_tui.sandbox.errors import ApiError, bad_request, field_cause, invalid
 from retina_tui.sandbox.schemas import SCHEMAS, SIMPLE, MapOf
 
@@ -206,6 +206,7 @@ def validate_pod(pod: Obj) -> None:
         ephemeral=True,
         regular=regular,
     )
+    causes += windows.causes(spec)
     if causes:
         raise invalid("Pod", name, causes)
 

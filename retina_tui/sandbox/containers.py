@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from retina_tui.sandbox import isolation, runtime, security
+from retina_tui.sandbox import isolation, runtime, security, windows
 from retina_tui.sandbox.events import EventRecorder
 from retina_tui.sandbox.logs import ContainerLog
 from retina_tui.sandbox.network import Network
@@ -256,6 +256,10 @@ class ContainerRunner:
         command = (
             list(argv) if argv is not None else runtime.container_command(container, env, root)
         )
+        if rt.windows:
+            command, env = windows.simulate(
+                command, env, node=rt.node, pod=rt.pod, container=container
+            )
         program = runtime.resolve(command[0], root, env["PATH"]) if command else None
         if program is None:
             raise runtime.not_runnable(command[0] if command else "")
@@ -296,6 +300,8 @@ class ContainerRunner:
             return self.launch(rt, entry.spec, argv, tty=tty)
         root = runtime.rootfs_for(entry.image, self.rootfs)
         plan, env = self._environment(rt, entry.spec, root)
+        if rt.windows:
+            argv, env = windows.simulate(argv, env, node=rt.node, pod=rt.pod, container=entry.spec)
         program = runtime.resolve(argv[0], Path(f"/proc/{init}/root"), env["PATH"])
         if program is None:
             raise runtime.not_runnable(argv[0])

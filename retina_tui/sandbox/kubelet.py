@@ -22,7 +22,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from retina_tui.errors import RetinaTuiError
-from retina_tui.sandbox import deadlines, podlogs, runtime
+from retina_tui.sandbox import deadlines, podlogs, runtime, windows
 from retina_tui.sandbox.containers import BACKOFF_START, ContainerRunner
 from retina_tui.sandbox.errors import ApiError, bad_request, not_found
 from retina_tui.sandbox.events import EventRecorder
@@ -200,6 +200,7 @@ class Kubelet:
             host_network=bool(spec.get("hostNetwork")),
             synthetic=is_synthetic(pod),
             pod=pod,
+            windows=windows.is_windows_node(self.store.get("nodes", None, spec["nodeName"])),
         )
         for container in spec.get("containers") or []:
             entry = ContainerRuntime(container, ephemeral=False, lazy=rt.synthetic)

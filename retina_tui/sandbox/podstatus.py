@@ -101,6 +101,8 @@ class PodRuntime:
     setup: asyncio.Task[None] | None = None
     pid_holder: Process | None = None  # holds the shared PID namespace (shareProcessNamespace)
     pid_holder_init: int | None = None
+    windows: bool = False
+    """Its node is a (simulated) Windows node."""
 
     @property
     def key(self) -> str:

@@ -32,6 +32,9 @@ BASELINE_CAPABILITIES = frozenset(
     }
 )
 RESTRICTED_CAPABILITIES = frozenset({"NET_BIND_SERVICE"})
+WINDOWS_EXEMPT = frozenset(
+    {"allowPrivilegeEscalation != false", "unrestricted capabilities", "seccompProfile"}
+)
 
 Obj = dict[str, Any]
 
@@ -112,10 +115,46 @@ def _baseline(spec: Obj) -> list[tuple[str, str]]:
                 f"{'hostPort' if len(host_ports) == 1 else 'hostPorts'} {', '.join(host_ports)}",
             )
         )
+    host_process = _host_process_setters(spec, containers)
+    if host_process:
+        problems.append(
+            (
+                "hostProcess",
+                f"{host_process} must not set securityContext.windowsOptions.hostProcess=true",
+            )
+        )
     return problems
 
 
+def _host_process_setters(spec: Obj, containers: list[Obj]) -> str:
+    """`pod and container "a"`: who sets hostProcess=true, as the check words it."""
+    pod_sc = spec.get("securityContext") if isinstance(spec.get("securityContext"), dict) else {}
+    assert isinstance(pod_sc, dict)
+    setters = []
+    if (pod_sc.get("windowsOptions") or {}).get("hostProcess") is True:
+        setters.append("pod")
+    names = [
+        c.get("name", "")
+        for c in containers
+        if (_sc(c).get("windowsOptions") or {}).get("hostProcess") is True
+    ]
+    if names:
+        setters.append(f"{_plural(names)} {_quote(names)}")
+    return " and ".join(setters)
+
+
 def _restricted(spec: Obj) -> list[tuple[str, str]]:
+    problems = [p for p in _restricted_linux(spec) if not _relaxed_for_windows(spec, p[0])]
+    return problems
+
+
+def _relaxed_for_windows(spec: Obj, reason: str) -> bool:
+    """A pod whose spec.os is windows is exempt from the Linux-only restricted checks."""
+    windows = (spec.get("os") or {}).get("name") == "windows"
+    return windows and reason in WINDOWS_EXEMPT
+
+
+def _restricted_linux(spec: Obj) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     containers = _containers(spec)
     pod_sc = spec.get("securityContext") if isinstance(spec.get("securityContext"), dict) else {}

@@ -22,6 +22,12 @@ class MapOf:
 
 
 STRINGS = [str]
+WINDOWS_OPTIONS: Obj = {
+    "hostProcess": bool,
+    "runAsUserName": str,
+    "gmsaCredentialSpecName": str,
+    "gmsaCredentialSpec": str,
+}
 SECURITY_CONTEXT: Obj = {
     "privileged": bool,
     "capabilities": {"add": STRINGS, "drop": STRINGS},
@@ -33,6 +39,7 @@ SECURITY_CONTEXT: Obj = {
     "procMount": str,
     "seccompProfile": {"type": str, "localhostProfile": str},
     "appArmorProfile": {"type": str, "localhostProfile": str},
+    "windowsOptions": WINDOWS_OPTIONS,
 }
 CONTAINER: Obj = {
     "name": str,
@@ -129,7 +136,9 @@ POD: Obj = {
             "runAsGroup": int,
             "runAsNonRoot": bool,
             "seccompProfile": {"type": str, "localhostProfile": str},
+            "windowsOptions": WINDOWS_OPTIONS,
         },
+        "os": {"name": str},
         "volumes": [{"name": str, "hostPath": {"path": str, "type": str}, "emptyDir": dict}],
         "tolerations": [
             {"key": str, "operator": str, "value": str, "effect": str, "tolerationSeconds": int}

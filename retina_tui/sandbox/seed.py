@@ -9,6 +9,9 @@
 - the Services `default/kubernetes` (10.96.0.1) and `kube-system/kube-dns` (10.96.0.10);
 - nodes `node-1`..`node-N` (node-1 is the control plane) with the labels, addresses,
   conditions and nodeInfo of a real kubelet, and a node Lease each;
+- with `--windows-nodes N`, the last N nodes run Windows Server 2022 (labels, the
+  `node.kubernetes.io/os=windows:NoSchedule` taint, nodeInfo), with `win/iis` and
+  `win/agent` on them (synthetic Windows pods: spec.os windows, the OS toleration);
 - `kube-system/coredns-*` and, with `--pods N`, N synthetic pods in `default` spread over
   the nodes. Synthetic pods (annotation `sandbox.retina-tui.io/synthetic`) are born
   Running and have no process until something execs into or attaches to them.
@@ -88,7 +91,11 @@ def node(name: str, index: int, ip: str, cidr: str, *, windows: bool) -> Obj:
             },
             "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
         },
-        "spec": {"podCIDR": cidr, "podCIDRs": [cidr]},
+        "spec": {
+            "podCIDR": cidr,
+            "podCIDRs": [cidr],
+            **({"taints": [dict(WINDOWS_TAINT)]} if windows else {}),
+        },
         "status": {
             "addresses": [
                 {"type": "InternalIP", "address": ip},
@@ -259,6 +266,9 @@ def seed(
     ]
     for obj in real:
         store.create("pods", obj)
+    windows = [n for i, n in enumerate(names) if i >= nodes - windows_nodes]
+    if windows:
+        add_windows_pods(store, windows, node_ip)
     for obj in services(node_ip(names[0])):
         store.create(_RESOURCE[obj["kind"]], obj)
     add_synthetic_pods(store, synthetic_pods, linux, node_ip)
@@ -288,6 +298,33 @@ def add_synthetic_pods(
             node_name=node_name,
         )
         # The store's next resourceVersion is unique across every pod ever created.
+        synthetic_status(obj, node_ip(node_name), int(store.resource_version) + 1)
+        store.create("pods", obj)
+
+
+WINDOWS_NAMESPACE = "win"
+WINDOWS_TAINT: Obj = {"key": "node.kubernetes.io/os", "value": "windows", "effect": "NoSchedule"}
+
+
+def add_windows_pods(store: Store, nodes: list[str], node_ip: Callable[[str], str]) -> None:
+    """Namespace `win` with an IIS pod and an agent on the Windows nodes (synthetic)."""
+    store.create("namespaces", namespace(WINDOWS_NAMESPACE, {}))
+    workloads = [
+        ("iis", "mcr.microsoft.com/windows/servercore/iis:windowsservercore-ltsc2022", None),
+        ("agent", "mcr.microsoft.com/windows/nanoserver:ltsc2022", ["ping", "-t", "localhost"]),
+    ]
+    for index, (name, image, command) in enumerate(workloads):
+        container: Obj = {"name": name, "image": image}
+        if command:
+            container["command"] = command
+        if name == "iis":
+            container["ports"] = [{"containerPort": 80, "name": "http", "protocol": "TCP"}]
+        node_name = nodes[index % len(nodes)]
+        obj = pod(WINDOWS_NAMESPACE, name, [container], labels={"app": name}, node_name=node_name)
+        spec = obj["spec"]
+        spec["os"] = {"name": "windows"}
+        spec["nodeSelector"] = {"kubernetes.io/os": "windows"}
+        spec["tolerations"] = [{**WINDOWS_TAINT, "operator": "Equal"}, *spec["tolerations"]]
         synthetic_status(obj, node_ip(node_name), int(store.resource_version) + 1)
         store.create("pods", obj)
 

@@ -67,11 +67,11 @@ def pod_os(pod: dict[str, Any]) -> str | None:
 
 
 def refuse_non_linux(os_name: str | None, what: str) -> None:
-    """Raise SessionError unless the operating system is Linux or unknown."""
-    if os_name is not None and os_name.lower() != "linux":
+    """Raise SessionError unless the operating system is Linux, Windows or unknown."""
+    if os_name is not None and os_name.lower() not in ("linux", "windows"):
         raise SessionError(
-            f"{what} runs {os_name}, and debug shells support only Linux nodes for now; "
-            "pick a pod or node on a Linux node."
+            f"{what} runs {os_name}, and debug shells support Linux and Windows nodes; "
+            "pick a pod or node on one of those."
         )
 
 
@@ -83,16 +83,23 @@ def psa_level(error: KubeApiError) -> tuple[str, str] | None:
     return match.group("level"), match.group("what").strip().rstrip(".;")
 
 
-def explain_psa_for_node(error: KubeApiError, namespace: str) -> SessionError | None:
+def explain_psa_for_node(
+    error: KubeApiError, namespace: str, *, windows: bool = False
+) -> SessionError | None:
     """A node pod refused by Pod Security Admission: name the level and label, suggest -n."""
     found = psa_level(error)
     if found is None:
         return None
     level = found[0]
+    needs = (
+        "the HostProcess container and the host network a Windows node shell needs"
+        if windows
+        else "the host network a node shell needs"
+    )
     return SessionError(
         f"Namespace {namespace} enforces Pod Security level {level} (label "
-        f"{PSA_ENFORCE_LABEL}={level}), which forbids the host network a node shell needs; "
-        "run it with -n NAMESPACE for a namespace whose level is privileged."
+        f"{PSA_ENFORCE_LABEL}={level}), which forbids {needs}; run it with -n NAMESPACE for "
+        "a namespace whose level is privileged."
     )
 
 

@@ -33,7 +33,7 @@ from retina_tui.kube.client import KubeClient
 from retina_tui.kube.errors import CredentialsRejectedError
 from retina_tui.kube.shapes import POD_FIELDS, expect_items, expect_object, origin_of
 from retina_tui.kube.watch import Change, watch_objects
-from retina_tui.sessions import checks, profiles
+from retina_tui.sessions import checks, profiles, windows
 from retina_tui.sessions.session import Session
 from retina_tui.sessions.specs import (
     CREATED_AT_ANNOTATION,
@@ -47,6 +47,7 @@ from retina_tui.sessions.specs import (
     SESSION_LABEL,
     NodeSessionSpec,
     Phase,
+    linux_shell_argv,
     node_pod_name,
     shell_env,
 )
@@ -82,8 +83,11 @@ def node_pod_manifest(
     env = shell_env(spec.idle_logout_seconds)
     if spec.keeper:
         container["command"] = list(KEEPER)
-    elif env:
-        container["env"] = env
+    else:
+        if spec.shell:
+            container["command"] = linux_shell_argv(spec.shell)
+        if env:
+            container["env"] = env
     pod_spec: dict[str, Any] = {
         "nodeName": spec.node,
         **profiles.node_host_namespaces(profile, spec.host_pid),
@@ -106,6 +110,54 @@ def node_pod_manifest(
             {"name": HOST_VOLUME, "mountPath": HOST_MOUNT, "readOnly": read_only},
             {"name": RUN_VOLUME, "mountPath": RUN_PATH, "readOnly": read_only},
         ]
+    return _pod(spec, name, pod_spec, session_id=session_id, instance_id=instance_id)
+
+
+def windows_node_pod_manifest(
+    spec: NodeSessionSpec, name: str, image: str, *, session_id: str, instance_id: str
+) -> dict[str, Any]:
+    """The debug pod for a Windows node: a HostProcess container on the host's network.
+
+    A HostProcess container runs on the host as `spec.windows_user`, sees the node's
+    filesystem as the node does, and needs no capabilities (there are none on Windows).
+    """
+    container: dict[str, Any] = {
+        "name": NODE_CONTAINER,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": windows.shell_argv(spec.shell or spec.windows_shell),
+        "stdin": True,
+        "tty": True,
+    }
+    pod_spec: dict[str, Any] = {
+        "nodeName": spec.node,
+        "os": {"name": "windows"},
+        "nodeSelector": {checks.OS_LABEL: "windows"},
+        "hostNetwork": True,
+        "securityContext": {
+            "windowsOptions": {"hostProcess": True, "runAsUserName": spec.windows_user}
+        },
+        "automountServiceAccountToken": False,
+        "restartPolicy": "Never",
+        "terminationGracePeriodSeconds": 0,
+        # The OS taint by name, and every other one: a node in trouble is tainted too.
+        "tolerations": [dict(windows.OS_TOLERATION), {"operator": "Exists"}],
+        "containers": [container],
+    }
+    if spec.active_deadline_seconds > 0:
+        pod_spec["activeDeadlineSeconds"] = spec.active_deadline_seconds
+    return _pod(spec, name, pod_spec, session_id=session_id, instance_id=instance_id)
+
+
+def _pod(
+    spec: NodeSessionSpec,
+    name: str,
+    pod_spec: dict[str, Any],
+    *,
+    session_id: str,
+    instance_id: str,
+) -> dict[str, Any]:
+    """The node pod with the labels the cleanup supervisor relies on, and who made it."""
     labels = {
         **spec.extra_labels,
         MANAGED_BY_LABEL: MANAGED_BY_VALUE,
@@ -245,6 +297,8 @@ class NodeSession(Session):
         self._created = False
         self._create_unreadable = False
         """The create may have happened without an answer saying so: look by label too."""
+        self.windows = False
+        """The node runs Windows: the pod is a HostProcess pod."""
 
     @property
     def title(self) -> str:
@@ -282,11 +336,22 @@ class NodeSession(Session):
             PURPOSE,
             checked_by_request=(self._create_permission(), *self._lease_permissions()),
         )
-        checks.refuse_non_linux(checks.node_os(node), f"Node {spec.node}")
         name = node_pod_name(spec.node)
-        manifest = node_pod_manifest(
-            spec, name, session_id=self.session_id, instance_id=self.instance_id
-        )
+        if windows.is_windows(checks.node_os(node)):
+            self.windows = True
+            where = f"Node {spec.node}"
+            windows.refuse_linux_flags(spec.linux_flags, where)
+            if spec.keeper:
+                windows.refuse_command(where)
+            image = windows.image_for_node(spec.windows_image, node, spec.node)
+            manifest = windows_node_pod_manifest(
+                spec, name, image, session_id=self.session_id, instance_id=self.instance_id
+            )
+        else:
+            checks.refuse_non_linux(checks.node_os(node), f"Node {spec.node}")
+            manifest = node_pod_manifest(
+                spec, name, session_id=self.session_id, instance_id=self.instance_id
+            )
         path = f"/api/v1/namespaces/{spec.namespace}/pods"
         await self._create(path, manifest, dry_run=True)
         if self.before_create is not None:
@@ -352,7 +417,7 @@ class NodeSession(Session):
                 reason="NotFound",
             ) from None
         except ForbiddenError as error:
-            explained = checks.explain_psa_for_node(error, spec.namespace)
+            explained = checks.explain_psa_for_node(error, spec.namespace, windows=self.windows)
             if explained is not None:
                 raise explained from error
             raise await explain_forbidden(
@@ -369,10 +434,7 @@ class NodeSession(Session):
             raise
         except KubeApiError as error:
             if error.status == 422:
-                raise SessionError(
-                    f"The API server rejected the node debug pod: {error.message} Check "
-                    "--image and --capabilities."
-                ) from error
+                raise self._rejected(error) from error
             if error.status >= 500:
                 self._create_unreadable = not dry_run
             raise
@@ -385,6 +447,18 @@ class NodeSession(Session):
             raise
         if not dry_run:
             self._pod_seen = found
+
+    def _rejected(self, error: KubeApiError) -> SessionError:
+        if not self.windows:
+            return SessionError(
+                f"The API server rejected the node debug pod: {error.message} Check --image "
+                "and --capabilities."
+            )
+        return SessionError(
+            f"The API server rejected the HostProcess pod for Windows node {self.spec.node}: "
+            f"{error.message} A HostProcess pod needs the host network and every container "
+            "HostProcess; check --image and --windows-user."
+        )
 
     async def _cleanup(self) -> None:
         if not self._created:

@@ -34,7 +34,7 @@ from retina_tui.kube.access import Permission, allowed, explain_forbidden, requi
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.shapes import POD_FIELDS, expect_items, expect_object, origin_of
 from retina_tui.kube.watch import Backoff
-from retina_tui.sessions import checks, profiles
+from retina_tui.sessions import checks, profiles, windows
 from retina_tui.sessions.session import Session, cancel_and_wait
 from retina_tui.sessions.specs import (
     CONTAINER_PREFIX,
@@ -42,6 +42,7 @@ from retina_tui.sessions.specs import (
     Phase,
     PodSessionSpec,
     ephemeral_container_name,
+    linux_shell_argv,
     shell_env,
 )
 from retina_tui.sessions.stream import AttachStream, Ended, open_attach
@@ -58,6 +59,10 @@ MERGE_PATCH = "application/merge-patch+json"
 END_KEY_DELAY = 0.05
 PURPOSE = "a pod debug session"
 ABANDONED_SHELL_SECONDS = 10.0
+END_OF_INPUT = b"\x04"
+WINDOWS_EXIT = b"exit\r"
+"""PowerShell and cmd do not end at end-of-file: they are told to exit."""
+WINDOWS_NON_ROOT_USER = "ContainerUser"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +91,12 @@ def ephemeral_container(spec: PodSessionSpec, name: str) -> dict[str, Any]:
     container: dict[str, Any] = {
         "name": name,
         "image": spec.image,
-        "command": wrapped_command(name, spec.detach_timeout_seconds, keeper=spec.keeper),
+        "command": wrapped_command(
+            name,
+            spec.detach_timeout_seconds,
+            keeper=spec.keeper,
+            shell=linux_shell_argv(spec.shell) if spec.shell else (),
+        ),
         "imagePullPolicy": "IfNotPresent",
         "stdin": not spec.keeper,
         "tty": not spec.keeper,
@@ -100,6 +110,30 @@ def ephemeral_container(spec: PodSessionSpec, name: str) -> dict[str, Any]:
         container["env"] = env
     if spec.target:
         container["targetContainerName"] = spec.target
+    return container
+
+
+def windows_ephemeral_container(
+    spec: PodSessionSpec, name: str, *, non_root: bool = False
+) -> dict[str, Any]:
+    """The ephemeral container of a Windows pod session: the shell, nothing Linux.
+
+    `non_root` runs it as ContainerUser, which a restricted namespace requires.
+    """
+    container: dict[str, Any] = {
+        "name": name,
+        "image": spec.image,
+        "command": windows.shell_argv(spec.shell or spec.windows_shell),
+        "imagePullPolicy": "IfNotPresent",
+        "stdin": True,
+        "tty": True,
+        "terminationMessagePolicy": "File",
+    }
+    if non_root:
+        container["securityContext"] = {
+            "runAsNonRoot": True,
+            "windowsOptions": {"runAsUserName": WINDOWS_NON_ROOT_USER},
+        }
     return container
 
 
@@ -186,6 +220,8 @@ class PodSession(Session):
         self.pod = spec.pod
         self.timeout_seconds = spec.timeout_seconds
         self._added = False
+        self.windows = False
+        """The pod runs Windows: no watchdog, and the shell is told to exit."""
 
     @property
     def title(self) -> str:
@@ -202,6 +238,9 @@ class PodSession(Session):
             self._check_reattach(pod, spec.attach_to)
             self.container = spec.attach_to
             self._pod_seen = pod
+            self.windows = windows.is_windows(checks.pod_os(pod)) or _windows_shell(
+                pod, spec.attach_to
+            )
             # The shell's watchdog has the limit it was started with, whatever the settings.
             limit = watchdog_limit(pod, spec.attach_to)
             if not limit or not await self._may_exec():
@@ -216,10 +255,14 @@ class PodSession(Session):
             PURPOSE,
             checked_by_request=(self._patch_permission(),),
         )
+        node = None
         if node_name:
             node = await _node_or_none(self.client, str(node_name))
             where = f"Node {node_name} of pod {spec.namespace}/{spec.pod}"
             checks.refuse_non_linux(checks.node_os(node), where)
+        if windows.is_windows(checks.pod_os(pod)) or windows.is_windows(checks.node_os(node)):
+            await self._prepare_windows(str(node_name or ""), node)
+            return
         if spec.detach_timeout_seconds > 0 and not await self._may_exec():
             self._set_phase(
                 Phase(
@@ -235,6 +278,54 @@ class PodSession(Session):
         await self._add_container(container, dry_run=False)
         self._added = True
         # Off the critical path: the annotation is written while the container starts.
+        self._side_tasks.append(
+            asyncio.create_task(self._record(name), name=f"record {spec.namespace}/{spec.pod}")
+        )
+
+    async def _prepare_windows(self, node_name: str, node: dict[str, Any] | None) -> None:
+        """Add a Windows shell: the image of the node's build, no Linux settings, no target."""
+        spec = self.spec
+        where = f"Pod {spec.namespace}/{spec.pod}"
+        self.windows = True
+        windows.refuse_linux_flags(spec.linux_flags, where)
+        if spec.keeper:
+            windows.refuse_command(where)
+        if spec.target:
+            raise SessionError(
+                f"{where} runs Windows, whose containers share no process namespace, so "
+                f"--target {spec.target} cannot apply; drop --target (the shell still shares "
+                "the pod's network)."
+            )
+        image = windows.image_for_node(spec.windows_image, node, node_name)
+        windows.check_build(image, node, f"node {node_name}")
+        self.spec = spec = replace(spec, image=image, detach_timeout_seconds=0)
+        self._set_phase(
+            Phase(
+                "creating",
+                f"Windows pod: {image}, no capabilities; the shell ends when you exit it",
+            )
+        )
+        name = ephemeral_container_name()
+        container = windows_ephemeral_container(spec, name)
+        try:
+            await self._add_container(container, dry_run=True)
+        except SessionError as error:
+            cause = error.__cause__
+            refused = checks.psa_level(cause) if isinstance(cause, KubeApiError) else None
+            if refused is None or refused[0] != "restricted":
+                raise
+            container = windows_ephemeral_container(spec, name, non_root=True)
+            await self._add_container(container, dry_run=True)
+            self._set_phase(
+                Phase(
+                    "creating",
+                    f"namespace {spec.namespace} is restricted: the shell runs as "
+                    f"{WINDOWS_NON_ROOT_USER}, not as an administrator",
+                )
+            )
+        self.container = name
+        await self._add_container(container, dry_run=False)
+        self._added = True
         self._side_tasks.append(
             asyncio.create_task(self._record(name), name=f"record {spec.namespace}/{spec.pod}")
         )
@@ -412,7 +503,7 @@ class PodSession(Session):
                     )
                 stream = await self._attach_abandoned()
                 try:
-                    await _end_abandoned(stream)
+                    await _end_abandoned(stream, WINDOWS_EXIT if self.windows else END_OF_INPUT)
                 finally:
                     await stream.close()
 
@@ -461,18 +552,18 @@ class PodSession(Session):
             return
         await stream.send_stdin(b"\x03")
         await asyncio.sleep(END_KEY_DELAY)
-        await stream.send_stdin(b"\x04")
+        await stream.send_stdin(WINDOWS_EXIT if self.windows else END_OF_INPUT)
         await stream.close_stdin()
 
 
-async def _end_abandoned(stream: AttachStream) -> None:
-    """Interrupt, then end-of-file until the shell exits (it may still be starting up)."""
+async def _end_abandoned(stream: AttachStream, end: bytes) -> None:
+    """Interrupt, then `end` until the shell exits (it may still be starting up)."""
 
     async def nudge() -> None:
         await stream.send_stdin(b"\x03")
         while True:
             await asyncio.sleep(END_KEY_DELAY)
-            await stream.send_stdin(b"\x04")
+            await stream.send_stdin(end)
             await asyncio.sleep(0.5)
 
     nudger = asyncio.create_task(nudge(), name="end abandoned shell")
@@ -482,6 +573,15 @@ async def _end_abandoned(stream: AttachStream) -> None:
                 return
     finally:
         await cancel_and_wait(nudger)
+
+
+def _windows_shell(pod: dict[str, Any], container: str) -> bool:
+    """Whether an ephemeral container runs a Windows program (its pod may not say its OS)."""
+    for spec in (pod.get("spec") or {}).get("ephemeralContainers") or []:
+        if isinstance(spec, dict) and spec.get("name") == container:
+            command = spec.get("command") or [""]
+            return str(command[0]).lower().endswith(".exe")
+    return False
 
 
 async def _node_or_none(client: KubeClient, name: str) -> dict[str, Any] | None:

@@ -16,6 +16,8 @@ from retina_tui.config import (
     DEFAULT_CAPABILITIES,
     DEFAULT_IMAGE,
     DEFAULT_PROFILE,
+    DEFAULT_WINDOWS_IMAGE,
+    DEFAULT_WINDOWS_USER,
     DebugSettings,
     Profile,
 )
@@ -115,6 +117,13 @@ class PodSessionSpec:
     attach_to: str | None = None
     keeper: bool = False
     """Command mode: the container idles (no shell, no tty) and commands are exec'd into it."""
+    windows_image: str = DEFAULT_WINDOWS_IMAGE
+    """The image when the pod runs Windows (`{ltsc}`: the node's release)."""
+    shell: str | None = None
+    """The shell to run; None: the image's (Linux), `windows_shell` (Windows)."""
+    windows_shell: str = "powershell"
+    linux_flags: tuple[str, ...] = ()
+    """The Linux-only settings the user asked for by name, refused on a Windows target."""
 
     @classmethod
     def from_settings(
@@ -128,8 +137,11 @@ class PodSessionSpec:
         capabilities: tuple[str, ...] | None = None,
         profile: Profile | None = None,
         timeout_seconds: float | None = None,
+        shell: str | None = None,
+        linux_flags: tuple[str, ...] = (),
+        windows_image: str | None = None,
     ) -> PodSessionSpec:
-        """The spec with the settings' image, capabilities and limits, unless chosen here."""
+        """The spec with the settings' images, capabilities and limits, unless chosen here."""
         return cls(
             namespace=namespace,
             pod=pod,
@@ -140,6 +152,10 @@ class PodSessionSpec:
             idle_logout_seconds=debug.idle_logout_seconds,
             detach_timeout_seconds=debug.detach_timeout_seconds,
             timeout_seconds=timeout_seconds or debug.timeout_seconds,
+            windows_image=windows_image or debug.windows_image,
+            shell=shell,
+            windows_shell=debug.windows_shell,
+            linux_flags=linux_flags,
         )
 
     @property
@@ -173,6 +189,12 @@ class NodeSessionSpec:
     """A running retina-tui node pod (in `namespace`) to take over instead of creating one."""
     keeper: bool = False
     """Command mode: the pod idles (no shell, no tty) and commands are exec'd into it."""
+    windows_image: str = DEFAULT_WINDOWS_IMAGE
+    windows_user: str = DEFAULT_WINDOWS_USER
+    """The account of a Windows node shell (its HostProcess container's runAsUserName)."""
+    shell: str | None = None
+    windows_shell: str = "powershell"
+    linux_flags: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(
@@ -190,6 +212,10 @@ class NodeSessionSpec:
         apparmor_unconfined: bool = False,
         seccomp_unconfined: bool = False,
         timeout_seconds: float | None = None,
+        shell: str | None = None,
+        windows_user: str | None = None,
+        linux_flags: tuple[str, ...] = (),
+        windows_image: str | None = None,
     ) -> NodeSessionSpec:
         """The spec with the settings' image, capabilities and limits, unless chosen here."""
         return cls(
@@ -206,6 +232,11 @@ class NodeSessionSpec:
             idle_logout_seconds=debug.idle_logout_seconds,
             timeout_seconds=timeout_seconds or debug.timeout_seconds,
             active_deadline_seconds=debug.active_deadline_seconds,
+            windows_image=windows_image or debug.windows_image,
+            windows_user=windows_user or debug.windows_user,
+            shell=shell,
+            windows_shell=debug.windows_shell,
+            linux_flags=linux_flags,
         )
 
     @property
@@ -218,3 +249,8 @@ def shell_env(idle_logout_seconds: int) -> list[dict[str, str]]:
     if idle_logout_seconds <= 0:
         return []
     return [{"name": "TMOUT", "value": str(idle_logout_seconds)}]
+
+
+def linux_shell_argv(shell: str) -> list[str]:
+    """A shell chosen with --shell on Linux: bash as a login shell, others as they are."""
+    return [shell, "-l"] if shell == "bash" else [shell]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, Final
 
 from retina_tui.errors import RetinaTuiError
@@ -69,11 +70,13 @@ TOUCH_THEN_EXEC: Final = 'touch "$1" 2>/dev/null; shift; exec "$@"'
 """Runs a command in a command-mode container, refreshing the heartbeat as it starts."""
 
 
-def wrapped_command(container: str, limit_seconds: int, *, keeper: bool = False) -> list[str]:
-    """The container command: the wrapper, its limit and heartbeat file, then the default
-    shell, or the idle keeper of command mode."""
+def wrapped_command(
+    container: str, limit_seconds: int, *, keeper: bool = False, shell: Sequence[str] = ()
+) -> list[str]:
+    """The container command: the wrapper, its limit and heartbeat file, then `shell` (the
+    default shell when empty), or the idle keeper of command mode."""
     return ["sh", "-c", WRAPPER, WRAPPER_NAME, str(max(0, limit_seconds)),
-            heartbeat_path(container), *(KEEPER if keeper else ())]  # fmt: skip
+            heartbeat_path(container), *(KEEPER if keeper else shell)]  # fmt: skip
 
 
 def _wrapped(pod: dict[str, Any], container: str) -> list[str] | None:

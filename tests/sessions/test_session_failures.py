@@ -144,32 +144,65 @@ async def test_missing_target_container(kube: KubeClient) -> None:
     assert f"Pod default/{pod} has no container 'nope'" in str(error)
 
 
-async def test_windows_node_is_refused(kube: KubeClient) -> None:
+async def test_a_refused_host_process_pod_is_reported_in_our_words(
+    kube: KubeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retina_tui.sessions import node as node_sessions
+
+    built = node_sessions.windows_node_pod_manifest
+
+    def without_host_network(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        manifest = built(*args, **kwargs)
+        del manifest["spec"]["hostNetwork"]
+        return manifest
+
+    monkeypatch.setattr(node_sessions, "windows_node_pod_manifest", without_host_network)
     node = await windows_node(kube)
     error = await start_fails(NodeSession(kube, NodeSessionSpec(node=node, namespace="default")))
-    assert f"Node {node} runs windows" in str(error)
+    text = str(error)
+    assert text.startswith(f"The API server rejected the HostProcess pod for Windows node {node}: ")
+    assert (
+        "is invalid: spec.hostNetwork: Invalid value: false: hostNetwork must be true if pod "
+        "contains any hostProcess containers"
+    ) in text
+    assert str(error).endswith(
+        "A HostProcess pod needs the host network and every container HostProcess; check "
+        "--image and --windows-user."
+    )
     assert await debug_pods(kube) == []
 
 
-async def test_pod_on_a_windows_node_is_refused(kube: KubeClient, api_sandbox: Any) -> None:
+async def test_a_windows_build_without_an_image_is_explained_first(
+    kube: KubeClient, api_sandbox: Any
+) -> None:
     node = await windows_node(kube)
-    pod = {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": "win", "namespace": "default"},
-        "spec": {
-            "nodeName": node,
-            "containers": [{"name": "app", "image": "mcr.microsoft.com/windows/nanoserver"}],
-        },
-    }
-    await kube.request("POST", "/api/v1/namespaces/default/pods", body=pod)
 
-    def running(obj: dict[str, Any]) -> None:
-        obj.setdefault("status", {})["phase"] = "Running"
+    def insider(obj: dict[str, Any]) -> None:
+        obj["status"]["nodeInfo"]["kernelVersion"] = "10.0.19041.1415"
 
-    api_sandbox.store.mutate("pods", "default", "win", running)
-    error = await start_fails(PodSession(kube, PodSessionSpec("default", "win")))
-    assert f"Node {node} of pod default/win runs windows" in str(error)
+    api_sandbox.store.mutate("nodes", None, node, insider)
+    error = await start_fails(NodeSession(kube, NodeSessionSpec(node=node, namespace="default")))
+    assert str(error) == (
+        f"Node {node} runs Windows build 19041, for which there is no retina-tui Windows image "
+        "(there are ltsc2019 (17763), ltsc2022 (20348), ltsc2025 (26100)); pass --image with "
+        "an image built for that build."
+    )
+    assert await debug_pods(kube) == []
+
+
+async def test_a_node_of_another_system_is_refused(kube: KubeClient, api_sandbox: Any) -> None:
+    node = await windows_node(kube)
+
+    def other(obj: dict[str, Any]) -> None:
+        obj["metadata"]["labels"]["kubernetes.io/os"] = "plan9"
+
+    api_sandbox.store.mutate("nodes", None, node, other)
+    error = await start_fails(NodeSession(kube, NodeSessionSpec(node=node, namespace="default")))
+    assert str(error) == (
+        f"Node {node} runs plan9, and debug shells support Linux and Windows nodes; pick a pod "
+        "or node on one of those."
+    )
+    assert await debug_pods(kube) == []
 
 
 async def test_unreachable_server(tmp_path: Path) -> None:
