@@ -266,9 +266,9 @@ def seed(
     ]
     for obj in real:
         store.create("pods", obj)
-    windows = [n for i, n in enumerate(names) if i >= nodes - windows_nodes]
-    if windows:
-        add_windows_pods(store, windows, node_ip)
+    windows_names = [n for i, n in enumerate(names) if i >= nodes - windows_nodes]
+    if windows_names:
+        add_windows_pods(store, windows_names, node_ip)
     for obj in services(node_ip(names[0])):
         store.create(_RESOURCE[obj["kind"]], obj)
     add_synthetic_pods(store, synthetic_pods, linux, node_ip)

@@ -309,6 +309,7 @@ class RetinaApp(App[None]):
                 pod=pod.name if pod and event.kind == "pod" else None,
                 node=event.node,
                 containers=pod.containers if pod else (),
+                windows=event.windows,
             )
 
             def chosen(choice: SessionChoice | None) -> None:

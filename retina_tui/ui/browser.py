@@ -149,12 +149,22 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
     class SessionRequested(Message):
         """The user asked for a session: `kind` is "pod" or "node"."""
 
-        def __init__(self, kind: str, pod: PodRef | None, node: str | None, dialog: bool) -> None:
+        def __init__(
+            self,
+            kind: str,
+            pod: PodRef | None,
+            node: str | None,
+            dialog: bool,
+            *,
+            windows: bool = False,
+        ) -> None:
             super().__init__()
             self.kind = kind
             self.pod = pod
             self.node = node
             self.dialog = dialog
+            self.windows = windows
+            """The node runs Windows (the dialog then offers no Linux settings)."""
 
     class CaptureRequested(Message):
         """The user asked to capture a pod's packets (`pod`) or a node's (`node` only)."""
@@ -411,6 +421,12 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
 
     # Queries used by the app and tests ------------------------------------------------
 
+    def node_runs_windows(self, node: str | None) -> bool:
+        """Whether the watched node says it runs Windows (its OS label)."""
+        obj = self._node_objs.get(node or "") or {}
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        return labels.get("kubernetes.io/os") == "windows"
+
     @property
     def table(self) -> VirtualTable:
         """The table currently shown."""
@@ -497,7 +513,11 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             if node is None:
                 self.notify("No node is selected.", severity="warning")
                 return
-            self.post_message(self.SessionRequested("node", None, node, dialog))
+            self.post_message(
+                self.SessionRequested(
+                    "node", None, node, dialog, windows=self.node_runs_windows(node)
+                )
+            )
             return
         pod = self._selected_pod()
         if pod is None:
@@ -507,9 +527,11 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             if pod.node is None:
                 self.notify(f"The pod {pod.name} is not on a node yet.", severity="warning")
                 return
-            self.post_message(self.SessionRequested("node", pod, pod.node, dialog))
+            windows = self.node_runs_windows(pod.node)
+            self.post_message(self.SessionRequested("node", pod, pod.node, dialog, windows=windows))
         else:
-            self.post_message(self.SessionRequested("pod", pod, pod.node, dialog))
+            windows = self.node_runs_windows(pod.node)
+            self.post_message(self.SessionRequested("pod", pod, pod.node, dialog, windows=windows))
 
     def _selected_source(self) -> tuple[str, PodRef | str] | None:
         """("pod/NS/NAME", pod) or ("node/NAME", name) under the cursor."""

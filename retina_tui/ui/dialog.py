@@ -1,7 +1,8 @@
 """The session dialog: image, capabilities, target container, host filesystem, host PID.
 
 Defaults come from the settings; the dialog returns a `SessionChoice` and the app
-turns it into a session spec, so the dialog knows nothing of the engine.
+turns it into a session spec, so the dialog knows nothing of the engine. On a Windows
+node it offers the Windows image and shell instead of the Linux-only settings.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
 
-from retina_tui.config import DebugSettings
+from retina_tui.config import LTSC_PLACEHOLDER, WINDOWS_SHELLS, DebugSettings
 from retina_tui.errors import ConfigError
 from retina_tui.sessions.specs import parse_capabilities
 from retina_tui.validation.image import image_problem
@@ -33,6 +34,9 @@ class SessionChoice:
     mount_host_fs: bool = False
     host_fs_write: bool = False
     host_pid: bool = False
+    windows_image: str | None = None
+    """Set when the target runs Windows: the image to use there."""
+    shell: str | None = None
 
 
 class SessionDialog(ModalScreen[SessionChoice | None]):
@@ -54,6 +58,7 @@ class SessionDialog(ModalScreen[SessionChoice | None]):
     SessionDialog Horizontal { height: auto; margin-top: 1; }
     SessionDialog Checkbox { width: auto; }
     SessionDialog.-pod .node-only, SessionDialog.-node .pod-only { display: none; }
+    SessionDialog.-windows .linux-only, SessionDialog.-linux .windows-only { display: none; }
     """
 
     def __init__(
@@ -63,12 +68,15 @@ class SessionDialog(ModalScreen[SessionChoice | None]):
         pod: str | None,
         node: str | None,
         containers: tuple[str, ...] = (),
+        windows: bool = False,
     ) -> None:
-        super().__init__(classes="-pod" if pod else "-node")
+        kind = "-pod" if pod else "-node"
+        super().__init__(classes=f"{kind} {'-windows' if windows else '-linux'}")
         self.debug = debug
         self.pod = pod
         self.node = node
         self.containers = containers
+        self.windows = windows
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -83,18 +91,35 @@ class SessionDialog(ModalScreen[SessionChoice | None]):
                     allow_blank=False,
                     id="kind",
                 )
-            yield Label("Image")
-            yield Input(self.debug.image, id="image")
-            yield Label("Capabilities (added after dropping ALL; comma-separated, or none)")
-            yield Input(",".join(self.debug.capabilities), id="capabilities")
-            yield Label("Target container (shares its process namespace)", classes="pod-only")
+            if self.windows:
+                yield Label("Windows image ({ltsc}: the node's Windows Server release)")
+                yield Input(self.debug.windows_image, id="image")
+                yield Label("Shell")
+                yield Select(
+                    [(name, name) for name in WINDOWS_SHELLS],
+                    value=self.debug.windows_shell,
+                    allow_blank=False,
+                    id="shell",
+                    classes="windows-only",
+                )
+            else:
+                yield Label("Image")
+                yield Input(self.debug.image, id="image")
+            yield Label(
+                "Capabilities (added after dropping ALL; comma-separated, or none)",
+                classes="linux-only",
+            )
+            yield Input(",".join(self.debug.capabilities), id="capabilities", classes="linux-only")
+            yield Label(
+                "Target container (shares its process namespace)", classes="pod-only linux-only"
+            )
             yield Select(
                 [(name, name) for name in self.containers],
                 prompt="none",
                 id="target",
-                classes="pod-only",
+                classes="pod-only linux-only",
             )
-            with Horizontal(classes="node-only"):
+            with Horizontal(classes="node-only linux-only"):
                 yield Checkbox("Host filesystem at /host", id="host-fs")
                 yield Checkbox("writable", id="host-fs-write")
                 yield Checkbox("Host PID", id="host-pid")
@@ -118,6 +143,9 @@ class SessionDialog(ModalScreen[SessionChoice | None]):
         if self.pod and self.node:
             value = self.query_one("#kind", Select).value
             kind = str(value)
+        if self.windows:
+            self._open_windows(kind)
+            return
         target = self.query_one("#target", Select).value
         image = self.query_one("#image", Input).value.strip() or self.debug.image
         problem = image_problem(image)
@@ -137,6 +165,23 @@ class SessionDialog(ModalScreen[SessionChoice | None]):
                 mount_host_fs=self.query_one("#host-fs", Checkbox).value,
                 host_fs_write=self.query_one("#host-fs-write", Checkbox).value,
                 host_pid=self.query_one("#host-pid", Checkbox).value,
+            )
+        )
+
+    def _open_windows(self, kind: str) -> None:
+        image = self.query_one("#image", Input).value.strip() or self.debug.windows_image
+        problem = image_problem(image.replace(LTSC_PLACEHOLDER, "ltsc2022"))
+        if problem is not None:
+            self.notify(f"{image!r} is not an image reference: {problem}.", severity="error")
+            return
+        shell = self.query_one("#shell", Select).value
+        self.dismiss(
+            SessionChoice(
+                kind=kind,
+                image=self.debug.image,
+                capabilities=(),
+                windows_image=image,
+                shell=shell if isinstance(shell, str) else None,
             )
         )
 

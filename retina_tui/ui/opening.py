@@ -45,6 +45,8 @@ def build_session(
             target=choice.target,
             image=choice.image,
             capabilities=choice.capabilities,
+            windows_image=choice.windows_image,
+            shell=choice.shell,
         )
         if attach_to is not None:
             spec = replace(spec, attach_to=attach_to)
@@ -59,6 +61,8 @@ def build_session(
         mount_host_fs=choice.mount_host_fs,
         host_fs_write=choice.host_fs_write,
         host_pid=choice.host_pid,
+        windows_image=choice.windows_image,
+        shell=choice.shell,
     )
     session = NodeSession(client, node_spec, instance_id=instance_id, before_create=before_create)
     session.explain_deletion = explain_deletion
