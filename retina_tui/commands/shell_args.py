@@ -233,7 +233,7 @@ def check_windows_user(ctx: click.Context, param: click.Parameter, value: str | 
     problem = None if value is None else windows_user_problem(value)
     if problem is not None:
         raise UsageProblem(
-            f"--windows-user {value!r} is not a Windows account: {problem}; name one such as "
+            f"--windows-user '{value}' is not a Windows account: {problem}; name one such as "
             "'NT AUTHORITY\\Local service'."
         )
     return value
