@@ -242,8 +242,9 @@ def test_commands_are_refused_on_windows(windows_cluster: SandboxProcess) -> Non
     result = run_shell(windows_cluster, "-n", "default", "node-3", "--", "ipconfig")
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
-        "retina-tui: Node node-3 runs Windows, and commands after -- run only in Linux debug "
-        "containers; open the shell (without --) and run the command there."
+        "retina-tui: Node node-3 runs Windows, and retina-tui runs commands (after --, for "
+        "captures and checks) only in Linux debug containers; open a shell there and use the "
+        "Windows tools (pktmon, Test-NetConnection)."
     )
     assert debug_pods(windows_cluster) == []
 
@@ -359,3 +360,37 @@ def test_gc_reaps_an_orphaned_windows_node_pod(
             break
         time.sleep(0.5)
     assert debug_pods(windows_cluster) == []
+
+
+def test_a_capture_of_a_windows_pod_is_refused_before_anything_is_added(
+    windows_cluster: SandboxProcess, tmp_path: Path
+) -> None:
+    before = ephemeral(windows_cluster, "win", "iis")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "retina_tui",
+            "capture",
+            "--kubeconfig",
+            str(windows_cluster.kubeconfig),
+            "-n",
+            "win",
+            "--duration",
+            "5s",
+            "-o",
+            str(tmp_path / "out.pcapng"),
+            "pod/iis",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Pod win/iis runs Windows, and retina-tui runs commands (after --, for captures" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert ephemeral(windows_cluster, "win", "iis") == before

@@ -135,10 +135,11 @@ def refuse_linux_flags(flags: tuple[str, ...], where: str) -> None:
 
 
 def refuse_command(where: str) -> None:
-    """Commands after `--` run in Linux debug containers only."""
+    """Commands (after `--`, and those of captures and checks) run in Linux containers only."""
     raise SessionError(
-        f"{where} runs Windows, and commands after -- run only in Linux debug containers; "
-        "open the shell (without --) and run the command there."
+        f"{where} runs Windows, and retina-tui runs commands (after --, for captures and "
+        "checks) only in Linux debug containers; open a shell there and use the Windows "
+        "tools (pktmon, Test-NetConnection)."
     )
 
 
