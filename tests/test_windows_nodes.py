@@ -394,3 +394,36 @@ def test_a_capture_of_a_windows_pod_is_refused_before_anything_is_added(
     )
     assert "Traceback" not in result.stderr
     assert ephemeral(windows_cluster, "win", "iis") == before
+
+
+def test_a_windows_node_fails_a_container_of_another_build_as_containerd_does(
+    windows_cluster: SandboxProcess,
+) -> None:
+    windows_cluster.kubectl(
+        "debug",
+        "-n",
+        "win",
+        "agent",
+        "--image=mcr.microsoft.com/windows/servercore:ltsc2019",
+        "--profile=legacy",
+        "--attach=false",
+        "-c",
+        "old",
+        "--",
+        "cmd.exe",
+        check=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        pod = kubectl_json(windows_cluster, "get", "pod", "-n", "win", "agent")
+        statuses = {s["name"]: s for s in pod["status"].get("ephemeralContainerStatuses") or []}
+        state = statuses.get("old", {}).get("state", {})
+        if "terminated" in state:
+            break
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+    terminated = state["terminated"]
+    assert (terminated["reason"], terminated["exitCode"]) == ("StartError", 128)
+    assert terminated["message"].endswith(
+        "The container operating system does not match the host operating system.: unknown"
+    )

@@ -155,23 +155,14 @@ class ContainerRunner:
             entry.previous_log, entry.log = entry.log, ContainerLog()
         entry.container_id = runtime.container_id()
         self._pulled(rt, entry)
+        if rt.windows:
+            mismatch = windows.start_error(rt.pod, entry.spec, rt.windows_build, entry.container_id)
+            if mismatch is not None:
+                return self._start_failed(rt, entry, mismatch)
         try:
             process = await self._start_process(rt, entry)
         except (runtime.ImageNotRunnable, OSError) as error:
-            message = runtime.start_error_message(str(error))
-            entry.state = {
-                "terminated": {
-                    "exitCode": 128,
-                    "reason": "StartError",
-                    "message": message,
-                    "startedAt": "1970-01-01T00:00:00Z",
-                    "finishedAt": now_iso(),
-                    "containerID": entry.container_id,
-                }
-            }
-            self._event(rt, entry, "Failed", f"Error: {message}", warn=True)
-            entry.started.set()
-            return 128
+            return self._start_failed(rt, entry, runtime.start_error_message(str(error)))
         entry.process = process  # from now on a pod teardown finds it and stops it
         try:
             if self.isolated:
@@ -203,6 +194,22 @@ class ContainerRunner:
             }
         }
         return code
+
+    def _start_failed(self, rt: PodRuntime, entry: ContainerRuntime, message: str) -> int:
+        """The container could not start: terminated with StartError, exit code 128."""
+        entry.state = {
+            "terminated": {
+                "exitCode": 128,
+                "reason": "StartError",
+                "message": message,
+                "startedAt": "1970-01-01T00:00:00Z",
+                "finishedAt": now_iso(),
+                "containerID": entry.container_id,
+            }
+        }
+        self._event(rt, entry, "Failed", f"Error: {message}", warn=True)
+        entry.started.set()
+        return 128
 
     def _base_dir(self) -> Path:
         if self._base is None:

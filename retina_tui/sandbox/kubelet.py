@@ -200,8 +200,10 @@ class Kubelet:
             host_network=bool(spec.get("hostNetwork")),
             synthetic=is_synthetic(pod),
             pod=pod,
-            windows=windows.is_windows_node(self.store.get("nodes", None, spec["nodeName"])),
         )
+        node = self.store.get("nodes", None, rt.node)
+        if windows.is_windows_node(node):
+            rt.windows, rt.windows_build = True, windows.node_build(node)
         for container in spec.get("containers") or []:
             entry = ContainerRuntime(container, ephemeral=False, lazy=rt.synthetic)
             if rt.synthetic:

@@ -103,6 +103,8 @@ class PodRuntime:
     pid_holder_init: int | None = None
     windows: bool = False
     """Its node is a (simulated) Windows node."""
+    windows_build: int | None = None
+    """That node's Windows build (its kernel version's), if it says."""
 
     @property
     def key(self) -> str:

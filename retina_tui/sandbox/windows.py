@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from retina_tui.sandbox.errors import field_cause
 from retina_tui.validation.names import windows_user_problem
+from retina_tui.validation.windows import image_build, kernel_build
 
 Obj = dict[str, Any]
 
@@ -195,6 +196,30 @@ def _linux_field_causes(spec: Obj) -> list[dict[str, str]]:
 def is_windows_node(node: Obj | None) -> bool:
     labels = _dict(_dict((node or {}).get("metadata")).get("labels"))
     return labels.get("kubernetes.io/os") == "windows"
+
+
+def node_build(node: Obj | None) -> int | None:
+    info = _dict(_dict((node or {}).get("status")).get("nodeInfo"))
+    return kernel_build(info.get("kernelVersion"))
+
+
+def start_error(pod: Obj, container: Obj, build: int | None, container_id: str) -> str | None:
+    """containerd's words for a process-isolated container whose image is of another build.
+
+    A HostProcess container runs on the host, so its image's build does not matter.
+    """
+    pod_context = _dict(_dict(pod.get("spec")).get("securityContext"))
+    own = _host_process(_dict(container.get("securityContext")))
+    if own is True or (own is None and _host_process(pod_context) is True):
+        return None
+    made_for = image_build(str(container.get("image") or ""))
+    if build is None or made_for is None or made_for == build:
+        return None
+    return (
+        "failed to create containerd task: failed to create shim task: "
+        f"hcs::CreateComputeSystem {container_id.removeprefix('containerd://')}: The container "
+        "operating system does not match the host operating system.: unknown"
+    )
 
 
 def shell_kind(argv: list[str]) -> str | None:

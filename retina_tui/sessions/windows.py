@@ -11,21 +11,12 @@ before anything is created.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Final
 
 from retina_tui.config import LTSC_PLACEHOLDER
 from retina_tui.errors import SessionError
+from retina_tui.validation.windows import RELEASES, image_build, kernel_build
 
-RELEASES: Final[dict[int, tuple[str, str]]] = {
-    17763: ("ltsc2019", "Windows Server 2019"),
-    20348: ("ltsc2022", "Windows Server 2022"),
-    26100: ("ltsc2025", "Windows Server 2025"),
-}
-"""Build number -> (image tag of the release, its name)."""
-_TAG_BUILDS: Final = {"ltsc2019": 17763, "1809": 17763, "ltsc2022": 20348, "ltsc2025": 26100}
-_KERNEL_RE: Final = re.compile(r"^10\.0\.(\d{5})\b")
-_TAG_BUILD_RE: Final = re.compile(r"10\.0\.(\d{5})")
 OS_TAINT_KEY: Final = "node.kubernetes.io/os"
 OS_TOLERATION: Final = {
     "key": OS_TAINT_KEY,
@@ -48,9 +39,9 @@ def is_windows(os_name: str | None) -> bool:
 def node_build(node: dict[str, Any] | None) -> int | None:
     """The node's Windows build (20348), from its kernel version, else its OS image name."""
     info = ((node or {}).get("status") or {}).get("nodeInfo") or {}
-    kernel = info.get("kernelVersion")
-    if isinstance(kernel, str) and (match := _KERNEL_RE.match(kernel)):
-        return int(match.group(1))
+    build = kernel_build(info.get("kernelVersion"))
+    if build is not None:
+        return build
     image = info.get("osImage")
     if isinstance(image, str):
         for build, (_, name) in RELEASES.items():
@@ -63,21 +54,6 @@ def release(build: int) -> str:
     """`Windows Server 2022 (build 20348)`, or `Windows build 19041` for other builds."""
     known = RELEASES.get(build)
     return f"{known[1]} (build {build})" if known else f"Windows build {build}"
-
-
-def image_build(image: str) -> int | None:
-    """The build an image's tag names (`...:0.1.0-ltsc2022` -> 20348), if it names one."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last:
-        return None
-    tag = last.rsplit(":", 1)[1].lower()
-    if match := _TAG_BUILD_RE.search(tag):
-        return int(match.group(1))
-    for part in re.split(r"[-_.]", tag):
-        if part in _TAG_BUILDS:
-            return _TAG_BUILDS[part]
-    return None
 
 
 def image_for_node(template: str, node: dict[str, Any] | None, node_name: str) -> str:
