@@ -8,6 +8,7 @@ back with kubectl, the API server's refusals, the prompt, and that no pod is lef
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -35,7 +36,7 @@ def windows_cluster() -> Iterator[SandboxProcess]:
         tempfile.TemporaryDirectory(prefix="retina-tui-test-windows-") as tmp,
         sandbox_process(
             Path(tmp),
-            network="host",
+            network=os.environ.get("RETINA_TUI_SANDBOX_NETWORK", "auto"),
             extra=("--nodes", "3", "--windows-nodes", "1", "--pods", "2"),
         ) as running,
     ):
@@ -63,6 +64,14 @@ def the_debug_pod(sandbox: SandboxProcess) -> dict[str, Any]:
     )["items"]
     assert len(found) == 1, [p["metadata"]["name"] for p in found]
     return dict(found[0])
+
+
+def exit_shell(child: pexpect.spawn) -> int:
+    """Type `exit` and return the CLI's exit code."""
+    child.sendline("exit")
+    child.expect(pexpect.EOF)
+    child.close()
+    return int(child.exitstatus if child.exitstatus is not None else -1)
 
 
 def ephemeral(sandbox: SandboxProcess, namespace: str, name: str) -> list[dict[str, Any]]:
@@ -106,10 +115,7 @@ def test_a_windows_node_shell_is_a_host_process_pod_with_a_prompt(
         child.sendline("echo $COMPUTERNAME/$USERNAME")
         child.expect_exact("NODE-3/SYSTEM")
         child.expect_exact(PS_PROMPT)
-        child.sendline("exit")
-        child.expect(pexpect.EOF)
-        child.close()
-        assert child.exitstatus == 0
+        assert exit_shell(child) == 0
     finally:
         child.close(force=True)
     assert debug_pods(windows_cluster) == []
@@ -152,8 +158,7 @@ def test_the_account_and_the_shell_can_be_chosen(windows_cluster: SandboxProcess
             "NT AUTHORITY\\Local service"
         )
         assert spec["containers"][0]["command"] == ["cmd.exe"]
-        child.sendline("exit")
-        child.expect(pexpect.EOF)
+        assert exit_shell(child) == 0
     finally:
         child.close(force=True)
     assert debug_pods(windows_cluster) == []
@@ -196,10 +201,7 @@ def test_a_windows_pod_shell_uses_the_windows_image_and_no_capabilities(
         assert container["command"] == ["powershell.exe", "-NoLogo"]
         assert "securityContext" not in container
         assert "targetContainerName" not in container
-        child.sendline("exit")
-        child.expect(pexpect.EOF)
-        child.close()
-        assert child.exitstatus == 0
+        assert exit_shell(child) == 0
     finally:
         child.close(force=True)
 

@@ -18,7 +18,7 @@ PS_PROMPT = "PS C:\\Windows\\system32>"
 
 @pytest.fixture
 async def windows_sandbox() -> AsyncIterator[Sandbox]:
-    options = SandboxOptions(network="host", nodes=3, windows_nodes=1, pods=2)
+    options = SandboxOptions(network="auto", nodes=3, windows_nodes=1, pods=2)
     async with run_sandbox(options) as sandbox:
         yield sandbox
 
