@@ -92,7 +92,10 @@ class ContainerRunner:
         if self.unpullable and self.unpullable in entry.image:
             await self._never_pulled(rt, entry)
             return
-        error = security.config_error(rt.pod, entry.spec) if self.isolated else None
+        if rt.windows:
+            error = windows.config_error(rt.pod, entry.spec)
+        else:
+            error = security.config_error(rt.pod, entry.spec) if self.isolated else None
         if error is not None:
             self._config_error(rt, entry, error)
             return

@@ -222,6 +222,44 @@ def start_error(pod: Obj, container: Obj, build: int | None, container_id: str) 
     )
 
 
+ROOT_USER: Final = "ContainerAdministrator"
+"""The user Windows Server Core images run as, which runAsNonRoot refuses."""
+
+
+def config_error(pod: Obj, container: Obj) -> str | None:
+    """A Windows kubelet's CreateContainerConfigError when runAsNonRoot cannot hold.
+
+    Windows has no uids: the account decides, and ContainerAdministrator (the images'
+    default user here) counts as root.
+    """
+    pod_context = _dict(_dict(pod.get("spec")).get("securityContext"))
+    context = _dict(container.get("securityContext"))
+    non_root = context.get("runAsNonRoot")
+    if non_root is None:
+        non_root = pod_context.get("runAsNonRoot")
+    if non_root is not True:
+        return None
+    meta = _dict(pod.get("metadata"))
+    where = (
+        f'(pod: "{meta.get("name", "")}_{meta.get("namespace", "")}({meta.get("uid", "")})", '
+        f"container: {container.get('name', '')})"
+    )
+    user = _dict(context.get("windowsOptions")).get("runAsUserName") or _dict(
+        pod_context.get("windowsOptions")
+    ).get("runAsUserName")
+    if user is None:
+        return (
+            f"container's runAsUser ({ROOT_USER}) which will be regarded as root identity and "
+            f"will break non-root policy {where}"
+        )
+    if user == ROOT_USER:
+        return (
+            f"container's runAsUserName ({ROOT_USER}) which will be regarded as root identity "
+            f"and will break non-root policy {where}"
+        )
+    return None
+
+
 def shell_kind(argv: list[str]) -> str | None:
     """`powershell`, `pwsh` or `cmd` when argv starts a Windows shell (the name, any case)."""
     if not argv:
@@ -252,7 +290,7 @@ def simulate(
         pod_context.get("windowsOptions")
     ).get("runAsUserName")
     host_process = _host_process(context) or _host_process(pod_context)
-    domain, _, name = str(user or "ContainerAdministrator").rpartition("\\")
+    domain, _, name = str(user or ROOT_USER).rpartition("\\")
     simulated = {
         **env,
         "PS1": SHELL_PROMPTS[kind],
