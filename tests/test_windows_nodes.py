@@ -429,3 +429,27 @@ def test_a_windows_node_fails_a_container_of_another_build_as_containerd_does(
     assert terminated["message"].endswith(
         "The container operating system does not match the host operating system.: unknown"
     )
+
+
+def test_the_shell_flag_picks_the_program_on_linux_too(windows_cluster: SandboxProcess) -> None:
+    child = spawn_cli(shell(windows_cluster, "-n", "default", "--shell", "sh", "node-1"))
+    try:
+        child.expect_exact("already present on machine")
+        child.sendline("echo shell=$0")  # sh redraws no prompt it printed before the attach
+        child.expect(r"shell=\S*sh\r")
+        (container,) = the_debug_pod(windows_cluster)["spec"]["containers"]
+        assert container["command"] == ["sh"]
+        assert exit_shell(child) == 0
+    finally:
+        child.close(force=True)
+    before = len(ephemeral(windows_cluster, "shop", "web"))
+    child = spawn_cli(shell(windows_cluster, "-n", "shop", "--shell", "sh", "pod/web"))
+    try:
+        child.expect_exact("already present on machine")
+        child.sendline("echo shell=$0")
+        child.expect(r"shell=\S*sh\r")
+        (added,) = ephemeral(windows_cluster, "shop", "web")[before:]
+        assert added["command"][:2] == ["sh", "-c"] and added["command"][-1] == "sh"
+        assert exit_shell(child) == 0
+    finally:
+        child.close(force=True)
