@@ -2,7 +2,7 @@
 
 Node operating system, Pod Security Admission rejections and the like are found here
 and turned into one sentence that says what to do next (another namespace, the profile
-the namespace admits, a Linux node).
+the namespace admits, a Linux or Windows node).
 """
 
 from __future__ import annotations
