@@ -47,7 +47,9 @@ def shell(sandbox: SandboxProcess, *args: str) -> list[str]:
     return ["-m", "retina_tui", "shell", "--kubeconfig", str(sandbox.kubeconfig), *args]
 
 
-def run_shell(sandbox: SandboxProcess, *args: str) -> subprocess.CompletedProcess[str]:
+def run_shell(
+    sandbox: SandboxProcess, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *shell(sandbox, *args)],
         capture_output=True,
@@ -55,6 +57,7 @@ def run_shell(sandbox: SandboxProcess, *args: str) -> subprocess.CompletedProces
         stdin=subprocess.DEVNULL,
         timeout=120,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -450,6 +453,34 @@ def test_the_shell_flag_picks_the_program_on_linux_too(windows_cluster: SandboxP
         child.expect(r"shell=\S*sh\r")
         (added,) = ephemeral(windows_cluster, "shop", "web")[before:]
         assert added["command"][:2] == ["sh", "-c"] and added["command"][-1] == "sh"
+        assert exit_shell(child) == 0
+    finally:
+        child.close(force=True)
+
+
+def test_the_retina_image_variables_name_the_windows_image_too(
+    windows_cluster: SandboxProcess,
+) -> None:
+    repo = "mcr.microsoft.com/windows/servercore"
+    before = ephemeral(windows_cluster, "win", "agent")
+    env = {"RETINA_SHELL_IMAGE_REPO": repo, "RETINA_SHELL_IMAGE_VERSION": "ltsc2019"}
+    result = run_shell(windows_cluster, "-n", "win", "pod/agent", env=env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith(
+        f"retina-tui: The image {repo}:ltsc2019 is built for Windows Server 2019 (build 17763)"
+    )
+    assert ephemeral(windows_cluster, "win", "agent") == before
+    child = pexpect.spawn(
+        sys.executable,
+        shell(windows_cluster, "-n", "win", "pod/agent"),
+        env={**os.environ, "TERM": "xterm", **env, "RETINA_SHELL_IMAGE_VERSION": "ltsc2022"},
+        timeout=60,
+        encoding="utf-8",
+    )
+    try:
+        child.expect_exact(PS_PROMPT)
+        (added,) = ephemeral(windows_cluster, "win", "agent")[len(before) :]
+        assert added["image"] == f"{repo}:ltsc2022"
         assert exit_shell(child) == 0
     finally:
         child.close(force=True)

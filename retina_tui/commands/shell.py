@@ -235,11 +235,12 @@ def shell(
             "--record-input applies to a recorded session; add --record DIR or set "
             "recording.dir in the settings."
         )
+    chosen_image = resolve_image(image, debug.image, repo=image_repo, version=image_version)
     options = ShellOptions(
         kind=kind,
         name=name,
         namespace=namespace,
-        image=resolve_image(image, debug.image, repo=image_repo, version=image_version),
+        image=chosen_image,
         capabilities=(parse_capability_flag(capabilities) if capabilities else debug.capabilities),
         profile=profile,
         mount=node_flags["mount_host_filesystem"],
@@ -254,7 +255,7 @@ def shell(
         reuse=reuse,
         record_dir=recording,
         record_input=settings.recording.input if record_input is None else record_input,
-        explicit_image=image,
+        explicit_image=chosen_image if chosen_image != debug.image else None,
         shell=shell_name,
         windows_user=windows_user,
         linux_flags=_linux_flags(given, capabilities, profile),
@@ -287,7 +288,7 @@ class ShellOptions:
     """Where the session's asciicast recording goes; None: not recorded."""
     record_input: bool = False
     explicit_image: str | None = None
-    """--image, which applies to Windows targets too (the other image flags are Linux's)."""
+    """The image named by --image or the Retina flags and variables: used on Windows too."""
     shell: str | None = None
     windows_user: str | None = None
     linux_flags: tuple[str, ...] = ()
