@@ -33,10 +33,10 @@ DEBUG_BASH = [f"--image={IMAGE}", "--", "bash", "-l"]
 PROMPT = re.compile(rb"[#$] (\x1b\[[0-9;?]*[a-zA-Z])*$")
 
 
-def start_sandbox(directory: Path) -> tuple[subprocess.Popen[bytes], Path]:
+def start_sandbox(directory: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Path]:
     kubeconfig = directory / "kubeconfig"
     process = subprocess.Popen(
-        [*SANDBOX, "--kubeconfig-out", str(kubeconfig), "--network", "host"],
+        [*SANDBOX, "--kubeconfig-out", str(kubeconfig), "--network", "host", *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -48,8 +48,8 @@ def start_sandbox(directory: Path) -> tuple[subprocess.Popen[bytes], Path]:
     return process, kubeconfig
 
 
-def to_prompt(argv: list[str]) -> float:
-    """Seconds from spawning argv under a pty until its output ends in a shell prompt."""
+def to_prompt(argv: list[str], prompt: re.Pattern[bytes] = PROMPT) -> float:
+    """Seconds from spawning argv under a pty until its output ends in `prompt`."""
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env["TERM"] = "xterm-256color"
     start = time.perf_counter()
@@ -57,7 +57,7 @@ def to_prompt(argv: list[str]) -> float:
     child.send("\r")
     seen = b""
     deadline = start + 60
-    while not PROMPT.search(seen):
+    while not prompt.search(seen):
         if time.perf_counter() > deadline:
             child.close(force=True)
             raise SystemExit(f"no prompt from {' '.join(argv)}: {seen[-300:]!r}")

@@ -144,8 +144,7 @@ def _host_process_setters(spec: Obj, containers: list[Obj]) -> str:
 
 
 def _restricted(spec: Obj) -> list[tuple[str, str]]:
-    problems = [p for p in _restricted_linux(spec) if not _relaxed_for_windows(spec, p[0])]
-    return problems
+    return [p for p in _restricted_linux(spec) if not _relaxed_for_windows(spec, p[0])]
 
 
 def _relaxed_for_windows(spec: Obj, reason: str) -> bool:

@@ -66,7 +66,7 @@ def pod_os(pod: dict[str, Any]) -> str | None:
     return selected if isinstance(selected, str) and selected else None
 
 
-def refuse_non_linux(os_name: str | None, what: str) -> None:
+def refuse_unsupported_os(os_name: str | None, what: str) -> None:
     """Raise SessionError unless the operating system is Linux, Windows or unknown."""
     if os_name is not None and os_name.lower() not in ("linux", "windows"):
         raise SessionError(

@@ -348,7 +348,7 @@ class NodeSession(Session):
                 spec, name, image, session_id=self.session_id, instance_id=self.instance_id
             )
         else:
-            checks.refuse_non_linux(checks.node_os(node), f"Node {spec.node}")
+            checks.refuse_unsupported_os(checks.node_os(node), f"Node {spec.node}")
             manifest = node_pod_manifest(
                 spec, name, session_id=self.session_id, instance_id=self.instance_id
             )

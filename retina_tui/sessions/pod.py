@@ -231,6 +231,11 @@ class PodSession(Session):
     def ephemeral(self) -> bool:
         return True
 
+    @property
+    def _end_key(self) -> bytes:
+        """What ends the shell at an empty prompt."""
+        return WINDOWS_EXIT if self.windows else END_OF_INPUT
+
     async def _prepare(self) -> None:
         spec = self.spec
         pod = await get_pod(self.client, spec.namespace, spec.pod)
@@ -259,7 +264,7 @@ class PodSession(Session):
         if node_name:
             node = await _node_or_none(self.client, str(node_name))
             where = f"Node {node_name} of pod {spec.namespace}/{spec.pod}"
-            checks.refuse_non_linux(checks.node_os(node), where)
+            checks.refuse_unsupported_os(checks.node_os(node), where)
         if windows.is_windows(checks.pod_os(pod)) or windows.is_windows(checks.node_os(node)):
             await self._prepare_windows(str(node_name or ""), node)
             return
@@ -274,13 +279,7 @@ class PodSession(Session):
             self.spec = spec = replace(spec, detach_timeout_seconds=0)
         name = ephemeral_container_name()
         container = await self._admitted_container(name)
-        self.container = name
-        await self._add_container(container, dry_run=False)
-        self._added = True
-        # Off the critical path: the annotation is written while the container starts.
-        self._side_tasks.append(
-            asyncio.create_task(self._record(name), name=f"record {spec.namespace}/{spec.pod}")
-        )
+        await self._add_and_record(name, container)
 
     async def _prepare_windows(self, node_name: str, node: dict[str, Any] | None) -> None:
         """Add a Windows shell: the image of the node's build, no Linux settings, no target."""
@@ -323,9 +322,15 @@ class PodSession(Session):
                     f"{WINDOWS_NON_ROOT_USER}, not as an administrator",
                 )
             )
+        await self._add_and_record(name, container)
+
+    async def _add_and_record(self, name: str, container: dict[str, Any]) -> None:
+        """Add the admitted container; note the session in the pod while it starts."""
         self.container = name
         await self._add_container(container, dry_run=False)
         self._added = True
+        # Off the critical path: the annotation is written while the container starts.
+        spec = self.spec
         self._side_tasks.append(
             asyncio.create_task(self._record(name), name=f"record {spec.namespace}/{spec.pod}")
         )
@@ -384,7 +389,7 @@ class PodSession(Session):
     def _check_pod(self, pod: dict[str, Any]) -> None:
         spec = self.spec
         where = f"Pod {spec.namespace}/{spec.pod}"
-        checks.refuse_non_linux(checks.pod_os(pod), where)
+        checks.refuse_unsupported_os(checks.pod_os(pod), where)
         phase = (pod.get("status") or {}).get("phase", "Unknown")
         if (pod.get("metadata") or {}).get("deletionTimestamp"):
             phase = "Terminating"
@@ -503,7 +508,7 @@ class PodSession(Session):
                     )
                 stream = await self._attach_abandoned()
                 try:
-                    await _end_abandoned(stream, WINDOWS_EXIT if self.windows else END_OF_INPUT)
+                    await _end_abandoned(stream, self._end_key)
                 finally:
                     await stream.close()
 
@@ -552,7 +557,7 @@ class PodSession(Session):
             return
         await stream.send_stdin(b"\x03")
         await asyncio.sleep(END_KEY_DELAY)
-        await stream.send_stdin(WINDOWS_EXIT if self.windows else END_OF_INPUT)
+        await stream.send_stdin(self._end_key)
         await stream.close_stdin()
 
 

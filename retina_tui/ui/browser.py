@@ -523,15 +523,12 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         if pod is None:
             self.notify("No pod is selected.", severity="warning")
             return
-        if node_of_pod:
-            if pod.node is None:
-                self.notify(f"The pod {pod.name} is not on a node yet.", severity="warning")
-                return
-            windows = self.node_runs_windows(pod.node)
-            self.post_message(self.SessionRequested("node", pod, pod.node, dialog, windows=windows))
-        else:
-            windows = self.node_runs_windows(pod.node)
-            self.post_message(self.SessionRequested("pod", pod, pod.node, dialog, windows=windows))
+        if node_of_pod and pod.node is None:
+            self.notify(f"The pod {pod.name} is not on a node yet.", severity="warning")
+            return
+        kind = "node" if node_of_pod else "pod"
+        windows = self.node_runs_windows(pod.node)
+        self.post_message(self.SessionRequested(kind, pod, pod.node, dialog, windows=windows))
 
     def _selected_source(self) -> tuple[str, PodRef | str] | None:
         """("pod/NS/NAME", pod) or ("node/NAME", name) under the cursor."""

@@ -58,7 +58,7 @@ class SessionDialog(ModalScreen[SessionChoice | None]):
     SessionDialog Horizontal { height: auto; margin-top: 1; }
     SessionDialog Checkbox { width: auto; }
     SessionDialog.-pod .node-only, SessionDialog.-node .pod-only { display: none; }
-    SessionDialog.-windows .linux-only, SessionDialog.-linux .windows-only { display: none; }
+    SessionDialog.-windows .linux-only { display: none; }
     """
 
     def __init__(
@@ -71,7 +71,7 @@ class SessionDialog(ModalScreen[SessionChoice | None]):
         windows: bool = False,
     ) -> None:
         kind = "-pod" if pod else "-node"
-        super().__init__(classes=f"{kind} {'-windows' if windows else '-linux'}")
+        super().__init__(classes=f"{kind} -windows" if windows else kind)
         self.debug = debug
         self.pod = pod
         self.node = node
@@ -100,7 +100,6 @@ class SessionDialog(ModalScreen[SessionChoice | None]):
                     value=self.debug.windows_shell,
                     allow_blank=False,
                     id="shell",
-                    classes="windows-only",
                 )
             else:
                 yield Label("Image")
