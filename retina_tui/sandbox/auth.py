@@ -6,8 +6,9 @@ Two users exist:
   create or patch anything: not pods (in any namespace, kube-system included), not
   `pods/ephemeralcontainers` (so `kubectl debug` is refused), not `pods/exec` or
   `pods/attach` (which, as in Kubernetes 1.35 and later, need the `create` verb).
-Every authenticated user may read discovery documents and create
-SelfSubjectAccessReviews, which answer from the same rules.
+Every authenticated user may read discovery documents (any non-resource URL) and create
+SelfSubjectAccessReviews, SelfSubjectRulesReviews and SelfSubjectReviews, which answer
+from the same rules (`RULES_FOR_ALL`, `ADMIN_RULES`, `RESTRICTED_RULES`).
 
 Impersonation (`Impersonate-User`, `-Group`, `-Uid` headers) works as in Kubernetes: the
 requester needs the `impersonate` verb on each user, group and uid named (only `admin`
@@ -17,6 +18,7 @@ has it), and the request is then authorized as the impersonated user.
 from __future__ import annotations
 
 import secrets
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +37,8 @@ class User:
     name: str
     groups: tuple[str, ...]
     admin: bool
+    uid: str = ""
+    extra: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class Attributes:
     name: str = ""
 
 
+EXTRA_PREFIX = "impersonate-extra-"
 ADMIN = User("admin", ("system:masters", "system:authenticated"), admin=True)
 RESTRICTED = User("restricted", ("system:authenticated",), admin=False)
 
@@ -70,27 +75,91 @@ class Authenticator:
         raise ApiError(401, "Unauthorized", "Unauthorized")
 
 
-def decide(user: User, attrs: Attributes) -> tuple[bool, str]:
-    """(allowed, reason) for one request."""
+@dataclass(frozen=True)
+class Rule:
+    """One RBAC PolicyRule: resource rules name groups and resources, the others URLs."""
+
+    verbs: tuple[str, ...]
+    groups: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+
+    def allows(self, attrs: Attributes) -> bool:
+        """True if this resource rule covers the request."""
+        full = f"{attrs.resource}/{attrs.subresource}" if attrs.subresource else attrs.resource
+        return (
+            not self.urls
+            and _covers(self.verbs, attrs.verb)
+            and _covers(self.groups, attrs.group)
+            and _covers(self.resources, full)
+        )
+
+    def allows_url(self, verb: str, path: str) -> bool:
+        """True if this non-resource rule covers `verb` on `path`."""
+        return _covers(self.verbs, verb) and any(
+            url == "*" or url == path or (url.endswith("*") and path.startswith(url[:-1]))
+            for url in self.urls
+        )
+
+    def review_entry(self) -> dict[str, Any]:
+        """The rule as a SelfSubjectRulesReview lists it."""
+        if self.urls:
+            return {"verbs": list(self.verbs), "nonResourceURLs": list(self.urls)}
+        return {
+            "verbs": list(self.verbs),
+            "apiGroups": list(self.groups),
+            "resources": list(self.resources),
+        }
+
+
+def _covers(allowed: tuple[str, ...], value: str) -> bool:
+    return "*" in allowed or value in allowed
+
+
+RULES_FOR_ALL = (
+    Rule(
+        ("create",),
+        ("authorization.k8s.io",),
+        ("selfsubjectaccessreviews", "selfsubjectrulesreviews"),
+    ),
+    Rule(("create",), ("authentication.k8s.io",), ("selfsubjectreviews",)),
+    Rule(("get",), urls=("*",)),
+)
+ADMIN_RULES = (Rule(("*",), ("*",), ("*",)), Rule(("*",), urls=("*",)))
+RESTRICTED_RULES = (Rule(tuple(sorted(READ_VERBS)), ("",), tuple(sorted(RESTRICTED_RESOURCES))),)
+
+
+def rules_of(user: User) -> tuple[tuple[Rule, ...], str]:
+    """The rules a user has (besides `RULES_FOR_ALL`) and why, as a review reason."""
     if user.admin:
-        return True, 'allowed by sandbox rule "admin": group system:masters may do everything'
-    if (
-        attrs.group == "authorization.k8s.io"
-        and attrs.resource == "selfsubjectaccessreviews"
-        and attrs.verb == "create"
-    ):
-        return True, "every authenticated user may review its own access"
-    if (
-        user.name == RESTRICTED.name
-        and attrs.group == ""
-        and attrs.resource in RESTRICTED_RESOURCES
-        and not attrs.subresource
-        and attrs.verb in READ_VERBS
-    ):
-        return True, (
+        return ADMIN_RULES, (
+            'allowed by sandbox rule "admin": group system:masters may do everything'
+        )
+    if user.name == RESTRICTED.name:
+        return RESTRICTED_RULES, (
             'allowed by sandbox rule "restricted": get, list and watch of pods, nodes '
             "and namespaces"
         )
+    return (), ""
+
+
+def decide(user: User, attrs: Attributes) -> tuple[bool, str]:
+    """(allowed, reason) for one request."""
+    rules, reason = rules_of(user)
+    if any(rule.allows(attrs) for rule in rules):
+        return True, reason
+    if any(rule.allows(attrs) for rule in RULES_FOR_ALL):
+        return True, "every authenticated user may review its own access"
+    return False, ""
+
+
+def decide_url(user: User, verb: str, path: str) -> tuple[bool, str]:
+    """(allowed, reason) for a non-resource URL."""
+    rules, reason = rules_of(user)
+    if any(rule.allows_url(verb, path) for rule in rules):
+        return True, reason
+    if any(rule.allows_url(verb, path) for rule in RULES_FOR_ALL):
+        return True, "every authenticated user may read non-resource URLs"
     return False, ""
 
 
@@ -125,8 +194,13 @@ def impersonate(requester: User, headers: CIMultiDictProxy[str]) -> User:
     name = headers.get("Impersonate-User")
     groups = tuple(headers.getall("Impersonate-Group", ()))
     uid = headers.get("Impersonate-Uid")
+    extra: dict[str, list[str]] = {}
+    for header, value in headers.items():
+        if header.lower().startswith(EXTRA_PREFIX):
+            key = urllib.parse.unquote(header[len(EXTRA_PREFIX) :]).lower()
+            extra.setdefault(key, []).append(value)
     if name is None:
-        if groups or uid is not None:
+        if groups or uid is not None or extra:
             raise bad_request("Impersonate-Group and Impersonate-Uid need an Impersonate-User")
         return requester
     wanted = [Attributes(verb="impersonate", resource="users", name=name)]
@@ -135,11 +209,22 @@ def impersonate(requester: User, headers: CIMultiDictProxy[str]) -> User:
         wanted.append(
             Attributes(verb="impersonate", resource="uids", group="authentication.k8s.io", name=uid)
         )
+    wanted += [
+        Attributes("impersonate", "userextras", key, "authentication.k8s.io", name=value)
+        for key, values in extra.items()
+        for value in values
+    ]
     for attrs in wanted:
         authorize(requester, attrs)
     if name != "system:anonymous" and "system:authenticated" not in groups:
         groups += ("system:authenticated",)
-    return User(name, groups, admin="system:masters" in groups)
+    return User(
+        name,
+        groups,
+        admin="system:masters" in groups,
+        uid=uid or "",
+        extra=tuple((key, tuple(values)) for key, values in extra.items()),
+    )
 
 
 def self_subject_access_review(user: User, body: Any) -> dict[str, Any]:
@@ -163,9 +248,10 @@ def self_subject_access_review(user: User, body: Any) -> dict[str, Any]:
         )
         allowed, reason = decide(user, attrs)
     elif isinstance(non_resource, dict):
-        allowed, reason = True, "every authenticated user may read non-resource URLs"
-        if not user.admin and non_resource.get("verb", "get") != "get":
-            allowed, reason = False, ""
+        verb, path = non_resource.get("verb", "get"), non_resource.get("path", "")
+        if not isinstance(verb, str) or not isinstance(path, str):
+            raise bad_request("spec.nonResourceAttributes must hold strings")
+        allowed, reason = decide_url(user, verb, path)
     else:
         raise bad_request("spec.resourceAttributes or spec.nonResourceAttributes is required")
     status: dict[str, Any] = {"allowed": allowed}

@@ -23,6 +23,7 @@ SERVER_VERSION = {
 }
 
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+PROXY_VERBS = ("create", "delete", "get", "patch", "update")
 AGGREGATED_MEDIA = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 
@@ -60,6 +61,7 @@ class ResourceInfo:
             entry["shortNames"] = list(self.short_names)
         if self.categories:
             entry["categories"] = list(self.categories)
+        entry.update(self.extra)
         return entry
 
 
@@ -67,8 +69,17 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("pods", "Pod", True, short_names=("po",), categories=("all",), singular="pod"),
     ResourceInfo("pods/attach", "PodAttachOptions", True, verbs=("create", "get")),
     ResourceInfo("pods/ephemeralcontainers", "Pod", True, verbs=("get", "patch", "update")),
+    ResourceInfo(
+        "pods/eviction",
+        "Eviction",
+        True,
+        verbs=("create",),
+        extra={"group": "policy", "version": "v1"},
+    ),
     ResourceInfo("pods/exec", "PodExecOptions", True, verbs=("create", "get")),
     ResourceInfo("pods/log", "Pod", True, verbs=("get",)),
+    ResourceInfo("pods/portforward", "PodPortForwardOptions", True, verbs=("create", "get")),
+    ResourceInfo("pods/proxy", "PodProxyOptions", True, verbs=PROXY_VERBS),
     ResourceInfo("pods/status", "Pod", True, verbs=("get", "patch", "update")),
     ResourceInfo("nodes", "Node", False, short_names=("no",), singular="node"),
     ResourceInfo("nodes/status", "Node", False, verbs=("get", "patch", "update")),
@@ -85,6 +96,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo(
         "services", "Service", True, short_names=("svc",), categories=("all",), singular="service"
     ),
+    ResourceInfo("services/proxy", "ServiceProxyOptions", True, verbs=PROXY_VERBS),
     ResourceInfo("services/status", "Service", True, verbs=("get", "patch", "update")),
     ResourceInfo("endpoints", "Endpoints", True, short_names=("ep",), singular="endpoints"),
     ResourceInfo(
@@ -100,6 +112,21 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ),
     ResourceInfo("leases", "Lease", True, group="coordination.k8s.io", singular="lease"),
     ResourceInfo(
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        True,
+        group="policy",
+        short_names=("pdb",),
+        singular="poddisruptionbudget",
+    ),
+    ResourceInfo(
+        "poddisruptionbudgets/status",
+        "PodDisruptionBudget",
+        True,
+        group="policy",
+        verbs=("get", "patch", "update"),
+    ),
+    ResourceInfo(
         "selfsubjectaccessreviews",
         "SelfSubjectAccessReview",
         False,
@@ -107,13 +134,31 @@ RESOURCES: tuple[ResourceInfo, ...] = (
         verbs=("create",),
         singular="selfsubjectaccessreview",
     ),
+    ResourceInfo(
+        "selfsubjectrulesreviews",
+        "SelfSubjectRulesReview",
+        False,
+        group="authorization.k8s.io",
+        verbs=("create",),
+        singular="selfsubjectrulesreview",
+    ),
+    ResourceInfo(
+        "selfsubjectreviews",
+        "SelfSubjectReview",
+        False,
+        group="authentication.k8s.io",
+        verbs=("create",),
+        singular="selfsubjectreview",
+    ),
 )
 
 GROUP_VERSIONS: dict[str, str] = {
+    "authentication.k8s.io": "v1",
     "coordination.k8s.io": "v1",
     "authorization.k8s.io": "v1",
     "discovery.k8s.io": "v1",
     "networking.k8s.io": "v1",
+    "policy": "v1",
 }
 
 BY_NAME: dict[tuple[str, str], ResourceInfo] = {(r.group, r.name): r for r in RESOURCES}
@@ -186,7 +231,11 @@ def _aggregated_resources(group: str) -> list[dict[str, Any]]:
         subs = [
             {
                 "subresource": r.name.split("/", 1)[1],
-                "responseKind": {"group": group, "version": r.version, "kind": r.kind},
+                "responseKind": {
+                    "group": r.extra.get("group", group),
+                    "version": r.extra.get("version", r.version),
+                    "kind": r.kind,
+                },
                 "verbs": list(r.verbs),
             }
             for r in RESOURCES

@@ -8,10 +8,13 @@ ephemeralContainers, env, ports, volumes, ...) and the `$patch`, `$retainKeys`,
 from __future__ import annotations
 
 import copy
+import json
 from contextvars import ContextVar
 from typing import Any
 
-from retina_tui.sandbox.errors import ApiError, bad_request
+import yaml  # type: ignore[import-untyped]
+
+from retina_tui.sandbox.errors import ApiError, bad_request, field_cause
 
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
@@ -285,6 +288,72 @@ def apply_patch(content_type: str, target: dict[str, Any], patch: Any) -> Any:
     if media == JSON_PATCH:
         return json_patch(target, patch)
     raise unsupported_media(media)
+
+
+class _JsonLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """YAML as Kubernetes reads it: timestamps stay strings."""
+
+
+_JsonLoader.yaml_implicit_resolvers = {
+    first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def parse_apply(raw: bytes) -> dict[str, Any]:
+    """The body of a server-side apply: one object as YAML (JSON is YAML too)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        try:
+            body = yaml.load(raw, Loader=_JsonLoader)
+            json.dumps(body)
+        except (yaml.YAMLError, TypeError, ValueError) as error:
+            raise bad_request(f"error decoding YAML: {error}") from None
+    if not isinstance(body, dict):
+        raise bad_request("error decoding YAML: the applied configuration must be an object")
+    meta = body.get("metadata", {})
+    if not isinstance(meta, dict):
+        raise bad_request("error decoding YAML: metadata must be an object")
+    if meta.get("managedFields") is not None:
+        raise bad_request("metadata.managedFields must be nil")
+    return body
+
+
+def check_patch_options(media: str, field_manager: str | None, force: str | None) -> bool:
+    """Validate fieldManager and force as PatchOptions; returns whether force is set."""
+    causes = []
+    if media == APPLY_PATCH and not field_manager:
+        causes.append(
+            field_cause(
+                "FieldValueRequired",
+                "fieldManager",
+                "Required value: is required for apply requests",
+            )
+        )
+    if force is not None and media != APPLY_PATCH:
+        causes.append(
+            field_cause(
+                "FieldValueForbidden",
+                "force",
+                "Forbidden: may not be specified for non-apply patch",
+            )
+        )
+    if causes:
+        text = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
+        text = f"[{text}]" if len(causes) > 1 else text
+        raise ApiError(
+            422,
+            "Invalid",
+            f'PatchOptions.meta.k8s.io "" is invalid: {text}',
+            causes=causes,
+            name="",
+            kind="PatchOptions",
+            group="meta.k8s.io",
+        )
+    if force not in (None, "", "true", "false"):
+        raise bad_request(f'force: Invalid value: "{force}": must be a boolean')
+    return force == "true"
 
 
 def unsupported_media(media: str) -> ApiError:

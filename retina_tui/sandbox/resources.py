@@ -8,19 +8,30 @@ answer with the object without storing it.
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 
-from retina_tui.sandbox import admission, fields, pods, protobuf, services, tables
+from retina_tui.sandbox import (
+    admission,
+    discovery,
+    eviction,
+    fields,
+    paging,
+    pods,
+    protobuf,
+    services,
+    tables,
+)
 from retina_tui.sandbox.discovery import ResourceInfo
 from retina_tui.sandbox.errors import ApiError, already_exists, bad_request, conflict, not_found
 from retina_tui.sandbox.events import EventRecorder
 from retina_tui.sandbox.httputil import bytes_response, json_response, read_json
-from retina_tui.sandbox.patch import APPLY_PATCH, apply_patch, unsupported_media
+from retina_tui.sandbox.managedfields import Shape, manager_name, record_update
+from retina_tui.sandbox.managedfields import apply as apply_fields
+from retina_tui.sandbox.patch import APPLY_PATCH, apply_patch, check_patch_options, parse_apply
 from retina_tui.sandbox.selectors import combine, field_selector, label_selector
 from retina_tui.sandbox.store import Obj, Store, encode, now_iso, parse_resource_version
 from retina_tui.sandbox.watching import serve_watch
@@ -66,6 +77,14 @@ class ResourceHandlers:
         subresource: str,
     ) -> web.StreamResponse:
         """Run one verb on a resource or subresource."""
+        if subresource == "eviction" and verb == "create":
+            return await eviction.evict(request, self.store, namespace, name, self.delete_pod)
+        if subresource == "eviction":
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )
         if verb == "watch":
             return await serve_watch(request, self.store, info, namespace, name, self.rows)
         if verb == "list":
@@ -118,19 +137,17 @@ class ResourceHandlers:
         objects = self.store.list(info.name, namespace or None)
         if predicate is not None:
             objects = [obj for obj in objects if predicate(obj)]
-        list_rv = self.store.resource_version
-        start = 0
-        token = request.query.get("continue")
-        if token:
-            start, list_rv = _decode_continue(token)
-        limit = _int_param(request, "limit")
-        metadata: dict[str, Any] = {"resourceVersion": list_rv}
-        if limit is not None and limit > 0 and len(objects) - start > limit:
-            page = objects[start : start + limit]
-            metadata["continue"] = _encode_continue(start + limit, list_rv)
-            metadata["remainingItemCount"] = len(objects) - start - limit
-        else:
-            page = objects[start:]
+        selected = paging.paginate(
+            objects,
+            across_namespaces=not namespace,
+            limit=_int_param(request, "limit"),
+            token=request.query.get("continue"),
+            resource_version=rv,
+            current_rv=int(self.store.resource_version),
+            compacted_rv=self.store.compacted_version,
+            count_remaining=predicate is None,
+        )
+        page, metadata = selected.items, selected.metadata
         accept = request.headers.get("Accept", "")
         if tables.wants_table(accept) and info.name in tables.PRINTERS:
             body = self.rows.table(
@@ -166,10 +183,11 @@ class ResourceHandlers:
         return ns
 
     async def create(
-        self, request: web.Request, info: ResourceInfo, namespace: str
+        self, request: web.Request, info: ResourceInfo, namespace: str, applied: Obj | None = None
     ) -> web.Response:
-        """POST a new object."""
-        body = admission.decode_object(info.name, info.kind, await _read_object(request, info))
+        """POST a new object (or create one by server-side apply)."""
+        raw = await _read_object(request, info) if applied is None else applied
+        body = admission.decode_object(info.name, info.kind, raw)
         warnings = fields.validate(info.name, info.kind, body, request.query.get("fieldValidation"))
         dry_run = _dry_run(request)
         kind = body.get("kind")
@@ -196,6 +214,8 @@ class ResourceHandlers:
             raise admission.invalid_name_required(info.kind)
         if meta.get("name"):
             admission.validate_metadata(info.kind, body)
+        # The client owns what it sent; the defaults filled in below stay unowned.
+        sent = json.loads(encode(body)) if applied is None else None
         placed = False
         if info.name == "pods":
             pods.default_pod(body)
@@ -214,6 +234,11 @@ class ResourceHandlers:
             if not isinstance(meta.get("labels"), dict):
                 meta["labels"] = {}
             meta["labels"]["kubernetes.io/metadata.name"] = meta.get("name", "")
+        if sent is not None:
+            self._track(request, info, {}, sent, "")
+            meta.pop("managedFields", None)
+            if "managedFields" in sent["metadata"]:
+                meta["managedFields"] = sent["metadata"]["managedFields"]
         if dry_run:
             if meta.get("name") and self.store.get(info.name, namespace, meta["name"]):
                 raise already_exists(info.name, meta["name"], info.group)
@@ -225,6 +250,16 @@ class ResourceHandlers:
             self.events.scheduled(created)
         return _warn(bytes_response(self.store.encoded(info.name, created), status=201), warnings)
 
+    def _track(
+        self, request: web.Request, info: ResourceInfo, old: Obj, new: Obj, subresource: str
+    ) -> None:
+        """Record the fields a write changed as its manager's (operation Update)."""
+        manager = manager_name(
+            request.query.get("fieldManager"), request.headers.get("User-Agent", "")
+        )
+        shape = _shape(info, subresource)
+        record_update(old, new, manager, shape, info.api_version, now_iso(), subresource)
+
     async def update(
         self,
         request: web.Request,
@@ -234,12 +269,40 @@ class ResourceHandlers:
         name: str,
         subresource: str,
     ) -> web.Response:
-        """PUT or PATCH an object or its status / ephemeralcontainers subresource."""
+        """PUT or PATCH (server-side apply too) an object or one of its subresources."""
+        content_type = request.headers.get("Content-Type", "")
+        media = content_type.split(";")[0].strip() if verb == "patch" else ""
+        manager = request.query.get("fieldManager")
+        force = verb == "patch" and check_patch_options(media, manager, request.query.get("force"))
+        applying = media == APPLY_PATCH
+        if applying:
+            config = parse_apply(await request.read())
+            kind = config.get("kind")
+            if kind != info.kind:
+                raise bad_request(
+                    f"the kind in the data ({kind}) does not match the expected kind ({info.kind})"
+                )
+            config_meta = config.setdefault("metadata", {})
+            if config_meta.setdefault("name", name) != name:
+                raise bad_request(
+                    f"the name of the object ({config_meta['name']}) does not match the "
+                    f"name on the URL ({name})"
+                )
+            shape = _shape(info, subresource)
+
+            def applied_to(live: Obj) -> Obj:
+                return apply_fields(
+                    live, config, str(manager), shape, force=force,
+                    api_version=info.api_version, now=now_iso(), namespace=namespace,
+                )  # fmt: skip
+
+            if self.store.get(info.name, namespace, name) is None and not subresource:
+                created = applied_to({})
+                return await self.create(request, info, namespace, applied=created)
         current = self._existing(info, namespace, name)
-        if verb == "patch":
-            content_type = request.headers.get("Content-Type", "")
-            if content_type.split(";")[0].strip() == APPLY_PATCH:
-                raise unsupported_media(APPLY_PATCH)
+        if applying:
+            candidate = applied_to(self.store.copy(info.name, current))
+        elif verb == "patch":
             patch_body = await read_json(request)
             candidate = apply_patch(content_type, self.store.copy(info.name, current), patch_body)
         else:
@@ -264,6 +327,14 @@ class ResourceHandlers:
         if info.name == "services" and subresource != "status":
             services.default_service(new)
             services.admit(self.store, new, old=current)
+        if applying:
+            new["metadata"].pop("managedFields", None)
+            if candidate["metadata"].get("managedFields"):
+                new["metadata"]["managedFields"] = candidate["metadata"]["managedFields"]
+            if new == current:
+                return _warn(bytes_response(self.store.encoded(info.name, current)), warnings)
+        else:
+            self._track(request, info, current, new, subresource)
         if dry_run:
             return _warn(json_response(new), warnings)
         stored = self.store.replace(info.name, new)
@@ -419,6 +490,11 @@ class ResourceHandlers:
                 self.store.remove("namespaces", None, name)
 
 
+def _shape(info: ResourceInfo, subresource: str) -> Shape:
+    has_status = discovery.lookup(info.group, f"{info.name}/status") is not None
+    return Shape.of(info.kind, subresource, has_status)
+
+
 def _warn(response: web.Response, warnings: list[str]) -> web.Response:
     """Attach API warnings (kubectl prints them as `Warning: ...`)."""
     for text in warnings:
@@ -448,18 +524,3 @@ async def _read_object(request: web.Request, info: ResourceInfo) -> Any:
             f"include: {accepted}",
         )
     return await read_json(request)
-
-
-def _encode_continue(start: int, rv: str) -> str:
-    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": int(rv), "start": start})
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_continue(token: str) -> tuple[int, str]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return int(data["start"]), str(data["rv"])
-    except (ValueError, KeyError, TypeError):
-        raise bad_request(
-            "continue key is not valid: incorrect encoded start resourceVersion"
-        ) from None

@@ -16,7 +16,17 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from retina_tui.sandbox import auth, discovery, metrics, openapi, podlogs, protobuf
+from retina_tui.sandbox import (
+    auth,
+    budgets,
+    discovery,
+    metrics,
+    openapi,
+    podlogs,
+    protobuf,
+    proxy,
+    reviews,
+)
 from retina_tui.sandbox.errors import ApiError, not_found, status_object
 from retina_tui.sandbox.httputil import json_response, read_json, status_response
 from retina_tui.sandbox.resources import ResourceHandlers
@@ -25,10 +35,14 @@ from retina_tui.sandbox.store import Store
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz"})
+REVIEWS = frozenset({"selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews"})
 
 
 class KubeletLike(Protocol):
     """What the server needs from the kubelet simulation."""
+
+    @property
+    def network(self) -> proxy.ClusterNetwork: ...
 
     async def handle_exec(
         self, request: web.Request, namespace: str, pod: str
@@ -40,6 +54,10 @@ class KubeletLike(Protocol):
 
     async def handle_logs(
         self, request: web.Request, namespace: str, pod: str, container: str
+    ) -> web.StreamResponse: ...
+
+    async def handle_portforward(
+        self, request: web.Request, namespace: str, pod: str
     ) -> web.StreamResponse: ...
 
 
@@ -121,17 +139,22 @@ class ApiServer:
         self.authenticator = authenticator
         self.kubelet = kubelet
         self.resources = ResourceHandlers(store, finish_deletions=kubelet is None)
+        self.proxy = proxy.Proxy(store, kubelet.network if kubelet is not None else None)
+        self.budgets = budgets.DisruptionController(store)
         self.requests = metrics.RequestCounter()
         self._finalizer: asyncio.Task[None] | None = None
         self._warmup: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start the namespace finalizer (removes Terminating namespaces once empty)."""
+        """Start the namespace finalizer (removes Terminating namespaces once empty) and the
+        PodDisruptionBudget status controller."""
         self._finalizer = asyncio.create_task(self._finalize(), name="sandbox-ns-finalizer")
         self._warmup = asyncio.create_task(self._warm(), name="sandbox-table-warmup")
+        await self.budgets.start()
 
     async def stop(self) -> None:
         """Stop the background tasks."""
+        await self.budgets.stop()
         for task in (self._finalizer, self._warmup):
             if task is not None:
                 task.cancel()
@@ -204,6 +227,9 @@ class ApiServer:
         )
         if path == "/metrics" and request.method == "GET":
             return self.requests.response()
+        proxied = proxy.match(request.rel_url.raw_path)
+        if proxied is not None:
+            return await self._proxy(request, user, proxied)
         accept = request.headers.get("Accept", "")
         if request.method == "GET":
             document = self._discovery(path, accept)
@@ -213,6 +239,19 @@ class ApiServer:
         if target is None:
             raise _missing_path()
         return await self._resource(request, user, target)
+
+    async def _proxy(
+        self, request: web.Request, user: auth.User, target: proxy.ProxyPath
+    ) -> web.StreamResponse:
+        attrs = auth.Attributes(
+            verb=proxy.verb(request.method),
+            resource=target.resource,
+            subresource="proxy",
+            namespace=target.namespace,
+            name=target.ident,
+        )
+        auth.authorize(user, attrs)
+        return await self.proxy.serve(request, target)
 
     def _discovery(self, path: str, accept: str) -> web.Response | None:
         if path == "/version":
@@ -227,10 +266,13 @@ class ApiServer:
             return json_response(discovery.api_group_list())
         segments = [s for s in path.split("/") if s]
         if segments[:2] == ["openapi", "v3"]:
-            spec = openapi.lookup(path)
+            spec = openapi.encoded(path)
             if spec is None:
                 raise _missing_path()
-            return json_response(spec)
+            return web.Response(body=spec, content_type="application/json")
+        if segments == ["openapi", "v2"]:
+            body, media = openapi.v2_document(accept)
+            return web.Response(body=body, headers={"Content-Type": media})
         if segments[:1] == ["openapi"]:
             raise _missing_path()
         document: dict[str, Any] | None = None
@@ -271,19 +313,23 @@ class ApiServer:
             name=target.name,
         )
         auth.authorize(user, attrs)
-        if target.resource == "selfsubjectaccessreviews":
+        if target.resource in REVIEWS:
             if verb != "create" or target.name:
                 raise ApiError(
                     405,
                     "MethodNotAllowed",
                     "the server does not allow this method on the requested resource",
                 )
+            if target.resource == "selfsubjectrulesreviews":
+                return json_response(await reviews.rules_review(request, user), status=201)
+            if target.resource == "selfsubjectreviews":
+                return json_response(await reviews.subject_review(request, user), status=201)
             if "protobuf" in request.headers.get("Content-Type", ""):
                 body = protobuf.decode_access_review(await request.read())
             else:
                 body = await read_json(request)
             return json_response(auth.self_subject_access_review(user, body), status=201)
-        if target.subresource in ("exec", "attach"):
+        if target.subresource in ("exec", "attach", "portforward"):
             return await self._stream(request, target)
         if target.subresource == "log":
             return await self._log(request, target)
@@ -302,6 +348,8 @@ class ApiServer:
             )
         if target.subresource == "exec":
             return await self.kubelet.handle_exec(request, target.namespace, target.name)
+        if target.subresource == "portforward":
+            return await self.kubelet.handle_portforward(request, target.namespace, target.name)
         return await self.kubelet.handle_attach(request, target.namespace, target.name)
 
     async def _log(self, request: web.Request, target: Target) -> web.StreamResponse:

@@ -38,11 +38,13 @@ NAMESPACED = {
     "endpoints": True,
     "endpointslices": True,
     "networkpolicies": True,
+    "poddisruptionbudgets": True,
 }
 GROUPS = {
     "leases": "coordination.k8s.io",
     "endpointslices": "discovery.k8s.io",
     "networkpolicies": "networking.k8s.io",
+    "poddisruptionbudgets": "policy",
 }
 DEFAULT_HISTORY = 50_000
 """At most this many events are kept for watches that resume from a resourceVersion."""
@@ -357,6 +359,11 @@ class Store:
         for watcher in list(self._watchers):
             if watcher.resource == resource:
                 watcher.offer(event)
+
+    @property
+    def compacted_version(self) -> int:
+        """The newest resourceVersion whose event was compacted away (0: none yet)."""
+        return self._compacted
 
     @property
     def history_size(self) -> int:

@@ -63,15 +63,17 @@ async def test_aggregated_discovery_when_asked(admin_api: Any) -> None:
     assert {"exec", "attach", "ephemeralcontainers", "log", "status"} <= subresources
     groups = await admin_api.get("/apis", headers={"Accept": AGGREGATED})
     assert {item["metadata"]["name"] for item in groups.body["items"]} == {
+        "authentication.k8s.io",
         "coordination.k8s.io",
         "authorization.k8s.io",
         "discovery.k8s.io",
         "networking.k8s.io",
+        "policy",
     }
 
 
 async def test_unknown_paths_are_404_status(admin_api: Any) -> None:
-    for path in ("/openapi/v2", "/apis/apps/v1", "/api/v2", "/api/v1/widgets", "/nonsense"):
+    for path in ("/openapi/v1", "/apis/apps/v1", "/api/v2", "/api/v1/widgets", "/nonsense"):
         answer = await admin_api.get(path)
         assert answer.status == 404, path
         assert answer.body["kind"] == "Status" and answer.body["reason"] == "NotFound"
