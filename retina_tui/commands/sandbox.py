@@ -87,7 +87,7 @@ def sandbox(
 ) -> None:
     """Run an embedded Kubernetes cluster that kubectl and retina-tui can use.
 
-    SIGUSR1 drops every open exec/attach stream and log follow (the processes keep
+    SIGUSR1 drops every open exec/attach/port-forward stream and log follow (the processes keep
     running), which is how clients' reconnection is exercised.
     """
     import asyncio

@@ -4,6 +4,7 @@ A container waits for its pod's network, then (after the start delay) either fai
 "pull" (an unpullable image: ErrImagePull then ImagePullBackOff, no process ever) or runs
 its process; each exit is reported as terminated (Completed/Error) and, per the pod's
 restartPolicy, restarted after a CrashLoopBackOff delay. Ephemeral containers never restart.
+One whose hostPath volume cannot be set up waits, ContainerCreating, with FailedMount events.
 As root every container is isolated (`isolation`) with the privileges its securityContext
 gives (`security`); one that must not run as root but would stays waiting with the
 kubelet's CreateContainerConfigError. Without root containers run unisolated, and the
@@ -36,6 +37,7 @@ log = logging.getLogger("retina_tui.sandbox")
 BACKOFF_START: Final = 10.0
 BACKOFF_MAX: Final = 300.0
 HOLDER_GRACE: Final = 1.0
+MOUNT_RETRY: Final = 2.0
 RUN_DIR_PREFIX: Final = "retina-tui-containers-"
 
 
@@ -99,6 +101,8 @@ class ContainerRunner:
         if error is not None:
             self._config_error(rt, entry, error)
             return
+        if self.isolated and not await self._volumes_ready(rt, entry):
+            return
         while not rt.terminating:
             code = await self._run_once(rt, entry)
             if rt.terminating or entry.ephemeral or not should_restart(policy, code):
@@ -138,6 +142,18 @@ class ContainerRunner:
         self._event(rt, entry, "BackOff", backoff, warn=False)
         self._event(rt, entry, "Failed", "Error: ImagePullBackOff", warn=True)
         self.write_status(rt)
+
+    async def _volumes_ready(self, rt: PodRuntime, entry: ContainerRuntime) -> bool:
+        """Until its volumes can be set up the container stays ContainerCreating, with a
+        FailedMount warning per try, as the kubelet retries; False if the pod goes first."""
+        while (message := self.volumes.setup_error(rt.pod, entry.spec)) is not None:
+            entry.state = {"waiting": {"reason": "ContainerCreating"}}
+            self.events.record(rt, "FailedMount", message, warning=True)
+            self.write_status(rt)
+            await asyncio.sleep(MOUNT_RETRY)
+            if rt.terminating:
+                return False
+        return True
 
     def _pulled(self, rt: PodRuntime, entry: ContainerRuntime) -> None:
         message = f'Container image "{entry.image}" already present on machine'
@@ -369,6 +385,7 @@ class ContainerRunner:
             name=f"{rt.key}/{entry.name}",
             kill_session_on_exit=True,
             log=entry.log,
+            hold_early=bool(spec.get("stdin") or spec.get("tty")),
         )
 
 

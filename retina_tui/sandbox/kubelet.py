@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import signal
 from collections.abc import Coroutine
@@ -22,7 +23,15 @@ from typing import Any, Final
 from aiohttp import web
 
 from retina_tui.errors import RetinaTuiError
-from retina_tui.sandbox import deadlines, podlogs, runtime, windows
+from retina_tui.sandbox import (
+    deadlines,
+    forwarding,
+    netns_socket,
+    podlogs,
+    portforward,
+    runtime,
+    windows,
+)
 from retina_tui.sandbox.containers import BACKOFF_START, ContainerRunner
 from retina_tui.sandbox.errors import ApiError, bad_request, not_found
 from retina_tui.sandbox.events import EventRecorder
@@ -66,6 +75,7 @@ class Kubelet:
         self._deadlines = deadlines.DeadlineTimers(self._deadline_passed)
         self._streams = StreamRegistry()
         self._log_streams = podlogs.LogStreams()
+        self._forwards = portforward.ForwardRegistry()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._watch_task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -88,6 +98,7 @@ class Kubelet:
         await self._deadlines.close()
         self._streams.drop_all()
         self._log_streams.drop_all()
+        self._forwards.drop_all()
         runtimes = list(self._pods.values())
         self._pods.clear()
         await asyncio.gather(
@@ -101,8 +112,48 @@ class Kubelet:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def drop_streams(self) -> int:
-        """Close every exec/attach WebSocket and log follow abruptly; processes keep running."""
-        return self._streams.drop_all() + self._log_streams.drop_all()
+        """Close every exec/attach/port-forward stream and log follow abruptly; processes
+        keep running."""
+        return self._streams.drop_all() + self._log_streams.drop_all() + self._forwards.drop_all()
+
+    async def handle_portforward(
+        self, request: web.Request, namespace: str, pod: str
+    ) -> web.StreamResponse:
+        """`pods/portforward`: TCP connections to localhost in the pod's network."""
+        rt = await self._forward_target(namespace, pod)
+        target = forwarding.ForwardTarget(
+            *self._pod_netns(rt), sandbox_id=hashlib.sha256(rt.uid.encode()).hexdigest()
+        )
+        return await portforward.serve(request, target, self._forwards)
+
+    async def _forward_target(self, namespace: str, name: str) -> PodRuntime:
+        pod = self.store.get("pods", namespace, name)
+        if pod is None:
+            raise not_found("pods", name)
+        spec, status = pod.get("spec") or {}, pod.get("status") or {}
+        if not spec.get("nodeName"):
+            raise bad_request(f"pod {name} does not have a host assigned")
+        rt = self._pods.get((namespace, name))
+        if rt is None and is_synthetic(pod) and not self._stopping:
+            rt = self._adopt(pod)
+        gone = status.get("phase") in ("Succeeded", "Failed")
+        if rt is None or rt.terminating or gone:
+            raise bad_request(f'unable to upgrade connection: pod not found ("{name}_{namespace}")')
+        try:
+            async with asyncio.timeout(STREAM_WAIT):
+                await rt.network_ready.wait()
+        except TimeoutError:
+            raise ApiError(
+                500, "InternalError", f"pod {name} did not get its network in time"
+            ) from None
+        return rt
+
+    def _pod_netns(self, rt: PodRuntime) -> tuple[str | None, str]:
+        """The namespace a pod's forwarded connections start in, and its name in messages."""
+        if rt.host_network:
+            return self.network.node_netns(rt.node), "host"
+        netns = self.network.pod_netns(rt.network_key)
+        return netns, (f"{netns_socket.NETNS_DIR}/{netns}" if netns else "host")
 
     async def handle_logs(
         self, request: web.Request, namespace: str, pod: str, container: str
@@ -116,6 +167,8 @@ class Kubelet:
                 f'container "{container}" in pod "{pod}" is waiting to start: ContainerCreating'
             )
         log = podlogs.choose_log(entry, pod, previous=previous)
+        if not previous and entry.process is not None:
+            entry.process.output_read(follow=follow)  # `kubectl run` reads it, then attaches
         return await self._log_streams.serve(
             request, log, query, follow=follow, stopping=lambda: self._stopping
         )
@@ -380,6 +433,8 @@ class Kubelet:
             raise ApiError(
                 500, "InternalError", f"pod {name} did not get its network in time"
             ) from None
+        if verb == "attach" and entry.process is not None and entry.process.holds_output:
+            return rt, entry  # ended, but what it wrote is still unread, as in a pty
         if not entry.running or (verb == "attach" and entry.process is None):
             raise bad_request(f'unable to upgrade connection: container not found ("{wanted}")')
         return rt, entry

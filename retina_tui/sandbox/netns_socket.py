@@ -13,10 +13,13 @@ import ctypes
 import os
 import socket
 import threading
-from typing import Final
+from collections.abc import Callable
+from typing import Final, TypeVar
 
 CLONE_NEWNET: Final = 0x40000000
 NETNS_DIR: Final = "/run/netns"
+
+_T = TypeVar("_T")
 
 
 def _setns(fd: int) -> None:
@@ -47,7 +50,7 @@ def _bind(ip: str, port: int) -> tuple[socket.socket, socket.socket]:
     return udp, tcp
 
 
-def _in_namespace(netns: str, ip: str, port: int) -> tuple[socket.socket, socket.socket]:
+def _in_namespace(netns: str, make: Callable[[], _T]) -> _T:
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     try:
         target = os.open(os.path.join(NETNS_DIR, netns), os.O_RDONLY)
@@ -56,37 +59,61 @@ def _in_namespace(netns: str, ip: str, port: int) -> tuple[socket.socket, socket
         finally:
             os.close(target)
         try:
-            return _bind(ip, port)
+            return make()
         finally:
             _setns(own)  # if this fails the thread still ends, taking the namespace with it
     finally:
         os.close(own)
 
 
-async def bind_udp_tcp(netns: str, ip: str, port: int) -> tuple[socket.socket, socket.socket]:
-    """A UDP socket and a listening TCP socket on `ip:port` inside namespace `netns`."""
+async def _made_in(
+    netns: str, make: Callable[[], _T], discard: Callable[[_T], None], what: str
+) -> _T:
+    """`make()` run by a short-lived thread inside `netns`; `discard` undoes a result that
+    arrives after the awaiting coroutine was cancelled."""
     loop = asyncio.get_running_loop()
-    done: asyncio.Future[tuple[socket.socket, socket.socket]] = loop.create_future()
+    done: asyncio.Future[_T] = loop.create_future()
 
-    def settle(
-        result: tuple[socket.socket, socket.socket] | None, error: BaseException | None
-    ) -> None:
-        if result is None:
+    def settle(result: _T | None, error: BaseException | None) -> None:
+        if error is not None or result is None:
             if not done.cancelled():
                 done.set_exception(error or OSError("no socket"))
         elif done.cancelled():
-            for sock in result:
-                sock.close()
+            discard(result)
         else:
             done.set_result(result)
 
     def run() -> None:
         try:
-            result = _in_namespace(netns, ip, port)
+            result = _in_namespace(netns, make)
         except BaseException as error:  # handed to the awaiting coroutine
             loop.call_soon_threadsafe(settle, None, error)
         else:
             loop.call_soon_threadsafe(settle, result, None)
 
-    threading.Thread(target=run, name=f"sandbox-netns-bind-{netns}", daemon=True).start()
+    threading.Thread(target=run, name=f"sandbox-netns-{what}-{netns}", daemon=True).start()
     return await done
+
+
+def _close_all(sockets: tuple[socket.socket, ...]) -> None:
+    for sock in sockets:
+        sock.close()
+
+
+async def bind_udp_tcp(netns: str, ip: str, port: int) -> tuple[socket.socket, socket.socket]:
+    """A UDP socket and a listening TCP socket on `ip:port` inside namespace `netns`."""
+    return await _made_in(netns, lambda: _bind(ip, port), _close_all, "bind")
+
+
+def _stream_socket(family: socket.AddressFamily) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    return sock
+
+
+async def stream_socket(netns: str | None, family: socket.AddressFamily) -> socket.socket:
+    """A non-blocking TCP socket of namespace `netns` (this process's own when None), for
+    the event loop to connect: its connections go out of that namespace."""
+    if netns is None:
+        return _stream_socket(family)
+    return await _made_in(netns, lambda: _stream_socket(family), socket.socket.close, "socket")

@@ -3,7 +3,9 @@
 A `Process` is one command started in its own session (so the whole tree can be signalled
 and nothing outlives the sandbox). Its output is pumped to any number of subscribers
 (`Sink`s, one per exec/attach stream) with backpressure; a container's own process also
-writes its `ContainerLog`.
+writes its `ContainerLog`. A container with stdin or a terminal keeps what it writes before
+anyone subscribes (the last `EARLY_LIMIT` bytes, as a pty nobody reads yet holds them) and
+hands it to its first subscriber (but not what a client has read from the log meanwhile).
 Exit codes follow container runtimes: a process killed by signal N exits 128+N.
 """
 
@@ -33,6 +35,7 @@ READ_CHUNK: Final = 65536
 SINK_LIMIT: Final = 1 << 20
 DRAIN_TIMEOUT: Final = 2.0
 DEFAULT_SIZE: Final = (80, 24)
+EARLY_LIMIT: Final = 64 << 10
 
 
 class Sink:
@@ -61,6 +64,10 @@ class Sink:
         while self._size >= self._limit and not self._closed:
             self._writable.clear()
             await self._writable.wait()
+        self.put_nowait(channel, data)
+
+    def put_nowait(self, channel: int, data: bytes) -> None:
+        """Queue output at once, over the limit if need be (for a bounded backlog)."""
         if self._closed or self._ended:
             return
         self._items.append((channel, data))
@@ -148,6 +155,19 @@ class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
         self.exited.set()
 
 
+class _PtyReaderProtocol(asyncio.StreamReaderProtocol):
+    """A pty master's reader: EIO (every slave closed) is its end of file.
+
+    As an error it would make `StreamReader.read` raise at once and drop what the
+    process wrote just before it exited but was not read yet.
+    """
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if isinstance(exc, OSError) and exc.errno == errno.EIO:
+            exc = None
+        super().connection_lost(exc)
+
+
 async def _exec(
     argv: Sequence[str], **kwargs: Any
 ) -> tuple[asyncio.subprocess.Process, asyncio.SubprocessTransport, asyncio.Event]:
@@ -176,6 +196,9 @@ class Process:
         self._master = master
         self._kill_session_on_exit = kill_session_on_exit
         self._sinks: list[Sink] = []
+        self._early: deque[tuple[int, bytes]] | None = None
+        """Output held for the first subscriber; None once handed over (or never held)."""
+        self._early_size = 0
         self.log: ContainerLog | None = None
         """Where the container's own output is kept for `pods/log` (not for exec processes)."""
         self._stdin: asyncio.StreamWriter | None = proc.stdin
@@ -201,13 +224,15 @@ class Process:
         kill_session_on_exit: bool = False,
         sink: Sink | None = None,
         log: ContainerLog | None = None,
+        hold_early: bool = False,
     ) -> Process:
         """Start `argv` in a new session; raises OSError when it cannot be started.
 
         With `tty` the command gets a fresh pty as its controlling terminal (through
         `setsid -c`, so no Python code runs between fork and exec); otherwise pipes, and
         `stdin=False` gives it /dev/null. `sink`, when given, is subscribed before any
-        output can be read, so nothing is lost.
+        output can be read, so nothing is lost; else `hold_early` keeps the output written
+        before the first `subscribe` for that subscriber.
         """
         loop = asyncio.get_running_loop()
         label = name or argv[0]
@@ -233,13 +258,12 @@ class Process:
             )
             self._exited, self._transport = exited, transport
             self.log = log
-            if sink is not None:
-                self._sinks.append(sink)
+            self._start_output(sink, hold_early)
             os.set_blocking(master, False)
             reader = asyncio.StreamReader(limit=READ_CHUNK * 4)
             try:
                 self._read_transport, _ = await loop.connect_read_pipe(
-                    lambda: asyncio.StreamReaderProtocol(reader),
+                    lambda: _PtyReaderProtocol(reader),
                     os.fdopen(os.dup(master), "rb", 0),
                 )
                 writer, protocol = await loop.connect_write_pipe(
@@ -269,13 +293,32 @@ class Process:
             )
             self._exited, self._transport = exited, transport
             self.log = log
-            if sink is not None:
-                self._sinks.append(sink)
+            self._start_output(sink, hold_early)
             assert proc.stdout is not None and proc.stderr is not None
             self._pumps.append(self._pump(proc.stdout, STDOUT))
             self._pumps.append(self._pump(proc.stderr, STDERR))
         self._runner = asyncio.create_task(self._run(), name=f"sandbox-process-{label}-{proc.pid}")
         return self
+
+    def _start_output(self, sink: Sink | None, hold_early: bool) -> None:
+        if sink is not None:
+            self._sinks.append(sink)
+        elif hold_early:
+            self._early = deque()
+
+    def _hold(self, channel: int, data: bytes) -> None:
+        """Keep output nobody has subscribed to yet, dropping the oldest beyond the limit."""
+        assert self._early is not None
+        self._early.append((channel, data))
+        self._early_size += len(data)
+        while self._early_size > EARLY_LIMIT:
+            channel_of_oldest, oldest = self._early.popleft()
+            excess = self._early_size - EARLY_LIMIT
+            if len(oldest) > excess:
+                self._early.appendleft((channel_of_oldest, oldest[excess:]))
+                self._early_size -= excess
+            else:
+                self._early_size -= len(oldest)
 
     def _pump(self, reader: asyncio.StreamReader, channel: int) -> asyncio.Task[None]:
         return asyncio.create_task(
@@ -294,6 +337,8 @@ class Process:
                 return
             if self.log is not None:
                 self.log.write(data)
+            if self._early is not None:
+                self._hold(channel, data)
             for sink in list(self._sinks):
                 await sink.put(channel, data)
 
@@ -345,8 +390,25 @@ class Process:
         assert self._runner is not None
         self._runner.add_done_callback(lambda _task: callback(self))
 
+    @property
+    def holds_output(self) -> bool:
+        """Whether output written before any subscriber is still waiting for the first one."""
+        return bool(self._early)
+
+    def output_read(self, *, follow: bool) -> None:
+        """A client read the output from the log: what is held is not handed over again, and
+        nothing more is held once the client follows the log."""
+        if self._early is not None:
+            self._early, self._early_size = (None if follow else deque()), 0
+
     def subscribe(self, sink: Sink) -> None:
-        """Fan future output out to `sink` too; it is ended at once if the output already has."""
+        """Fan future output out to `sink` too; it is ended at once if the output already has.
+
+        The first subscriber gets first what was held for it.
+        """
+        early, self._early, self._early_size = self._early, None, 0
+        for channel, data in early or ():
+            sink.put_nowait(channel, data)
         if self._done.is_set():
             sink.end()
         else:

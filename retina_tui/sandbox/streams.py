@@ -1,10 +1,12 @@
 """The exec and attach WebSocket streams of the sandbox kubelet, spoken with the channel codec.
 
 One `serve` call upgrades the request (subprotocol v5 or v4.channel.k8s.io), pumps a
-process's output to channels 1/2, feeds channel 0 to its stdin, applies channel 4 resizes
-to its pty, honours the v5 half-close of stdin (channel 255) and, when the process ends,
-sends its Status on channel 3 and closes. A client that goes away leaves an attached
-process running; an exec'd process then loses its stdin/terminal as with a real runtime.
+process's output to channels 1/2, feeds channel 0 to its stdin (binary or text frames, as
+the kubelet reads both), applies channel 4 resizes to its pty, honours the v5 half-close of
+stdin (channel 255) and, when the process ends, sends a Status on channel 3 and closes: the
+exit code for exec, a plain Success for attach (the pod's status has the exit code). A
+client that goes away leaves an attached process running; an exec'd process then loses
+its stdin/terminal as with a real runtime.
 `StreamRegistry.drop_all` cuts every stream without a close frame, as a network failure would.
 """
 
@@ -144,12 +146,19 @@ async def _pump_input(
     on_stdin_closed: Callable[[], None],
 ) -> None:
     async for message in stream.ws:
-        if message.type != WSMsgType.BINARY:
-            if message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
-                return
+        if message.type == WSMsgType.BINARY:
+            data = message.data
+        elif message.type == WSMsgType.TEXT:
+            # As the kubelet's channel codec reads them: a text frame's first byte is its channel.
+            data = message.data.encode()
+        elif message.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+            return
+        else:
+            continue
+        if not data:
             continue
         try:
-            frame = protocol.decode(message.data)
+            frame = protocol.decode(data)
             if frame.channel == protocol.STDIN and params.stdin:
                 await process.write(frame.data)
             elif frame.channel == protocol.RESIZE:
@@ -213,8 +222,10 @@ async def serve(
         tasks = [output, inputs]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         if output.done() and output.result() and not stream.dropped:
-            code = await process.wait()
-            status = protocol.status_exit(code, command_text)
+            if kind == "exec":
+                status = protocol.status_exit(await process.wait(), command_text)
+            else:  # the kubelet's ServeAttach: Success whatever the exit code
+                status = protocol.status_success()
             await _send(stream, protocol.encode_status(status))
         elif kind == "exec" and not stream.dropped:
             _hang_up(process)

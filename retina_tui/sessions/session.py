@@ -19,6 +19,7 @@ from typing import Any
 from retina_tui.errors import NotFoundError, RetinaTuiError, SessionError
 from retina_tui.kube.client import KubeClient
 from retina_tui.kube.watch import Backoff
+from retina_tui.sessions import protocol
 from retina_tui.sessions.specs import Phase, new_session_id
 from retina_tui.sessions.stream import AttachStream, Ended, Output, open_attach
 from retina_tui.sessions.wait import (
@@ -452,6 +453,8 @@ class Session(ABC):
                 await current.close()
                 self._stream = current = None
                 status = ended.status
+                if status is not None and status.success:
+                    status = await self._attach_ended()
                 if status is not None:
                     if status.code is None:
                         failure = SessionError(
@@ -498,6 +501,14 @@ class Session(ABC):
             else:
                 return event
         return Ended(None)  # pragma: no cover - events() always ends with Ended
+
+    async def _attach_ended(self) -> protocol.ExitStatus | None:
+        """The exit status after an attach ended with Success, which a kubelet sends whatever
+        the exit code: the terminated container's; None (as after a drop) while it runs."""
+        state = await self._settled_state()
+        if state.kind != "terminated":
+            return None
+        return protocol.ExitStatus(state.exit_code, reason=state.reason)
 
     async def _after_drop(self) -> tuple[AttachStream | None, int | None]:
         """After a stream ended without status: the container's exit code, or a new stream."""

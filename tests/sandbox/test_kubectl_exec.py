@@ -104,7 +104,13 @@ def test_attach_to_a_running_container(sandbox_cluster: Any) -> None:
     try:
         result = sandbox_cluster.kubectl("attach", "-i", name, input="echo attached-ok\nexit 5\n")
         assert "attached-ok\n" in result.stdout
-        assert result.returncode == 5, result.stderr
+        # An attach ends in Success whatever the exit code: kubectl attach exits 0.
+        assert result.returncode == 0, result.stderr
+        exited = sandbox_cluster.kubectl(
+            "wait", f"pod/{name}", "--timeout=30s",
+            "--for=jsonpath={.status.containerStatuses[0].state.terminated.exitCode}=5",
+        )  # fmt: skip
+        assert exited.returncode == 0, exited.stderr
     finally:
         sandbox_cluster.kubectl("delete", "pod", name, "--grace-period=0", "--force")
 

@@ -74,7 +74,8 @@ async def test_tty_attach_resize_and_detach(api_sandbox: Any, admin_api: Any) ->
                 frame = protocol.decode(message.data)
                 if frame.channel == protocol.ERROR:
                     status = protocol.parse_status(frame.data)
-        assert status is not None and status.code == 9
+        # As the kubelet's ServeAttach: Success whatever the exit code; the pod has the code.
+        assert status is not None and status.success, status
     pod = await wait_pod(
         api_sandbox.store, "default", "term", lambda p: container_state(p, "main") != "running"
     )

@@ -210,7 +210,8 @@ async def test_attach_fans_out_output_and_survives_detach_and_drop(harness: Harn
         got_three = await collect(three)
         await three.close()
     assert got_three.stdout == b"back\n"
-    assert got_three.status is not None and got_three.status.code == 4
+    # As the kubelet's ServeAttach: Success whatever the exit code.
+    assert got_three.status is not None and got_three.status.success
     assert await main.wait() == 4
 
 
