@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from retina_tui.kube.overrides import ConnectionOverrides
 
 
-SUBCOMMANDS = ("tui", "demo", "gc", "sandbox", "shell", "capture", "check")
+SUBCOMMANDS = ("tui", "demo", "gc", "sandbox", "shell", "capture", "check", "forward")
 """Each lives in `retina_tui.commands.<name>` as a click command of the same name."""
 
 

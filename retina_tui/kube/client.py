@@ -346,7 +346,7 @@ class KubeClient:
         if exc.status == 403:
             return ForbiddenError(
                 f"The API server {self.server} (context {self.context!r}) refused the "
-                f"stream at {path}; ask for permission to create pods/attach.",
+                f"stream at {path}; ask for permission to create pods/{_subresource(path)}.",
                 status=403,
                 reason="Forbidden",
             )
@@ -364,6 +364,11 @@ class KubeClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _subresource(path: str) -> str:
+    """`exec`, `attach` or `portforward`: what a stream path opens."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _request_timeout(seconds: float | None) -> aiohttp.ClientTimeout:
