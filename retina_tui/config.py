@@ -166,6 +166,9 @@ class KeySettings(_Section):
     broadcast: str = Field("y", description="Turn broadcast input on or off.")
     close_session: str = Field("x", description="Close the session (deletes a node pod).")
     record: str = Field("R", description="Start or stop recording the session in this tab.")
+    forward: str = Field("F", description="Forward a local port to the selected pod or Service.")
+    forwards: str = Field("f", description="Show the port forwards view.")
+    forward_stop: str = Field("z", description="Stop the selected port forward.")
 
 
 class UiSettings(_Section):

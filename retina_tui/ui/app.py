@@ -28,6 +28,7 @@ from retina_tui.errors import RetinaTuiError, SessionError
 from retina_tui.ui.browser import ALL_NAMESPACES, Browser, PodRef
 from retina_tui.ui.dialog import SessionChoice, SessionDialog
 from retina_tui.ui.failures import WorkerFailed
+from retina_tui.ui.forward_actions import ForwardActions
 from retina_tui.ui.keybar import KeyBar
 from retina_tui.ui.keys import APP_BINDINGS, help_sections, keymap_from_settings
 from retina_tui.ui.opening import build_session
@@ -78,7 +79,7 @@ class DemoTarget:
     churn: float = 0.2
 
 
-class RetinaApp(App[None]):
+class RetinaApp(ForwardActions, App[None]):
     """Browse a cluster and debug it in tabs."""
 
     TITLE = "retina-tui"
@@ -561,6 +562,7 @@ class RetinaApp(App[None]):
         """Close every session and end running checks; returns (and reports) the failures."""
         from retina_tui.ui.check_screen import CheckScreen
 
+        await self.stop_forwards()
         for screen in list(self.screen_stack):
             if isinstance(screen, CheckScreen):
                 await screen.stop_checks()
@@ -670,6 +672,12 @@ class RetinaApp(App[None]):
         elif verb == "check":
             self.workspace.show("browser")
             self.browser.action_check()
+        elif verb in ("pf", "port-forward", "forward"):
+            self.workspace.show("browser")
+            self.forward_command(arg)
+        elif verb in ("forwards", "pfs"):
+            self.workspace.show("browser")
+            self.browser.view = "forwards"
         elif verb in ("ns", "namespace"):
             if not arg:
                 self.action_pick_namespace()
@@ -693,8 +701,8 @@ class RetinaApp(App[None]):
             self.action_quit_all()
         else:
             self.notify(
-                f"Unknown command {verb!r}; try pods, nodes, svc, netpol, check, logs, events, "
-                "ns NAME, ctx NAME.",
+                f"Unknown command {verb!r}; try pods, nodes, svc, netpol, check, pf, forwards, "
+                "logs, events, ns NAME, ctx NAME.",
                 severity="warning",
             )
 

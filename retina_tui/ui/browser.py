@@ -29,16 +29,24 @@ from textual.widgets import Input
 from retina_tui.errors import RetinaTuiError
 from retina_tui.ui.details import DetailsPanel
 from retina_tui.ui.failures import ReportsWorkerFailures
+from retina_tui.ui.forwards import FORWARD_COLUMNS, STATE_COLUMN
 from retina_tui.ui.network_rows import NETPOL_COLUMNS, SERVICE_COLUMNS, NetworkIndex
 from retina_tui.ui.network_views import NetworkViews
-from retina_tui.ui.rows import NODE_COLUMNS, POD_COLUMNS, node_row, object_selector, pod_row
+from retina_tui.ui.rows import (
+    NODE_COLUMNS,
+    POD_COLUMNS,
+    Row,
+    node_row,
+    object_selector,
+    pod_row,
+)
 from retina_tui.ui.table import VirtualTable, forward_if_unfocused
 
 if TYPE_CHECKING:
     from retina_tui.kube.client import KubeClient
 
 ALL_NAMESPACES = ""
-VIEWS = ("pods", "nodes", "services", "netpols")
+VIEWS = ("pods", "nodes", "services", "netpols", "forwards")
 NETWORK_GROUPS = ("watch-services", "watch-slices", "watch-netpols")
 
 
@@ -129,6 +137,9 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         Binding("r", "check", "Check", id="check"),
         Binding("l", "logs", "Logs", id="logs"),
         Binding("e", "events", "Events", id="events"),
+        Binding("F", "forward", "Forward", id="forward"),
+        Binding("f", "show('forwards')", "Forwards", id="forwards"),
+        Binding("z", "stop_forward", "Stop forward", id="forward_stop"),
     ]
 
     DEFAULT_CSS = """
@@ -140,6 +151,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
     Browser VirtualTable { width: 1fr; height: 1fr; display: none; }
     Browser.-pods #pods, Browser.-nodes #nodes { display: block; }
     Browser.-services #services, Browser.-netpols #netpols { display: block; }
+    Browser.-forwards #forwards { display: block; }
     Browser.-no-details DetailsPanel { display: none; }
     """
 
@@ -204,6 +216,24 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             super().__init__()
             self.sources = sources
 
+    class ForwardRequested(Message):
+        """The user asked to forward local ports to a pod or a Service (`kind` pod or svc);
+        `ports` are the ones it declares, to propose."""
+
+        def __init__(self, kind: str, namespace: str, name: str, ports: tuple[int, ...]) -> None:
+            super().__init__()
+            self.kind = kind
+            self.in_namespace = namespace
+            self.name = name
+            self.ports = ports
+
+    class ForwardStopRequested(Message):
+        """The user asked to stop the forward of this row key."""
+
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
     class SnapshotLoaded(Message):
         """The first full list of pods (or a relist) is in the table."""
 
@@ -229,6 +259,9 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
         self.nodes = VirtualTable(NODE_COLUMNS, status_column=1, clock=clock, id="nodes")
         self.services = VirtualTable(SERVICE_COLUMNS, status_column=5, clock=clock, id="services")
         self.netpols = VirtualTable(NETPOL_COLUMNS, status_column=5, clock=clock, id="netpols")
+        self.forwards = VirtualTable(
+            FORWARD_COLUMNS, status_column=STATE_COLUMN, clock=clock, id="forwards"
+        )
         self.details = DetailsPanel(clock=clock, id="details")
         self.network = NetworkIndex()
         self.marked: dict[str, PodRef | str] = {}
@@ -262,6 +295,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             yield self.nodes
             yield self.services
             yield self.netpols
+            yield self.forwards
             yield self.details
 
     def on_mount(self) -> None:
@@ -435,6 +469,7 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             "nodes": self.nodes,
             "services": self.services,
             "netpols": self.netpols,
+            "forwards": self.forwards,
         }.get(self.view, self.pods)
 
     def pod(self, key: str) -> PodRef | None:
@@ -603,6 +638,39 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
             return
         self.post_message(self.EventsRequested("Pod", pod.name, pod.namespace))
 
+    def action_forward(self) -> None:
+        if self.view == "services" and self.services.cursor_key is not None:
+            namespace, _, name = self.services.cursor_key.partition("/")
+            service = self.network.services.get(self.services.cursor_key) or {}
+            ports = tuple(
+                int(p["port"])
+                for p in (service.get("spec") or {}).get("ports") or ()
+                if str(p.get("port", "")).isdigit()
+            )
+            self.post_message(self.ForwardRequested("svc", namespace, name, ports))
+            return
+        pod = self._selected_pod() if self.view == "pods" else None
+        if pod is None:
+            self.notify(
+                "Forwards start from a pod (p) or a Service (v); f lists them.",
+                severity="warning",
+            )
+            return
+        self.post_message(self.ForwardRequested("pod", pod.namespace, pod.name, ()))
+
+    def action_stop_forward(self) -> None:
+        key = self.forwards.cursor_key if self.view == "forwards" else None
+        if key is None:
+            self.notify("Select a forward in the forwards view (f) to stop it.", severity="warning")
+            return
+        self.post_message(self.ForwardStopRequested(key))
+
+    def show_forwards(self, rows: list[Row]) -> None:
+        """The forwards view's rows (few: replaced whole)."""
+        self.forwards.sync(rows)
+        if self.view == "forwards":
+            self._update_status()
+
     def action_reattach(self) -> None:
         pod = self._selected_pod() if self.view == "pods" else None
         if pod is None:
@@ -646,6 +714,9 @@ class Browser(NetworkViews, ReportsWorkerFailures, Vertical):
 
     def _show_details(self) -> None:
         self._details_timer = None
+        if self.view == "forwards":
+            self.details.show_nothing("Port forwards: z stops the selected one.")
+            return
         if self.view in ("services", "netpols"):
             self.details.show_network(self.view, self.table.cursor_key, self.network)
             return

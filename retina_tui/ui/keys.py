@@ -152,6 +152,8 @@ def help_sections(app: App[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
         (":nodes", "Nodes view"),
         (":svc  :netpol", "Services view; NetworkPolicies view"),
         (":check", "Check connectivity from the marked (or selected) pods"),
+        (":pf [PORTS]", "Forward local ports to the selected pod or Service"),
+        (":forwards", "Port forwards view (z stops one)"),
         (":logs  :events", "Logs of the marked (or selected) pods; events of the namespace"),
         (":recordings", "Recorded sessions, to replay one"),
         (":ns NAME", "Show one namespace (:ns all for every namespace, :ns to pick)"),
