@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import ssl
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,3 +123,30 @@ async def exec_in(
             return await read_until_end(ws)
         finally:
             await ws.close()
+
+
+@contextmanager
+def serving_pod(
+    cluster: Any, prefix: str, command: list[str], listening: str, wait: float = 30.0
+) -> Iterator[str]:
+    """A pod of the caller's own (`kubectl run` of `command`), yielded once the Python
+    snippet `listening` succeeds inside it; force-deleted afterwards."""
+    name = f"{prefix}-{secrets.token_hex(3)}"
+    made = cluster.kubectl(
+        "run", name, "--image=python:3.12-slim", "--restart=Never", "--", *command
+    )
+    assert made.returncode == 0, made.stderr
+    try:
+        ready = cluster.kubectl("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s")
+        assert ready.returncode == 0, ready.stderr
+        deadline = time.monotonic() + wait
+        while cluster.kubectl("exec", name, "--", "python3", "-c", listening).returncode:
+            assert time.monotonic() < deadline, f"{name}'s servers never listened"
+            time.sleep(0.1)
+        yield name
+    finally:
+        cluster.kubectl("delete", "pod", name, "--grace-period=0", "--force")
+
+
+HTTP_8080 = ["python3", "-m", "http.server", "8080"]
+LISTENING_8080 = "import socket; socket.create_connection(('127.0.0.1', 8080)).close()"

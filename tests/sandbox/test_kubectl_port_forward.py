@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import secrets
 import select
 import socket
 import subprocess
@@ -16,6 +15,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+
+from tests.sandbox.kubelet_support import serving_pod
 
 WAIT = 30.0
 HASHER = """
@@ -44,19 +45,8 @@ LISTENING = (
 def web(sandbox_cluster: Any) -> Iterator[str]:
     """A pod of this module's own serving /id on 8080 ("eighty") and 9090 ("ninety"), and
     on 9000 the SHA-256 of what a connection sent once it half-closed."""
-    name = f"pf-{secrets.token_hex(3)}"
-    made = sandbox_cluster.kubectl(
-        "run", name, "--image=python:3.12-slim", "--restart=Never", "--", "sh", "-c", SERVE
-    )
-    assert made.returncode == 0, made.stderr
-    ready = sandbox_cluster.kubectl("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s")
-    assert ready.returncode == 0, ready.stderr
-    deadline = time.monotonic() + WAIT
-    while sandbox_cluster.kubectl("exec", name, "--", "python3", "-c", LISTENING).returncode:
-        assert time.monotonic() < deadline, "the pod's servers never listened"
-        time.sleep(0.1)
-    yield name
-    sandbox_cluster.kubectl("delete", "pod", name, "--grace-period=0", "--force")
+    with serving_pod(sandbox_cluster, "pf", ["sh", "-c", SERVE], LISTENING) as name:
+        yield name
 
 
 def free_port() -> int:

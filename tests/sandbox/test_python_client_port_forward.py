@@ -18,7 +18,14 @@ import pytest
 from kubernetes import client, config
 from kubernetes.stream import portforward
 
-from tests.sandbox.kubelet_support import client_ssl, container_state, wait_pod
+from tests.sandbox.kubelet_support import (
+    HTTP_8080,
+    LISTENING_8080,
+    client_ssl,
+    container_state,
+    serving_pod,
+    wait_pod,
+)
 
 WAIT = 30.0
 CLOSED_PORT = 7777
@@ -28,21 +35,8 @@ REQUEST = b"GET / HTTP/1.0\r\n\r\n"
 @pytest.fixture(scope="module")
 def web(sandbox_cluster: Any) -> Iterator[str]:
     """A pod of this module's own serving HTTP on 8080."""
-    name = f"pypf-{secrets.token_hex(3)}"
-    made = sandbox_cluster.kubectl(
-        "run", name, "--image=python:3.12-slim", "--restart=Never", "--",
-        "python3", "-m", "http.server", "8080",
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    ready = sandbox_cluster.kubectl("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s")
-    assert ready.returncode == 0, ready.stderr
-    probe = "import socket; socket.create_connection(('127.0.0.1', 8080)).close()"
-    deadline = time.monotonic() + WAIT
-    while sandbox_cluster.kubectl("exec", name, "--", "python3", "-c", probe).returncode:
-        assert time.monotonic() < deadline, "the pod's server never listened"
-        time.sleep(0.1)
-    yield name
-    sandbox_cluster.kubectl("delete", "pod", name, "--grace-period=0", "--force")
+    with serving_pod(sandbox_cluster, "pypf", HTTP_8080, LISTENING_8080) as name:
+        yield name
 
 
 def test_the_official_client_forwards_to_the_pod(sandbox_cluster: Any, web: str) -> None:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import secrets
 import ssl
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -14,6 +12,7 @@ import aiohttp
 import pytest
 
 from retina_tui.sessions import spdy
+from tests.sandbox.kubelet_support import HTTP_8080, LISTENING_8080, serving_pod
 
 WAIT = 30.0
 REQUEST = b"GET / HTTP/1.0\r\n\r\n"
@@ -22,21 +21,8 @@ REQUEST = b"GET / HTTP/1.0\r\n\r\n"
 @pytest.fixture(scope="module")
 def web(sandbox_cluster: Any) -> Iterator[str]:
     """A pod of this module's own serving HTTP on 8080."""
-    name = f"spdy-{secrets.token_hex(3)}"
-    made = sandbox_cluster.kubectl(
-        "run", name, "--image=python:3.12-slim", "--restart=Never", "--",
-        "python3", "-m", "http.server", "8080",
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    ready = sandbox_cluster.kubectl("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s")
-    assert ready.returncode == 0, ready.stderr
-    probe = "import socket; socket.create_connection(('127.0.0.1', 8080)).close()"
-    deadline = time.monotonic() + WAIT
-    while sandbox_cluster.kubectl("exec", name, "--", "python3", "-c", probe).returncode:
-        assert time.monotonic() < deadline, "the pod's server never listened"
-        time.sleep(0.1)
-    yield name
-    sandbox_cluster.kubectl("delete", "pod", name, "--grace-period=0", "--force")
+    with serving_pod(sandbox_cluster, "spdy", HTTP_8080, LISTENING_8080) as name:
+        yield name
 
 
 class Tunnel:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from retina_tui.kube.client import KubeClient, connect
+from retina_tui.kube.client import KubeClient
 from retina_tui.sandbox import SandboxOptions
 from retina_tui.sessions.forward import (
     Forward,
@@ -27,15 +26,6 @@ from retina_tui.sessions.forward import (
 @pytest.fixture
 def sandbox_options() -> Any:
     return SandboxOptions(nodes=3, pods=5, network="auto", stop_grace=0.0)
-
-
-@pytest.fixture
-async def kube(api_sandbox: Any) -> AsyncIterator[KubeClient]:
-    client = await connect(kubeconfig=str(api_sandbox.kubeconfig_path), context="admin")
-    try:
-        yield client
-    finally:
-        await client.close()
 
 
 async def running(kube: KubeClient, namespace: str, name: str) -> None:
