@@ -71,6 +71,8 @@ class Kubelet:
             rootfs=dict(getattr(options, "rootfs", None) or {}),
         )
         self.stop_grace = float(getattr(options, "stop_grace", STOP_GRACE))
+        self.tunnel = bool(getattr(options, "portforward_tunnel", True))
+        """Port-forward offers kubectl's WebSocket tunnel of SPDY (Kubernetes 1.30 and later)."""
         self._pods: dict[tuple[str, str], PodRuntime] = {}
         self._deadlines = deadlines.DeadlineTimers(self._deadline_passed)
         self._streams = StreamRegistry()
@@ -124,7 +126,7 @@ class Kubelet:
         target = forwarding.ForwardTarget(
             *self._pod_netns(rt), sandbox_id=hashlib.sha256(rt.uid.encode()).hexdigest()
         )
-        return await portforward.serve(request, target, self._forwards)
+        return await portforward.serve(request, target, self._forwards, tunnel=self.tunnel)
 
     async def _forward_target(self, namespace: str, name: str) -> PodRuntime:
         pod = self.store.get("pods", namespace, name)

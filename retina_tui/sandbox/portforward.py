@@ -100,19 +100,27 @@ def parse_ports(request: web.Request) -> list[int]:
 
 
 async def serve(
-    request: web.Request, target: ForwardTarget, registry: ForwardRegistry
+    request: web.Request, target: ForwardTarget, registry: ForwardRegistry, *, tunnel: bool = True
 ) -> web.StreamResponse:
-    """Serve one `pods/portforward` request to its end."""
+    """Serve one `pods/portforward` request to its end; without `tunnel`, as a cluster
+    before Kubernetes 1.30 does (no SPDY through WebSockets)."""
     if request.headers.get("Upgrade", "").lower() == "websocket":
-        return await _serve_websocket(request, target, registry)
+        return await _serve_websocket(request, target, registry, tunnel_served=tunnel)
     return await _serve_spdy_upgrade(request, target, registry)
 
 
 async def _serve_websocket(
-    request: web.Request, target: ForwardTarget, registry: ForwardRegistry
+    request: web.Request,
+    target: ForwardTarget,
+    registry: ForwardRegistry,
+    *,
+    tunnel_served: bool,
 ) -> web.StreamResponse:
     offered = _offered_protocols(request)
-    chosen = next((p for p in offered if p in WS_PROTOCOLS), None)
+    served = (
+        WS_PROTOCOLS if tunnel_served else tuple(p for p in WS_PROTOCOLS if p != TUNNEL_PROTOCOL)
+    )
+    chosen = next((p for p in offered if p in served), None)
     if offered and chosen is None:
         supported = " ".join(("", *CHANNEL_PROTOCOLS))
         raise ApiError(

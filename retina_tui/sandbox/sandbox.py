@@ -70,6 +70,8 @@ class SandboxOptions:
     # How long the event history for resuming watches is kept (the watch cache's window);
     # older resourceVersions get 410 Expired and clients relist.
     history_seconds: float = DEFAULT_HISTORY_SECONDS
+    # False: port-forward without kubectl's WebSocket tunnel of SPDY, as before Kubernetes 1.30.
+    portforward_tunnel: bool = True
 
 
 @dataclass

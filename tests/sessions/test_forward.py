@@ -196,3 +196,17 @@ async def test_what_cannot_be_forwarded_is_said_in_one_sentence(kube: KubeClient
         with pytest.raises(ForwardError, match=f"Cannot listen on 127.0.0.1:{busy}"):
             await forward.start()
         assert forward.listeners == []
+
+
+async def test_without_the_tunnel_each_connection_opens_its_own_stream(
+    api_sandbox: Any, kube: KubeClient
+) -> None:
+    """A cluster before Kubernetes 1.30 refuses the SPDY tunnel: the forward falls back."""
+    api_sandbox.kubelet.tunnel = False
+    await running(kube, "shop", "web")
+    forward = Forward(kube, ForwardTarget("pod", "shop", "web"), [PortPair(0, "8080")])
+    async with forward:
+        assert forward.tunnelled
+        await served(forward.listeners[0].local)
+        assert not forward.tunnelled
+        assert (await http_get(forward.listeners[0].local)).startswith(b"HTTP/1.0 200")
