@@ -62,12 +62,21 @@ def curl(port: int) -> str:
     return done.stdout if done.returncode == 0 else f"curl failed: {done.stderr.strip()}"
 
 
+def served(port: int) -> None:
+    """Wait until the pod's server answers (its container is ready before it listens)."""
+    deadline = time.monotonic() + WAIT
+    while curl(port) != "200":
+        assert time.monotonic() < deadline, f"nothing answered HTTP through port {port}"
+        time.sleep(0.1)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_service_forward_answers_two_requests_until_a_signal(
     sandbox_cluster: SandboxProcess, signum: int
 ) -> None:
     wait_web(sandbox_cluster)
     with forwarding(sandbox_cluster, "svc/web", ":80", "-n", "shop") as (process, port):
+        served(port)
         assert curl(port) == "200"
         assert curl(port) == "200"
         assert process.stdout is not None
@@ -87,7 +96,7 @@ def test_two_ports_of_a_pod_and_the_error_for_a_closed_one(
         assert process.stdout is not None
         second = process.stdout.readline()
         closed = int(re.findall(r":(\d+) -> 8099", second)[0])
-        assert curl(port) == "200"
+        served(port)
         assert curl(closed).startswith("curl failed")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=WAIT) == 128 + signal.SIGTERM

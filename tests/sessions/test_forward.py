@@ -122,8 +122,7 @@ async def test_a_pod_port_answers_two_connections_and_counts_them(
 async def test_a_service_port_goes_to_its_target_port_on_a_ready_pod(kube: KubeClient) -> None:
     await running(kube, "shop", "web")
     async with Forward(kube, ForwardTarget("svc", "shop", "web"), [PortPair(0, "80")]) as forward:
-        answer = await http_get(forward.listeners[0].local)
-        assert answer.startswith(b"HTTP/1.0 200")
+        await served(forward.listeners[0].local)
         assert forward.stats.pod == "web"
 
 

@@ -5,6 +5,7 @@ its local port is closed once the app has quit."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from retina_tui.sandbox import Sandbox
 from retina_tui.ui.ask_dialog import AskDialog
@@ -21,6 +22,15 @@ async def curl(port: int) -> str:
     )  # fmt: skip
     out, err = await process.communicate()
     return out.decode() if process.returncode == 0 else f"curl failed: {err.decode().strip()}"
+
+
+async def wait_served(pilot: Any, port: int) -> None:
+    """curl until it gets 200 (the pod's container is ready before its server listens)."""
+    for _ in range(100):
+        if await curl(port) == "200":
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"curl never got 200 through port {port}")
 
 
 async def test_a_forward_answers_survives_a_dropped_stream_and_ends_with_the_app(
@@ -42,7 +52,7 @@ async def test_a_forward_answers_survives_a_dropped_stream_and_ends_with_the_app
         forward = app.forwards.get("1")
         assert forward is not None
         port = forward.listeners[0].local
-        assert await curl(port) == "200"
+        await wait_served(pilot, port)
 
         await pilot.press("f")
         assert app.browser.view == "forwards"
