@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench_startup import start_sandbox
+from bench_startup import medians, start_sandbox
 
 BATCHES = int(os.environ.get("RETINA_BENCH_RUNS", "7"))
 REQUESTS = 30
@@ -99,9 +98,7 @@ def main() -> None:
                     process.wait(timeout=30)
             sandbox.terminate()
             sandbox.wait(timeout=30)
-    a = statistics.median(x for x, _ in pairs)
-    b = statistics.median(y for _, y in pairs)
-    ratio = statistics.median(x / y for x, y in pairs)
+    a, b, ratio = medians(pairs)
     print(
         f"new connection + HTTP GET through the forward: retina-tui {a * 1000:.1f} ms, "
         f"kubectl port-forward {b * 1000:.1f} ms; ratio {ratio:.2f} "

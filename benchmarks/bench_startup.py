@@ -78,12 +78,16 @@ def run_once(argv: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def paired(label: str, a: Callable[[], float], b: Callable[[], float], anchor: str) -> None:
-    a(), b()
-    pairs = [(a(), b()) for _ in range(RUNS)]
+def medians(pairs: list[tuple[float, float]]) -> tuple[float, float, float]:
+    """Each side's median and the median of the pair-by-pair ratios."""
     ours = statistics.median(x for x, _ in pairs)
     theirs = statistics.median(y for _, y in pairs)
-    ratio = statistics.median(x / y for x, y in pairs)
+    return ours, theirs, statistics.median(x / y for x, y in pairs)
+
+
+def paired(label: str, a: Callable[[], float], b: Callable[[], float], anchor: str) -> None:
+    a(), b()
+    ours, theirs, ratio = medians([(a(), b()) for _ in range(RUNS)])
     print(
         f"  {label:<34} {ours * 1000:7.0f} ms   {anchor:<38} {theirs * 1000:7.0f} ms   "
         f"ratio {ratio:.2f}",

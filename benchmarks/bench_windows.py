@@ -9,12 +9,11 @@ one node read that the Linux path does too, and no extra request).
 from __future__ import annotations
 
 import re
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
-from bench_startup import RUNS, start_sandbox, to_prompt
+from bench_startup import RUNS, medians, start_sandbox, to_prompt
 
 SHELL = [sys.executable, "-m", "retina_tui", "shell"]
 WINDOWS_PROMPT = re.compile(rb"PS C:\\Windows\\system32> (\x1b\[[0-9;?]*[a-zA-Z])*$")
@@ -31,9 +30,7 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=30)
-    a_med = statistics.median(a for a, _ in pairs)
-    b_med = statistics.median(b for _, b in pairs)
-    ratio = statistics.median(a / b for a, b in pairs)
+    a_med, b_med, ratio = medians(pairs)
     print(
         f"shell WINDOWS-NODE to prompt: {a_med:.3f} s; shell LINUX-NODE: {b_med:.3f} s; "
         f"ratio {ratio:.2f} (median of {RUNS} pairs)"

@@ -120,7 +120,7 @@ class ForwardStats:
     errors: int = 0
     last_problem: str = ""
     pod: str = ""
-    """The pod the last connection went to (a Service's endpoint)."""
+    """The pod connections go to (for a Service, the endpoint last resolved)."""
 
 
 @dataclass
@@ -285,8 +285,9 @@ class Forward:
         ports: dict[str, int] = {}
         for container in (pod.get("spec") or {}).get("containers") or ():
             for port in container.get("ports") or ():
-                if port.get("name") and port.get("containerPort"):
-                    ports[str(port["name"])] = int(port["containerPort"])
+                number = port.get("containerPort")
+                if port.get("name") and isinstance(number, int):
+                    ports[str(port["name"])] = number
         return _Resolved(name, ports)
 
     async def _resolve_service(self) -> _Resolved:
@@ -335,16 +336,18 @@ class Forward:
         pods = await self.client.request(
             "GET", f"/api/v1/namespaces/{ns}/pods", params={"labelSelector": labels}
         )
-        for pod in sorted(pods.get("items") or [], key=lambda p: p["metadata"]["name"]):
+        ready = []
+        for pod in pods.get("items") or []:
             status = pod.get("status") or {}
             conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or ()}
-            if status.get("phase") == "Running" and conditions.get("Ready") == "True":
-                return str(pod["metadata"]["name"])
-        return None
+            pod_name = (pod.get("metadata") or {}).get("name")
+            if pod_name and status.get("phase") == "Running" and conditions.get("Ready") == "True":
+                ready.append(str(pod_name))
+        return min(ready, default=None)
 
     # Connections ----------------------------------------------------------------
 
-    async def _open(self, remote: str) -> tuple[ForwardStream | TunnelStream, str]:
+    async def _open(self, remote: str) -> ForwardStream | TunnelStream:
         for attempt in range(2):
             resolved = await self._resolve()
             port = resolved.ports.get(remote) or (int(remote) if remote.isdigit() else 0)
@@ -352,7 +355,7 @@ class Forward:
                 if self.tunnelled:
                     try:
                         tunnel = await self._tunnel(resolved.pod)
-                        return await tunnel.open(port), resolved.pod
+                        return await tunnel.open(port)
                     except TunnelRefused:
                         self.tunnelled = False
                     except StreamDropped:
@@ -365,7 +368,7 @@ class Forward:
                 if attempt:
                     raise
                 continue
-            return stream, resolved.pod
+            return stream
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _tunnel(self, pod: str) -> Tunnel:
@@ -373,8 +376,8 @@ class Forward:
             tunnel = self._tunnels.get(pod)
             if tunnel is not None and tunnel.alive:
                 return tunnel
-            if tunnel is not None:
-                await tunnel.close()
+            if tunnel is not None:  # dead: its streams have ended with it
+                await self._tunnels.pop(pod).close()
             for other, old in list(self._tunnels.items()):
                 if not old.streams:  # a Service's former pod
                     await old.close()
@@ -391,7 +394,7 @@ class Forward:
         self._on_change()
         stream: ForwardStream | TunnelStream | None = None
         try:
-            stream, self.stats.pod = await self._open(remote)
+            stream = await self._open(remote)
             self.stats.last_problem = ""
             self.stats.streams += 1
             self._on_change()

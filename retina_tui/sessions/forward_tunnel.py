@@ -151,11 +151,12 @@ class Tunnel:
 
     async def _wait_reply(self, sid: int) -> None:
         stream = self._streams[sid]
-        waiter = asyncio.ensure_future(stream.replied.wait())
+        waiter = asyncio.create_task(stream.replied.wait(), name=f"forward-reply-{sid}")
         try:
             await asyncio.wait([waiter, self._task], return_when=asyncio.FIRST_COMPLETED)
         finally:
             waiter.cancel()
+            await asyncio.wait([waiter])
         if not stream.replied.is_set():
             raise StreamDropped(f"the port-forward tunnel ended: {self._failure or 'closed'}")
 
@@ -214,6 +215,8 @@ class Tunnel:
             failure = StreamDropped(f"the port-forward tunnel spoke no SPDY: {exc}")
         except _GoneAway as exc:
             failure = StreamDropped(str(exc))
+        except RetinaTuiError as exc:  # answering a PING on a tunnel that broke
+            failure = exc
         except (ConnectionError, aiohttp.ClientError) as exc:
             failure = StreamDropped(f"the port-forward tunnel was cut: {exc}")
         finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from retina_tui.ui.rows import Row
 
@@ -116,18 +116,3 @@ class Forwards:
     async def stop_all(self) -> None:
         for key in list(self._forwards):
             await self.stop(key)
-
-    def describe(self) -> list[dict[str, Any]]:
-        """Plain facts about each forward (for tests and the details panel)."""
-        return [
-            {
-                "key": key,
-                "target": str(fw.target),
-                "local": [(lst.address, lst.local) for lst in fw.listeners],
-                "connections": fw.stats.connections,
-                "bytes_in": fw.stats.bytes_in,
-                "bytes_out": fw.stats.bytes_out,
-                "drops": fw.stats.drops,
-            }
-            for key, (fw, _created) in self._forwards.items()
-        ]
